@@ -1,0 +1,276 @@
+"""A Cogweb-compatible sweep coordination service over any SQL store, and its client (a :class:`SweepStore`).
+
+Legacy endpoints (same paths and JSON as the Cogweb sweep routes, token in the ``X-Auth-Token`` header):
+
+- ``POST /sweeps/{name}/create_sweep`` body ``{project, entity, wandb_sweep_id}`` -> ``{created, sweep_id}``
+- ``GET  /sweeps/{name}`` -> ``{exists, wandb_sweep_id}`` (plus ``name``, ``meta``, ``created_at``, ``run_ids_issued``)
+- ``POST /sweeps/{name}/runs/next`` -> ``{run_id}``
+
+Extensions used by the loop: ``POST /sweeps/{name}/trials``, ``POST /sweeps/{name}/trials/heartbeat``,
+``GET /sweeps/{name}/trials?status=running``, ``POST /sweeps/{name}/trials/interrupted``,
+``POST /sweeps/{name}/observations``, ``GET /sweeps/{name}/observations?limit=N``,
+``GET /sweeps/{name}/observations/count``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from metta.common.errors import MettaError, StoreError
+from metta.sweep.store.base import (
+    INTERRUPTED_REASON,
+    TRIAL_RUNNING,
+    Observation,
+    SweepInfo,
+    SweepStore,
+    Trial,
+    to_jsonable,
+)
+
+TOKEN_HEADER = "X-Auth-Token"
+TOKEN_ENV = "METTA_SWEEP_TOKEN"
+
+
+def _info_json(info: SweepInfo | None, name: str) -> dict[str, Any]:
+    if info is None:
+        return {"exists": False, "wandb_sweep_id": "", "name": name}
+    return {
+        "exists": True,
+        "wandb_sweep_id": str(info.meta.get("wandb_sweep_id", "")),
+        "name": info.name,
+        "meta": info.meta,
+        "created_at": info.created_at,
+        "run_ids_issued": info.run_ids_issued,
+    }
+
+
+def _trial_json(t: Trial) -> dict[str, Any]:
+    return {
+        "run_id": t.run_id,
+        "sweep": t.sweep,
+        "suggestion": t.suggestion,
+        "status": t.status,
+        "worker": t.worker,
+        "started_at": t.started_at,
+        "heartbeat_at": t.heartbeat_at,
+    }
+
+
+def _trial_from(d: dict[str, Any]) -> Trial:
+    return Trial(
+        d["run_id"], d["sweep"], dict(d["suggestion"]), d["status"], d["worker"], d["started_at"], d["heartbeat_at"]
+    )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SweepHTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        self._dispatch("POST")
+
+    def _reply(self, code: int, body: dict[str, Any]) -> None:
+        data = json.dumps(to_jsonable(body)).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _dispatch(self, method: str) -> None:
+        token = self.server.token
+        if token and not hmac.compare_digest(self.headers.get(TOKEN_HEADER, ""), token):
+            self._reply(401, {"detail": f"missing or wrong {TOKEN_HEADER} header"})
+            return
+        url = urllib.parse.urlsplit(self.path)
+        parts = [urllib.parse.unquote(p) for p in url.path.strip("/").split("/") if p]
+        query = dict(urllib.parse.parse_qsl(url.query))
+        try:
+            body = self._body() if method == "POST" else {}
+            code, out = _route(self.server.store, method, parts, query, body)
+        except (MettaError, KeyError, ValueError, TypeError) as exc:
+            code, out = (400, {"detail": f"{type(exc).__name__}: {exc}"})
+        self._reply(code, out)
+
+    def _body(self) -> dict[str, Any]:
+        n = int(self.headers.get("Content-Length") or 0)
+        if n == 0:
+            return {}
+        data = json.loads(self.rfile.read(n))
+        if not isinstance(data, dict):
+            raise ValueError("request body must be a JSON object")
+        return data
+
+
+def _route(
+    store: SweepStore, method: str, parts: list[str], query: dict[str, str], body: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    if len(parts) < 2 or parts[0] != "sweeps":
+        return 404, {"detail": f"unknown path /{'/'.join(parts)}"}
+    name, rest = parts[1], parts[2:]
+    key = (method, "/".join(rest))
+    if key == ("GET", ""):
+        return 200, _info_json(store.get_sweep(name), name)
+    if key == ("POST", "create_sweep"):
+        info, created = store.register_sweep(name, body.get("meta") or {k: v for k, v in body.items() if v is not None})
+        return 200, {"created": created, "sweep_id": info.name}
+    if key == ("POST", "runs/next"):
+        if store.get_sweep(name) is None:
+            return 404, {"detail": f"sweep {name!r} not found; create it first"}
+        return 200, {"run_id": store.next_run_id(name)}
+    if key == ("POST", "trials"):
+        t = store.start_trial(name, body["run_id"], body["suggestion"], body["worker"])
+        return 200, _trial_json(t)
+    if key == ("POST", "trials/heartbeat"):
+        store.heartbeat(name, body["run_id"])
+        return 200, {"ok": True}
+    if key == ("GET", "trials"):
+        status = query.get("status", TRIAL_RUNNING)
+        trials = store.list_trials(name, None if status == "all" else status)
+        return 200, {"trials": [_trial_json(t) for t in trials]}
+    if key == ("POST", "trials/interrupted"):
+        closed = store.mark_interrupted(name, list(body["run_ids"]), body.get("reason", INTERRUPTED_REASON))
+        return 200, {"closed": closed}
+    if key == ("POST", "observations"):
+        o = store.record_observation(
+            name, body.get("run_id"), body["suggestion"], body.get("objective"), body["cost"],
+            bool(body["is_failure"]), body.get("reason", ""),
+        )
+        return 200, o.to_dict()
+    if key == ("GET", "observations"):
+        limit = query.get("limit")
+        obs = store.load_observations(name, None if limit in (None, "") else int(limit))
+        return 200, {"observations": [o.to_dict() for o in obs]}
+    if key == ("GET", "observations/count"):
+        return 200, {"count": store.count_observations(name)}
+    return 404, {"detail": f"unknown endpoint {method} /sweeps/{name}/{'/'.join(rest)}"}
+
+
+class SweepHTTPServer(ThreadingHTTPServer):
+    """Threaded HTTP server exposing ``store``; requests must carry ``token`` in ``X-Auth-Token`` when set."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], store: SweepStore, token: str = "", verbose: bool = False) -> None:
+        super().__init__(address, _Handler)
+        self.store = store
+        self.token = token
+        self.verbose = verbose
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class HTTPSweepStore:
+    """Client of the sweep service; a :class:`SweepStore`. The token comes from ``token`` or ``$METTA_SWEEP_TOKEN``."""
+
+    def __init__(self, url: str, token: str | None = None, timeout_s: float = 30.0) -> None:
+        self.uri = url.rstrip("/")
+        self._token = token if token is not None else os.environ.get(TOKEN_ENV, "")
+        self._timeout = timeout_s
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = None if body is None else json.dumps(to_jsonable(body)).encode()
+        req = urllib.request.Request(self.uri + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if self._token:
+            req.add_header(TOKEN_HEADER, self._token)
+        try:
+            with urllib.request.urlopen(req, timeout=self._timeout) as resp:
+                return json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            hint = f" (set ${TOKEN_ENV})" if exc.code == 401 else ""
+            raise StoreError(f"sweep service {self.uri}{path} answered {exc.code}: {detail}{hint}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise StoreError(f"cannot reach sweep service {self.uri}: {exc}; is ./tools/sweep_server.py running?") from exc
+
+    @staticmethod
+    def _p(name: str) -> str:
+        return "/sweeps/" + urllib.parse.quote(name, safe="")
+
+    # legacy Cogweb client spelling
+    def create_sweep(self, name: str, project: str = "", entity: str = "", wandb_sweep_id: str = "") -> dict[str, Any]:
+        """Legacy call: create the sweep (idempotent); returns ``{created, sweep_id}``."""
+        return self._call("POST", self._p(name) + "/create_sweep",
+                          {"project": project, "entity": entity, "wandb_sweep_id": wandb_sweep_id})
+
+    def get_next_run_id(self, name: str) -> str:
+        """Legacy call: same as :meth:`next_run_id`."""
+        return self.next_run_id(name)
+
+    def register_sweep(self, name: str, meta: dict[str, Any] | None = None) -> tuple[SweepInfo, bool]:
+        out = self._call("POST", self._p(name) + "/create_sweep", {"meta": meta or {}})
+        info = self.get_sweep(name)
+        if info is None:
+            raise StoreError(f"sweep service {self.uri} did not keep sweep {name!r}")
+        return info, bool(out["created"])
+
+    def get_sweep(self, name: str) -> SweepInfo | None:
+        d = self._call("GET", self._p(name))
+        if not d.get("exists"):
+            return None
+        return SweepInfo(d["name"], dict(d.get("meta") or {}), float(d.get("created_at") or 0),
+                         int(d.get("run_ids_issued") or 0))
+
+    def next_run_id(self, name: str) -> str:
+        return str(self._call("POST", self._p(name) + "/runs/next")["run_id"])
+
+    def start_trial(self, name: str, run_id: str, suggestion: dict[str, Any], worker: str) -> Trial:
+        d = self._call("POST", self._p(name) + "/trials", {"run_id": run_id, "suggestion": suggestion, "worker": worker})
+        return _trial_from(d)
+
+    def heartbeat(self, name: str, run_id: str) -> None:
+        self._call("POST", self._p(name) + "/trials/heartbeat", {"run_id": run_id})
+
+    def record_observation(
+        self,
+        name: str,
+        run_id: str | None,
+        suggestion: dict[str, Any],
+        objective: float | None,
+        cost: float,
+        is_failure: bool,
+        reason: str = "",
+    ) -> Observation:
+        from metta.sweep.store.base import validate_observation
+
+        obj = validate_observation(objective, cost, is_failure, reason)  # fail fast, before the network
+        d = self._call("POST", self._p(name) + "/observations", {
+            "run_id": run_id, "suggestion": suggestion, "objective": obj, "cost": float(cost),
+            "is_failure": bool(is_failure), "reason": reason,
+        })
+        return Observation.from_dict(d)
+
+    def load_observations(self, name: str, limit: int | None = None) -> list[Observation]:
+        q = "" if limit is None else f"?limit={int(limit)}"
+        return [Observation.from_dict(o) for o in self._call("GET", self._p(name) + "/observations" + q)["observations"]]
+
+    def count_observations(self, name: str) -> int:
+        return int(self._call("GET", self._p(name) + "/observations/count")["count"])
+
+    def list_trials(self, name: str, status: str | None = TRIAL_RUNNING) -> list[Trial]:
+        q = "all" if status is None else urllib.parse.quote(status)
+        return [_trial_from(t) for t in self._call("GET", self._p(name) + f"/trials?status={q}")["trials"]]
+
+    def mark_interrupted(self, name: str, run_ids: list[str], reason: str = INTERRUPTED_REASON) -> list[str]:
+        out = self._call("POST", self._p(name) + "/trials/interrupted", {"run_ids": list(run_ids), "reason": reason})
+        return list(out["closed"])
+
+    def close(self) -> None:
+        return None

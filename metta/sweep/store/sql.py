@@ -1,0 +1,370 @@
+"""The SQL sweep store: one implementation over SQLite (default, one file, WAL) and PostgreSQL (psycopg 3).
+
+Every write is one transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: row locks via ``UPDATE ... RETURNING``),
+run ids come from an atomic per-sweep counter, and an observation and its trial's status change commit together.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from metta.common.errors import StoreError
+from metta.sweep.store.base import (
+    INTERRUPTED_REASON,
+    TRIAL_DONE,
+    TRIAL_FAILED,
+    TRIAL_RUNNING,
+    TRIAL_STATUSES,
+    Observation,
+    SweepInfo,
+    Trial,
+    check_sweep_name,
+    dumps,
+    format_run_id,
+    now,
+    validate_observation,
+)
+
+SCHEMA_VERSION = 1
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS sweep_store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sweeps (
+  name TEXT PRIMARY KEY, meta TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+  next_run INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS trials (
+  run_id TEXT PRIMARY KEY, sweep TEXT NOT NULL REFERENCES sweeps(name), suggestion TEXT NOT NULL,
+  status TEXT NOT NULL, worker TEXT NOT NULL, started_at DOUBLE PRECISION NOT NULL,
+  heartbeat_at DOUBLE PRECISION NOT NULL, finished_at DOUBLE PRECISION);
+CREATE TABLE IF NOT EXISTS observations (
+  id {autoinc}, sweep TEXT NOT NULL REFERENCES sweeps(name), run_id TEXT UNIQUE, suggestion TEXT NOT NULL,
+  objective DOUBLE PRECISION, cost DOUBLE PRECISION NOT NULL, is_failure INTEGER NOT NULL, reason TEXT NOT NULL,
+  created_at DOUBLE PRECISION NOT NULL);
+CREATE INDEX IF NOT EXISTS observations_sweep_id ON observations (sweep, id);
+CREATE INDEX IF NOT EXISTS trials_sweep_status ON trials (sweep, status);
+"""
+
+_OBS_COLS = "id, sweep, run_id, suggestion, objective, cost, is_failure, reason, created_at"
+_TRIAL_COLS = "run_id, sweep, suggestion, status, worker, started_at, heartbeat_at"
+
+
+def _obs(row: Any) -> Observation:
+    return Observation(
+        seq=int(row[0]),
+        sweep=row[1],
+        run_id=row[2],
+        suggestion=json.loads(row[3]),
+        objective=None if row[4] is None else float(row[4]),
+        cost=float(row[5]),
+        is_failure=bool(row[6]),
+        reason=row[7],
+        created_at=float(row[8]),
+    )
+
+
+def _trial(row: Any) -> Trial:
+    return Trial(
+        run_id=row[0],
+        sweep=row[1],
+        suggestion=json.loads(row[2]),
+        status=row[3],
+        worker=row[4],
+        started_at=float(row[5]),
+        heartbeat_at=float(row[6]),
+    )
+
+
+class SQLSweepStore:
+    """Dialect-independent store logic; subclasses provide ``_tx()`` (a cursor inside one transaction)."""
+
+    uri: str
+    placeholder = "?"
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    # -- dialect hooks -------------------------------------------------------------------------------------------
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:  # pragma: no cover - overridden
+        raise NotImplementedError
+        yield
+
+    def _q(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def _exec(self, cur: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        cur.execute(self._q(sql), params)
+        return cur
+
+    # -- protocol ------------------------------------------------------------------------------------------------
+    def register_sweep(self, name: str, meta: dict[str, Any] | None = None) -> tuple[SweepInfo, bool]:
+        check_sweep_name(name)
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO sweeps (name, meta, created_at, next_run) VALUES (?, ?, ?, 0) ON CONFLICT (name) DO NOTHING",
+                (name, dumps(meta or {}), now()),
+            )
+            created = cur.rowcount == 1
+            row = self._exec(cur, "SELECT name, meta, created_at, next_run FROM sweeps WHERE name = ?", (name,)).fetchone()
+        return SweepInfo(name=row[0], meta=json.loads(row[1]), created_at=float(row[2]), run_ids_issued=int(row[3])), created
+
+    def get_sweep(self, name: str) -> SweepInfo | None:
+        with self._tx() as cur:
+            row = self._exec(cur, "SELECT name, meta, created_at, next_run FROM sweeps WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        return SweepInfo(name=row[0], meta=json.loads(row[1]), created_at=float(row[2]), run_ids_issued=int(row[3]))
+
+    def next_run_id(self, name: str) -> str:
+        with self._tx() as cur:
+            row = self._exec(
+                cur, "UPDATE sweeps SET next_run = next_run + 1 WHERE name = ? RETURNING next_run", (name,)
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"sweep {name!r} is not registered in {self.uri}; register it first (register_sweep)")
+        return format_run_id(name, int(row[0]) - 1)
+
+    def start_trial(self, name: str, run_id: str, suggestion: dict[str, Any], worker: str) -> Trial:
+        t = now()
+        with self._tx() as cur:
+            self._require_sweep(cur, name)
+            try:
+                self._exec(
+                    cur,
+                    f"INSERT INTO trials ({_TRIAL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, name, dumps(suggestion), TRIAL_RUNNING, worker, t, t),
+                )
+            except self._integrity_errors() as exc:
+                raise StoreError(f"trial {run_id!r} was already started in {self.uri}; allocate a new run id") from exc
+        return Trial(run_id, name, dict(suggestion), TRIAL_RUNNING, worker, t, t)
+
+    def heartbeat(self, name: str, run_id: str) -> None:
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "UPDATE trials SET heartbeat_at = ? WHERE sweep = ? AND run_id = ? AND status = ?",
+                (now(), name, run_id, TRIAL_RUNNING),
+            )
+
+    def record_observation(
+        self,
+        name: str,
+        run_id: str | None,
+        suggestion: dict[str, Any],
+        objective: float | None,
+        cost: float,
+        is_failure: bool,
+        reason: str = "",
+    ) -> Observation:
+        obj = validate_observation(objective, cost, is_failure, reason)
+        t = now()
+        with self._tx() as cur:
+            self._require_sweep(cur, name)
+            if run_id is not None:
+                self._replace_interrupted(cur, name, run_id)
+            row = self._exec(
+                cur,
+                "INSERT INTO observations (sweep, run_id, suggestion, objective, cost, is_failure, reason, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (name, run_id, dumps(suggestion), obj, float(cost), int(bool(is_failure)), reason, t),
+            ).fetchone()
+            if run_id is not None:
+                self._exec(
+                    cur,
+                    "UPDATE trials SET status = ?, finished_at = ? WHERE sweep = ? AND run_id = ?",
+                    (TRIAL_FAILED if is_failure else TRIAL_DONE, t, name, run_id),
+                )
+        return Observation(name, run_id, dict(suggestion), obj, float(cost), bool(is_failure), reason, t, int(row[0]))
+
+    def _replace_interrupted(self, cur: Any, name: str, run_id: str) -> None:
+        """A worker that was presumed dead may still finish: its real result replaces the 'interrupted' record."""
+        row = self._exec(
+            cur, "SELECT id, reason FROM observations WHERE sweep = ? AND run_id = ?", (name, run_id)
+        ).fetchone()
+        if row is None:
+            return
+        if row[1] != INTERRUPTED_REASON:
+            raise StoreError(f"run {run_id!r} of sweep {name!r} already has an observation; run ids are single-use")
+        self._exec(cur, "DELETE FROM observations WHERE id = ?", (row[0],))
+
+    def load_observations(self, name: str, limit: int | None = None) -> list[Observation]:
+        if limit is not None and int(limit) < 0:
+            raise StoreError(f"limit {limit!r} must be >= 0 or None")
+        sql = f"SELECT {_OBS_COLS} FROM observations WHERE sweep = ? ORDER BY id DESC"
+        params: tuple[Any, ...] = (name,)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (name, int(limit))
+        with self._tx() as cur:
+            rows = self._exec(cur, sql, params).fetchall()
+        return [_obs(r) for r in rows]
+
+    def count_observations(self, name: str) -> int:
+        with self._tx() as cur:
+            return int(self._exec(cur, "SELECT COUNT(*) FROM observations WHERE sweep = ?", (name,)).fetchone()[0])
+
+    def list_trials(self, name: str, status: str | None = TRIAL_RUNNING) -> list[Trial]:
+        if status is not None and status not in TRIAL_STATUSES:
+            raise StoreError(f"unknown trial status {status!r}; use one of {TRIAL_STATUSES} or None")
+        sql = f"SELECT {_TRIAL_COLS} FROM trials WHERE sweep = ?"
+        params: tuple[Any, ...] = (name,)
+        if status is not None:
+            sql += " AND status = ?"
+            params = (name, status)
+        with self._tx() as cur:
+            rows = self._exec(cur, sql + " ORDER BY started_at, run_id", params).fetchall()
+        return [_trial(r) for r in rows]
+
+    def mark_interrupted(self, name: str, run_ids: list[str], reason: str = INTERRUPTED_REASON) -> list[str]:
+        closed: list[str] = []
+        t = now()
+        with self._tx() as cur:
+            for rid in run_ids:
+                row = self._exec(
+                    cur,
+                    "UPDATE trials SET status = ?, finished_at = ? WHERE sweep = ? AND run_id = ? AND status = ?"
+                    " RETURNING suggestion, started_at",
+                    (TRIAL_FAILED, t, name, rid, TRIAL_RUNNING),
+                ).fetchone()
+                if row is None:
+                    continue
+                self._exec(
+                    cur,
+                    "INSERT INTO observations (sweep, run_id, suggestion, objective, cost, is_failure, reason, created_at)"
+                    " VALUES (?, ?, ?, NULL, ?, 1, ?, ?)",
+                    (name, rid, row[0], max(t - float(row[1]), 1e-3), reason, t),
+                )
+                closed.append(rid)
+        return closed
+
+    def _require_sweep(self, cur: Any, name: str) -> None:
+        if self._exec(cur, "SELECT 1 FROM sweeps WHERE name = ?", (name,)).fetchone() is None:
+            raise StoreError(f"sweep {name!r} is not registered in {self.uri}; register it first (register_sweep)")
+
+    def _integrity_errors(self) -> tuple[type[BaseException], ...]:
+        return (sqlite3.IntegrityError,)
+
+
+class SQLiteSweepStore(SQLSweepStore):
+    """Embedded default: one SQLite file (WAL journal, ``BEGIN IMMEDIATE`` writes, 60 s busy timeout)."""
+
+    def __init__(self, path: str | Path, timeout_s: float = 60.0) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.uri = f"sqlite:///{self.path}"
+        if self.path.exists() and self.path.is_dir():
+            raise StoreError(f"sweep store path {self.path} is a directory; point sweep_server_uri at a .db file")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                str(self.path), timeout=timeout_s, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._create_schema()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"sweep store {self.path} is not a readable SQLite database ({exc}); it was left untouched — "
+                "move it aside or point settings.sweep_server_uri at another file"
+            ) from exc
+
+    def _create_schema(self) -> None:
+        with self._tx() as cur:
+            for stmt in _TABLES.format(autoinc="INTEGER PRIMARY KEY AUTOINCREMENT").split(";"):
+                if stmt.strip():
+                    cur.execute(stmt)
+            _check_schema_version(self, cur)
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        with self._lock:
+            cur = self._conn.cursor()
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"cannot open a transaction on {self.path}: {exc}") from exc
+            try:
+                yield cur
+            except BaseException:
+                if self._conn.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _check_schema_version(store: SQLSweepStore, cur: Any) -> None:
+    row = store._exec(cur, "SELECT value FROM sweep_store_meta WHERE key = ?", ("schema_version",)).fetchone()
+    if row is None:
+        store._exec(cur, "INSERT INTO sweep_store_meta (key, value) VALUES (?, ?)", ("schema_version", str(SCHEMA_VERSION)))
+    elif int(row[0]) != SCHEMA_VERSION:
+        raise StoreError(f"sweep store {store.uri} has schema version {row[0]}, this code expects {SCHEMA_VERSION}")
+
+
+class PostgresSweepStore(SQLSweepStore):
+    """Shared store for workers on many machines: a ``postgresql://`` URL, psycopg 3, one transaction per call."""
+
+    placeholder = "%s"
+
+    def __init__(self, url: str, connect_timeout_s: int = 10) -> None:
+        super().__init__()
+        self.uri = _redact(url)
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise StoreError("PostgreSQL sweep stores need psycopg 3: pip install 'psycopg[binary]'") from exc
+        self._psycopg = psycopg
+        try:
+            self._conn = psycopg.connect(url, connect_timeout=connect_timeout_s, autocommit=False)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL sweep store {self.uri}: {exc}") from exc
+        with self._tx() as cur:
+            # Serialise concurrent schema creation by several workers starting at once.
+            cur.execute("SELECT pg_advisory_xact_lock(715517)")
+            for stmt in _TABLES.format(autoinc="BIGSERIAL PRIMARY KEY").split(";"):
+                if stmt.strip():
+                    cur.execute(stmt)
+            _check_schema_version(self, cur)
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        with self._lock:
+            try:
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    yield cur
+            except self._psycopg.errors.UniqueViolation as exc:
+                raise StoreError(f"duplicate record in {self.uri}: {exc}") from exc
+            except self._psycopg.OperationalError as exc:
+                raise StoreError(f"PostgreSQL sweep store {self.uri} failed: {exc}") from exc
+
+    def _integrity_errors(self) -> tuple[type[BaseException], ...]:
+        return (self._psycopg.errors.UniqueViolation,)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a connection URL before it appears in messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url

@@ -162,9 +162,9 @@ def evaluate(
     if seed is not None:
         new = tuple(s.model_copy(update={"seed": int(seed)}) for s in suite_cfg.simulations)
         suite_cfg = SimulationSuiteConfig(name=suite_cfg.name, simulations=new)
-    db = StatsDB(stats_db_path)  # a corrupt database fails here, before any compute is spent
+    handle = load_policy_handle(policy_uri, device, policy_loader)
+    db = StatsDB(stats_db_path)  # a corrupt database fails here, before any simulation runs
     try:
-        handle = load_policy_handle(policy_uri, device, policy_loader)
         makers = [(sim, (env_maker or _default_env_maker)(sim)) for sim in suite_cfg.simulations]
         npcs = {u: load_policy_handle(u, device, policy_loader) for u in {s.npc_policy_uri for s in suite_cfg.simulations} if u}
         eval_id, t0 = uuid.uuid4().hex, time.monotonic()

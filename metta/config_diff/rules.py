@@ -1,0 +1,101 @@
+"""Typed mapping table and severity rules (loaded from ``mapping.yaml`` / ``rules.yaml`` next to this module)."""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from metta.common.errors import ConfigError
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_MAPPING = HERE / "mapping.yaml"
+DEFAULT_RULES = HERE / "rules.yaml"
+
+Severity = Literal["critical", "major", "minor", "info"]
+SEVERITY_RANK: dict[str, int] = {"critical": 3, "major": 2, "minor": 1, "info": 0}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MappingTable(_Frozen):
+    """Aliases (either tree's path or subtree) → canonical path (the typed TrainJobConfig layout)."""
+
+    version: int = Field(ge=1, description="Version of the table; bump when an entry changes.")
+    aliases: dict[str, str] = Field(default_factory=dict, description="alias path -> canonical path")
+
+
+class Tolerance(_Frozen):
+    rel: float = Field(default=1e-9, ge=0, le=1, description="Relative tolerance for numbers.")
+    abs: float = Field(default=1e-12, ge=0, description="Absolute tolerance for numbers.")
+    log_scale_patterns: tuple[str, ...] = Field(default=(), description="Paths compared on a log10 scale.")
+    log_tol: float = Field(default=1e-6, ge=0, le=10, description="Max |log10(a/b)| still counted equal.")
+
+
+class SubsystemRule(_Frozen):
+    name: str = Field(min_length=1, description="Subsystem shown in the report.")
+    patterns: tuple[str, ...] = Field(min_length=1, description="Globs over canonical dotted paths.")
+
+
+class SeverityRule(_Frozen):
+    pattern: str = Field(min_length=1, description="Glob over canonical dotted paths.")
+    severity: Severity = Field(description="Severity of any difference at a matching path.")
+    why: str = Field(default="", description="Short reason shown in the report.")
+
+
+class Rules(_Frozen):
+    """Severity and grouping rules; the first matching rule wins."""
+
+    version: int = Field(ge=1, description="Version of the rules file.")
+    default_severity: Severity = Field(default="major", description="Severity when no rule matches.")
+    default_subsystem: str = Field(default="configuration resolution", description="Group when nothing matches.")
+    tolerance: Tolerance = Field(default_factory=Tolerance, description="Numeric comparison.")
+    report_order: tuple[str, ...] = Field(default=(), description="Order of subsystems in the report.")
+    subsystems: tuple[SubsystemRule, ...] = Field(default=(), description="Path → subsystem.")
+    severity: tuple[SeverityRule, ...] = Field(default=(), description="Path → severity.")
+
+    def severity_of(self, path: str) -> tuple[str, str]:
+        for rule in self.severity:
+            if fnmatch.fnmatchcase(path, rule.pattern):
+                return rule.severity, rule.why
+        return self.default_severity, ""
+
+    def subsystem_of(self, path: str) -> str:
+        for rule in self.subsystems:
+            if any(fnmatch.fnmatchcase(path, p) for p in rule.patterns):
+                return rule.name
+        return self.default_subsystem
+
+    def is_log_scale(self, path: str) -> bool:
+        return any(fnmatch.fnmatchcase(path, p) for p in self.tolerance.log_scale_patterns)
+
+
+def _load_yaml(path: Path, what: str) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {what} file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} file {path} must hold a mapping")
+    return data
+
+
+def load_rules(path: str | Path | None = None) -> Rules:
+    p = Path(path) if path else DEFAULT_RULES
+    try:
+        return Rules.model_validate(_load_yaml(p, "rules"))
+    except ValidationError as exc:
+        raise ConfigError(f"invalid rules file {p}: {exc}") from exc
+
+
+def load_mapping(path: str | Path | None = None) -> MappingTable:
+    p = Path(path) if path else DEFAULT_MAPPING
+    try:
+        return MappingTable.model_validate(_load_yaml(p, "mapping"))
+    except ValidationError as exc:
+        raise ConfigError(f"invalid mapping file {p}: {exc}") from exc

@@ -1,0 +1,124 @@
+"""Where a side of the comparison comes from: a recipe, a YAML/JSON dump, a configs directory, or a git ref."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from metta.common.errors import ConfigError
+from metta.config_diff.hydra_side import resolve_hydra
+from metta.config_diff.tree import Tree
+
+RECIPE_TIMEOUT_S = 300
+
+
+def resolve_recipe(target: str, root: str | Path, args: Sequence[str] = (), label: str | None = None) -> Tree:
+    """Import ``target`` (``module.function``) with ``root`` first on sys.path in a child process; dump its Tool."""
+    root = Path(root).resolve()
+    script = Path(__file__).with_name("recipe_dump.py")
+    with tempfile.TemporaryDirectory(prefix="config_diff_recipe_") as tmp:
+        out = Path(tmp) / "dump.json"
+        try:
+            proc = subprocess.run(
+                [sys.executable, str(script), str(root), target, str(out), *args],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                timeout=RECIPE_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ConfigError(f"recipe {target} did not finish within {RECIPE_TIMEOUT_S}s") from exc
+        if not out.is_file():
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+            raise ConfigError(f"recipe {target} crashed (exit {proc.returncode}): {' | '.join(tail)}")
+        result = json.loads(out.read_text(encoding="utf-8"))
+    if not result["ok"]:
+        raise ConfigError(f"recipe {target} (under {root}) raised {result['error']}\n{result.get('traceback', '')}")
+    if not isinstance(result["data"], dict):
+        raise ConfigError(f"recipe {target} returned {result.get('type')}, which does not dump to a mapping")
+    return Tree(
+        label=label or f"recipe:{target}",
+        kind="recipe",
+        data=result["data"],
+        source={"target": target, "root": str(root), "type": result.get("type")},
+        provenance=result.get("provenance", {}),
+    )
+
+
+def load_dump(path: str | Path, label: str | None = None) -> Tree:
+    """A YAML or JSON file holding one resolved tree (interpolations are resolved with the safe resolvers)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"dump file {p} does not exist")
+    text = p.read_text(encoding="utf-8")
+    try:
+        if p.suffix == ".json":
+            data: Any = json.loads(text)
+        else:
+            from omegaconf import OmegaConf
+
+            from metta.config_diff.hydra_side import _to_plain
+            from metta.config_diff.resolvers import safe_resolvers
+
+            notes: list[str] = []
+            with safe_resolvers():
+                data = _to_plain(OmegaConf.create(text), "", notes)
+    except Exception as exc:  # noqa: BLE001 - any parse failure of user input becomes a ConfigError naming the file
+        raise ConfigError(f"cannot parse {p} as {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p} does not hold a mapping at top level")
+    return Tree(label=label or f"file:{p}", kind="dump", data=data, source={"file": str(p)})
+
+
+def resolve_path(path: str | Path, config_name: str, overrides: Sequence[str] = ()) -> Tree:
+    """A directory is a Hydra configs tree; a file is a dump."""
+    p = Path(path)
+    if p.is_dir():
+        return resolve_hydra(p, config_name, overrides, label=f"hydra:{p}")
+    return load_dump(p)
+
+
+def git_root(repo: str | Path) -> Path:
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise ConfigError(f"{repo} is not a git repository: {proc.stderr.strip()}")
+    return Path(proc.stdout.strip())
+
+
+def resolve_commit(repo: str | Path, ref: str) -> str:
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ConfigError(f"git ref {ref!r} does not name a commit in {repo}; try a hash, branch, tag or HEAD~N")
+    return proc.stdout.strip()
+
+
+def export_ref(repo: str | Path, ref: str, dest: str | Path, paths: Sequence[str] = ("configs",)) -> list[str]:
+    """``git archive REF <paths>`` unpacked into ``dest`` (the work tree is untouched). Returns the paths exported."""
+    commit = resolve_commit(repo, ref)
+    exported = []
+    for path in paths:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), "archive", "--format=tar", commit, path], capture_output=True, check=False
+        )
+        if proc.returncode != 0:
+            continue
+        with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+            tar.extractall(dest, filter="data")
+        exported.append(path)
+    if not exported:
+        raise ConfigError(f"commit {ref} ({commit[:10]}) of {repo} has none of {list(paths)}")
+    return exported

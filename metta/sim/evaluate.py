@@ -197,6 +197,6 @@ def _run_one(db: StatsDB, suite: str, sim: SimulationConfig, make: Callable[[int
         if isinstance(exc, MettaError):
             raise
         raise EvaluationError(f"simulation {sim.name!r} crashed: {type(exc).__name__}: {exc}") from exc
-    if recorder is not None:
-        recorder.write()
+    if recorder is not None and (paths := recorder.write()) is not None:
+        db.set_replay_url(sid, paths[0].resolve().as_uri())
     db.finish_simulation(sid, out.status, out.wall_time_s)

@@ -135,15 +135,15 @@ def run_simulation(
     *,
     device: str = "cpu",
     on_episode: Callable[[EpisodeRecord], None] | None = None,
-    on_step: Callable[[Any, int], None] | None = None,
+    on_step: Callable[[Any, int, np.ndarray | None], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     max_steps: int | None = None,
 ) -> SimulationOutcome:
     """Run ``sim.num_episodes`` episodes; ``env_factory(num_envs, seed)`` builds the vectorised env.
 
     Stops when every env finished its share of episodes or after ``sim.max_time_s`` (status ``timeout``; the
-    episodes that finished are returned and were passed to ``on_episode``). ``on_step(env, step)`` is called after
-    reset (step 0) and after every step (for replays).
+    episodes that finished are returned and were passed to ``on_episode``). ``on_step(env, step, dones)`` is
+    called after reset (step 0, dones None) and after every step (for replays).
     """
     num_envs = min(sim.num_episodes, MAX_PARALLEL_ENVS)
     quota = episodes_per_env(sim.num_episodes, num_envs)
@@ -161,7 +161,7 @@ def run_simulation(
     ep_started = [wall0] * num_envs
     obs = env.reset()
     if on_step is not None:
-        on_step(env, 0)
+        on_step(env, 0, None)
     actions = np.zeros(env.total_agents, dtype=np.int64)
     while any(d < q for d, q in zip(done_count, quota, strict=True)):
         if clock() - t0 > sim.max_time_s:
@@ -172,7 +172,7 @@ def run_simulation(
         obs, _, dones, infos = env.step(actions)
         out.env_steps += 1
         if on_step is not None:
-            on_step(env, out.env_steps)
+            on_step(env, out.env_steps, np.asarray(dones, dtype=bool))
         for actor in actors:
             actor.reset(np.asarray(dones, dtype=bool))
         for info in infos:

@@ -239,6 +239,15 @@ class StatsDB:
                 (status, float(wall_time_s), error, time.time(), simulation_id),
             )
 
+    def set_replay_url(self, simulation_id: int, url: str, env_index: int = 0) -> None:
+        """Attach a replay file to the first stored episode of ``env_index`` in a simulation."""
+        with self._transaction() as c:
+            c.execute(
+                "UPDATE episodes SET replay_url = ? WHERE id = (SELECT MIN(id) FROM episodes"
+                " WHERE simulation_id = ? AND env_index = ?)",
+                (url, simulation_id, env_index),
+            )
+
     # -- queries --------------------------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """Run a read-only query and return all rows."""

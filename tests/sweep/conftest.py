@@ -73,3 +73,82 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
 def sweep_name() -> str:
     """A fresh sweep name, so tests sharing one PostgreSQL database never see each other's rows."""
     return f"t_{uuid.uuid4().hex[:12]}"
+
+
+FAKE_TRAINER = '''
+"""Fake tools/train.py for loop tests: parses key=value args, writes a checkpoint, train_result.json and a score.
+FAKE_TRAIN_MODE: ok | crash | nocheckpoint | nan | hang ; FAKE_TRAIN_SLEEP: seconds to sleep first."""
+import json, math, os, sys, time
+from pathlib import Path
+args = dict(a.lstrip("+").split("=", 1) for a in sys.argv[1:])
+run_dir = Path(args["run_dir"])
+mode = os.environ.get("FAKE_TRAIN_MODE", "ok")
+(run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+print("fake training", args.get("run"), flush=True)
+time.sleep(float(os.environ.get("FAKE_TRAIN_SLEEP", "0")))
+if mode == "hang":
+    time.sleep(3600)
+if mode == "crash":
+    print("boom: simulated crash", flush=True)
+    sys.exit(3)
+lr = float(args.get("trainer.optimizer.learning_rate", "0.001"))
+score = float("nan") if mode == "nan" else -(math.log10(lr) + 3.0) ** 2
+if mode != "nocheckpoint":
+    (run_dir / "checkpoints" / "model_0001.pt").write_bytes(b"x")
+(run_dir / "fake_score.json").write_text(json.dumps({"score": score, "args": args}))
+(run_dir / "train_result.json").write_text(json.dumps({"status": "success", "error": None, "wall_time_s": 0.1}))
+'''
+
+
+@pytest.fixture
+def fake_trainer(tmp_path: Path) -> list[str]:
+    """Command prefix of the fake trainer script (writes checkpoint + fake_score.json)."""
+    import sys
+
+    script = tmp_path / "fake_train.py"
+    script.write_text(FAKE_TRAINER)
+    return [sys.executable, str(script)]
+
+
+class FakeEvaluator:
+    """Reads the score the fake trainer wrote; no torch, no simulation."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def evaluate(self, run_dir: Path, timeout_s: float):  # noqa: ANN201 - EvalOutcome
+        import json
+
+        from metta.sweep.launch import EvalOutcome
+
+        self.calls += 1
+        data = json.loads((run_dir / "fake_score.json").read_text())
+        return EvalOutcome(score=float(data["score"]), wall_s=0.01)
+
+
+BASE_TRAINER = {"batch_size": 1024, "minibatch_size": 256, "bptt_horizon": 64, "total_timesteps": 1000,
+                "optimizer": {"learning_rate": 0.001}, "ppo": {"gamma": 0.99}}
+
+QUICK_SWEEP = {
+    "metric": "reward",
+    "goal": "maximize",
+    "method": "bayes",
+    "protein": {"num_random_samples": 2, "random_suggestions": 32, "suggestions_per_pareto": 8},
+    "parameters": {"trainer": {"optimizer": {"learning_rate": {
+        "distribution": "log_normal", "min": 1e-4, "max": 1e-2, "mean": 1e-3, "scale": "auto"}}}},
+}
+
+
+def make_job(tmp_path: Path, name: str = "s", sweep: dict | None = None, uri: str | None = None, **settings):
+    """A SweepJobConfig built from plain data (no Hydra), rooted in tmp_path."""
+    from metta.sweep.sweep_config import resolve_sweep_job
+
+    num_trials = settings.pop("num_trials", 2)
+    base = {"max_consecutive_failures": 0, "rollout_retry_delay": 0, "max_observations_to_load": 250,
+            "sweep_server_uri": uri or str(tmp_path / "sweeps.db"), "heartbeat_interval": 0.2}
+    base.update(settings)
+    return resolve_sweep_job({
+        "sweep_name": name, "data_dir": str(tmp_path), "sweep_dir": str(tmp_path / "sweep" / name), "seed": 0,
+        "settings": base, "sim_name": "sweep_eval", "sweep_job_overrides": {}, "num_trials": num_trials,
+        "wandb": {"mode": "disabled"}, "sweep": sweep or QUICK_SWEEP,
+    })

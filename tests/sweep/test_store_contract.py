@@ -94,6 +94,7 @@ def test_load_is_newest_first_with_a_real_cap(store: SweepStore, sweep_name: str
     for i in range(30):
         store.record_observation(sweep_name, None, {"i": i}, float(i), 1.0 + i, False)
     assert store.count_observations(sweep_name) == 30
+    assert store.count_observations(sweep_name, launched_only=True) == 0
     top = store.load_observations(sweep_name, limit=7)
     assert [o.suggestion["i"] for o in top] == list(range(29, 22, -1))
     assert len(store.load_observations(sweep_name)) == 30

@@ -134,8 +134,8 @@ class SweepStore(Protocol):
         """Up to ``limit`` observations (None = all), newest first."""
         ...
 
-    def count_observations(self, name: str) -> int:
-        """How many observations (successes and failures) the sweep holds."""
+    def count_observations(self, name: str, launched_only: bool = False) -> int:
+        """How many observations the sweep holds; ``launched_only`` skips those without a run id (rejections)."""
         ...
 
     def list_trials(self, name: str, status: str | None = TRIAL_RUNNING) -> list[Trial]:

@@ -155,7 +155,8 @@ def _route(
         obs = store.load_observations(name, None if limit in (None, "") else int(limit))
         return 200, {"observations": [o.to_dict() for o in obs]}
     if key == ("GET", "observations/count"):
-        return 200, {"count": store.count_observations(name)}
+        launched = query.get("launched_only", "false").lower() in ("1", "true", "yes")
+        return 200, {"count": store.count_observations(name, launched_only=launched)}
     return 404, {"detail": f"unknown endpoint {method} /sweeps/{name}/{'/'.join(rest)}"}
 
 
@@ -261,8 +262,9 @@ class HTTPSweepStore:
         q = "" if limit is None else f"?limit={int(limit)}"
         return [Observation.from_dict(o) for o in self._call("GET", self._p(name) + "/observations" + q)["observations"]]
 
-    def count_observations(self, name: str) -> int:
-        return int(self._call("GET", self._p(name) + "/observations/count")["count"])
+    def count_observations(self, name: str, launched_only: bool = False) -> int:
+        q = "?launched_only=true" if launched_only else ""
+        return int(self._call("GET", self._p(name) + "/observations/count" + q)["count"])
 
     def list_trials(self, name: str, status: str | None = TRIAL_RUNNING) -> list[Trial]:
         q = "all" if status is None else urllib.parse.quote(status)

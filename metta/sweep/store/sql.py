@@ -206,9 +206,10 @@ class SQLSweepStore:
             rows = self._exec(cur, sql, params).fetchall()
         return [_obs(r) for r in rows]
 
-    def count_observations(self, name: str) -> int:
+    def count_observations(self, name: str, launched_only: bool = False) -> int:
+        sql = "SELECT COUNT(*) FROM observations WHERE sweep = ?" + (" AND run_id IS NOT NULL" if launched_only else "")
         with self._tx() as cur:
-            return int(self._exec(cur, "SELECT COUNT(*) FROM observations WHERE sweep = ?", (name,)).fetchone()[0])
+            return int(self._exec(cur, sql, (name,)).fetchone()[0])
 
     def list_trials(self, name: str, status: str | None = TRIAL_RUNNING) -> list[Trial]:
         if status is not None and status not in TRIAL_STATUSES:

@@ -1,0 +1,153 @@
+"""What a trial launches: Hydra override strings, trainer constraints, the trainer tree used for validation, and
+the evaluator (``metta.sim.evaluate`` in a child process with a hard timeout)."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from metta.common.errors import ConfigError, EvaluationError
+from metta.sweep.config import flatten
+from metta.sweep.phases import deep_merge
+
+_BARE = re.compile(r"[A-Za-z_/][A-Za-z0-9_/.:\-]*")
+_RESERVED = {"true", "false", "null", "none", "yes", "no", "on", "off", "inf", "nan"}
+
+
+def hydra_value(value: Any) -> str:
+    """Format a Python value for a Hydra command-line override (``++key=<value>``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConfigError(f"cannot pass non-finite value {value!r} as an override")
+        return repr(value)
+    if isinstance(value, str):
+        if _BARE.fullmatch(value) and value.lower() not in _RESERVED:
+            return value
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(hydra_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{k}:{hydra_value(v)}" for k, v in value.items()) + "}"
+    if hasattr(value, "item"):  # numpy scalar
+        return hydra_value(value.item())
+    raise ConfigError(f"cannot format {value!r} ({type(value).__name__}) as a Hydra override")
+
+
+def to_overrides(tree: Mapping[str, Any]) -> list[str]:
+    """``{"trainer": {"ppo": {"gamma": 0.9}}}`` -> ``["++trainer.ppo.gamma=0.9"]`` (empty dicts are skipped)."""
+    return [f"++{k}={hydra_value(v)}" for k, v in flatten(tree).items()]
+
+
+def check_constraints(trainer: Mapping[str, Any]) -> str | None:
+    """Trainer size constraints; returns the violation or None. ``trainer`` is the effective trainer dict."""
+    try:
+        batch, mini, bptt = int(trainer["batch_size"]), int(trainer["minibatch_size"]), int(trainer["bptt_horizon"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"trainer config lacks integer batch_size/minibatch_size/bptt_horizon: {exc}") from exc
+    if min(batch, mini, bptt) <= 0:
+        return f"sizes must be positive (batch_size={batch}, minibatch_size={mini}, bptt_horizon={bptt})"
+    if batch % mini:
+        return f"batch_size={batch} is not divisible by minibatch_size={mini}"
+    if mini % bptt:
+        return f"minibatch_size={mini} is not divisible by bptt_horizon={bptt}"
+    return None
+
+
+def effective_trainer(base_trainer: Mapping[str, Any], suggestion: Mapping[str, Any]) -> dict[str, Any]:
+    """The trainer values a trial will run with: the base trainer tree with the suggestion's trainer part merged."""
+    return deep_merge(base_trainer, suggestion.get("trainer") or {})
+
+
+def compose_train_tree(train_overrides: Mapping[str, Any], config_dir: str | Path | None = None) -> dict[str, Any]:
+    """Compose train_job as a sweep trial would (hardware=cpu without CUDA) and return plain data."""
+    from metta.common.config import compose, to_container
+
+    hardware = "cpu"
+    try:
+        import torch
+
+        hardware = "gpu" if torch.cuda.is_available() else "cpu"
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        pass
+    cfg = compose("train_job", ["run=sweep_validation", f"hardware={hardware}", *to_overrides(train_overrides)],
+                  config_dir=config_dir)
+    tree = to_container(cfg)
+    tree.pop("hydra", None)
+    return tree
+
+
+@dataclass(frozen=True)
+class EvalOutcome:
+    """Score of one evaluation and some details (suite scores) for the logs."""
+
+    score: float
+    wall_s: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Evaluator(Protocol):
+    """Scores a trained run. Raises EvaluationError (with the reason) when no score can be produced."""
+
+    def evaluate(self, run_dir: Path, timeout_s: float) -> EvalOutcome: ...
+
+
+def _eval_child(conn: Any, policy_uri: str, suite: str, db: str, metric: str, seed: int | None) -> None:
+    try:
+        from metta.sim import evaluate
+
+        res = evaluate(policy_uri, suite, db, device="cpu", seed=seed)
+        conn.send(("ok", res.metric(metric), {"avg_category_score": res.avg_category_score,
+                                              "category_scores": dict(res.category_scores)}))
+    except Exception as exc:  # noqa: BLE001 - everything is reported to the parent as a failure reason
+        conn.send(("error", f"{type(exc).__name__}: {exc}", {}))
+    finally:
+        conn.close()
+
+
+class SimEvaluator:
+    """Evaluates ``<run_dir>/checkpoints`` on suite ``sim_name`` with :func:`metta.sim.evaluate` in a child process
+    (spawned, so a hang or crash is contained and a timeout can be enforced); score = ``metric``."""
+
+    def __init__(self, sim_name: str, metric: str, seed: int | None = None) -> None:
+        self.sim_name, self.metric, self.seed = sim_name, metric, seed
+
+    def evaluate(self, run_dir: Path, timeout_s: float) -> EvalOutcome:
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=False)
+        db = run_dir / "eval" / "stats.db"
+        db.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.monotonic()
+        proc = ctx.Process(
+            target=_eval_child,
+            args=(child, f"file://{(run_dir / 'checkpoints').resolve()}", self.sim_name, str(db), self.metric, self.seed),
+            daemon=True,
+        )
+        proc.start()
+        child.close()
+        try:
+            if not parent.poll(timeout_s):
+                raise EvaluationError(f"evaluation timeout after {timeout_s:.0f}s (settings.eval_timeout)")
+            status, value, details = parent.recv()
+        except EOFError as exc:
+            proc.join(5)
+            raise EvaluationError(f"evaluation process crashed (exit code {proc.exitcode})") from exc
+        finally:
+            if proc.is_alive():
+                proc.kill()
+            proc.join(5)
+            parent.close()
+        if status != "ok":
+            raise EvaluationError(f"evaluation failed: {value}")
+        return EvalOutcome(score=float(value), wall_s=time.monotonic() - t0, details=details)

@@ -1,0 +1,289 @@
+"""The sweep loop (issue 6): register, then per trial load observations -> pick the phase -> build the optimizer ->
+suggest (constraint violations are recorded as failures and re-asked) -> allocate a run id -> train (dispatcher) ->
+evaluate -> record {suggestion, objective, cost, is_failure, reason} atomically. Failures wait
+``rollout_retry_delay``; more than ``max_consecutive_failures`` in a row stops the worker (0 = never).
+
+Resume: a trial left ``running`` by a worker that died (same host, process gone; or no heartbeat for
+``stale_trial_timeout``) is recorded as a failure with reason ``interrupted`` and is not re-run; ids keep counting.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from metta.common.errors import EvaluationError, MettaError, OptimizerError, SweepError
+from metta.common.seeding import derive_seed
+from metta.sweep.config import ProteinConfig, flatten
+from metta.sweep.dispatch import Dispatcher, TrainRequest
+from metta.sweep.launch import Evaluator, check_constraints, effective_trainer, to_overrides
+from metta.sweep.store import INTERRUPTED_REASON, Observation, SweepStore, worker_id
+from metta.sweep.sweep_config import SweepJobConfig
+
+LogFn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """What one trial of this worker produced (mirrors the stored observation)."""
+
+    run_id: str
+    phase: str
+    suggestion: dict[str, Any]
+    objective: float | None
+    cost: float
+    is_failure: bool
+    reason: str = ""
+
+
+@dataclass
+class LoopSummary:
+    """Trials run by this worker and why it stopped."""
+
+    trials: list[TrialRecord] = field(default_factory=list)
+    rejections: int = 0
+    stopped_reason: str = ""
+
+
+class _Heartbeat:
+    """Background thread refreshing a running trial's heartbeat in the store."""
+
+    def __init__(self, store: SweepStore, sweep: str, run_id: str, interval: float, log: LogFn) -> None:
+        self._stop = threading.Event()
+        self._args = (store, sweep, run_id, interval, log)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        store, sweep, run_id, interval, log = self._args
+        while not self._stop.wait(interval):
+            try:
+                store.heartbeat(sweep, run_id)
+            except MettaError as exc:  # a missed heartbeat is not fatal; the next one may succeed
+                log(f"[{sweep}] warning: heartbeat of {run_id} failed: {exc}")
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _short(suggestion: dict[str, Any]) -> str:
+    parts = []
+    for k, v in flatten(suggestion).items():
+        name = k.rsplit(".", 1)[-1]
+        parts.append(f"{name}={v:.4g}" if isinstance(v, float) else f"{name}={v}")
+    return " ".join(parts)
+
+
+class SweepLoop:
+    """One sweep worker. Collaborators are injected: store, dispatcher (training), evaluator, optional mirror."""
+
+    def __init__(
+        self,
+        job: SweepJobConfig,
+        store: SweepStore,
+        dispatcher: Dispatcher,
+        evaluator: Evaluator,
+        base_trainer: dict[str, Any],
+        *,
+        mirror: Any = None,
+        log: LogFn = lambda s: print(s, flush=True),
+        sleep: Callable[[float], None] = time.sleep,
+        worker: str | None = None,
+        seed_salt: int | None = None,
+    ) -> None:
+        self.job, self.store, self.dispatcher, self.evaluator = job, store, dispatcher, evaluator
+        self.base_trainer = base_trainer
+        self.mirror, self.log, self.sleep = mirror, log, sleep
+        self.worker = worker or worker_id()
+        self.seed_salt = os.getpid() if seed_salt is None else seed_salt
+        self.name = job.sweep_name
+        self.sweep_dir = Path(job.sweep_dir)
+        self._rejections = 0
+
+    # -- setup -----------------------------------------------------------------------------------------------------
+    def register(self) -> None:
+        """Register the sweep (idempotent), storing its base config so best-params tools can read goal/metric."""
+        _, base = self.job.sweep.protein_for(0)
+        meta = {"metric": base.metric, "goal": base.goal, "config": base.to_dict(), "sim_name": self.job.sim_name,
+                "project": self.job.wandb.project, "entity": self.job.wandb.entity}
+        _, created = self.store.register_sweep(self.name, meta)
+        self.log(f"[{self.name}] {'registered' if created else 'resuming'} sweep in {self.store.uri}")
+
+    def recover_orphans(self) -> list[str]:
+        """Record running trials whose worker is gone (same host) or silent too long as failed ('interrupted')."""
+        host, now = socket.gethostname(), time.time()
+        dead = []
+        for t in self.store.list_trials(self.name):
+            h, _, pid = t.worker.rpartition(":")
+            if t.worker == self.worker:
+                continue
+            if h == host and pid.isdigit() and not _pid_alive(int(pid)):
+                dead.append(t.run_id)
+            elif now - t.heartbeat_at > self.job.settings.stale_trial_timeout:
+                dead.append(t.run_id)
+        closed = self.store.mark_interrupted(self.name, dead, INTERRUPTED_REASON) if dead else []
+        for rid in closed:
+            self.log(f"[{self.name}] {rid}: worker gone; recorded as failed (interrupted)")
+        return closed
+
+    # -- optimizer ------------------------------------------------------------------------------------------------
+    def build_optimizer(self) -> tuple[str, ProteinConfig, Any]:
+        """Phase from the launched-trial count; optimizer fed the newest observations and other workers' trials."""
+        from metta.sweep.registry import make_optimizer
+
+        launched = self.store.count_observations(self.name, launched_only=True)
+        phase, pcfg = self.job.sweep.protein_for(launched)
+        obs = self.store.load_observations(self.name, self.job.settings.max_observations_to_load)
+        running = self.store.list_trials(self.name)
+        opt = make_optimizer(pcfg, seed=derive_seed(self.job.seed, len(obs), len(running), self.seed_salt))
+        skipped = 0
+        for o in reversed(obs):  # oldest first
+            try:
+                opt.observe(o.suggestion, o.objective, max(o.cost, 1e-6), o.is_failure)
+            except OptimizerError:
+                skipped += 1  # e.g. a point of an earlier phase outside this phase's bounds
+        for t in running:
+            try:
+                opt.mark_pending(t.suggestion)
+            except OptimizerError:
+                skipped += 1
+        if skipped:
+            self.log(f"[{self.name}] note: {skipped} stored points do not fit phase {phase!r} and were not used")
+        return phase, pcfg, opt
+
+    def suggest_valid(self, opt: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Suggest until the trainer constraints hold; each violation is stored as a failure (no run id)."""
+        for _ in range(self.job.settings.max_rejections):
+            t0 = time.monotonic()
+            suggestion, info = opt.suggest(1)[0]
+            violation = check_constraints(effective_trainer(self.base_trainer, suggestion))
+            if violation is None:
+                return suggestion, info
+            cost = max(time.monotonic() - t0, 1e-3)
+            self.store.record_observation(self.name, None, suggestion, None, cost, True, f"constraint: {violation}")
+            opt.observe(suggestion, None, cost, True)
+            self._rejections += 1
+            self.log(f"[{self.name}] rejected suggestion ({violation}); asking again")
+        raise SweepError(
+            f"{self.job.settings.max_rejections} suggestions in a row violated trainer constraints "
+            "(batch_size % minibatch_size, minibatch_size % bptt_horizon); narrow the size parameters"
+        )
+
+    # -- one trial --------------------------------------------------------------------------------------------------
+    def run_trial(self) -> TrialRecord:
+        """Run one complete trial and record its observation; KeyboardInterrupt records it as interrupted."""
+        self.recover_orphans()
+        phase, pcfg, opt = self.build_optimizer()
+        suggestion, _info = self.suggest_valid(opt)
+        run_id = self.store.next_run_id(self.name)
+        self.store.start_trial(self.name, run_id, suggestion, self.worker)
+        self.log(f"[{self.name}] {run_id} started (phase {phase}): {_short(suggestion)}")
+        t0 = time.monotonic()
+        with _Heartbeat(self.store, self.name, run_id, self.job.settings.heartbeat_interval, self.log):
+            try:
+                objective, reason = self._execute(run_id, suggestion, pcfg.metric)
+            except KeyboardInterrupt:
+                self._record(run_id, phase, suggestion, None, time.monotonic() - t0, "interrupted by user (Ctrl-C)")
+                raise
+            except Exception as exc:
+                self._record(run_id, phase, suggestion, None, time.monotonic() - t0, f"sweep worker error: {exc!r}")
+                raise
+        return self._record(run_id, phase, suggestion, objective, self._cost, reason)
+
+    def _execute(self, run_id: str, suggestion: dict[str, Any], metric: str) -> tuple[float | None, str]:
+        """Train then evaluate; returns (objective, "") or (None, failure reason). Sets ``self._cost``."""
+        run_dir = self.sweep_dir / "runs" / run_id
+        args = (f"run={run_id}", f"data_dir={self.job.data_dir}", f"run_dir={run_dir}",
+                *to_overrides(self.job.train_overrides()), *to_overrides(suggestion))
+        req = TrainRequest(run_id, run_dir, args, run_dir / "train.log", self.job.settings.train_timeout)
+        self._cost = 1e-3
+        out = self.dispatcher.train(
+            req, lambda s, line: self.log(f"[{self.name}] {run_id} training {s:.0f}s | {line[:90]}")
+        )
+        self._cost = max(out.wall_s, 1e-3)
+        if not out.ok:
+            return None, f"{out.reason} (log: {req.log_path})"
+        if not any((run_dir / "checkpoints").glob("model_*.pt")):
+            return None, f"missing checkpoint: no model_*.pt in {run_dir / 'checkpoints'}"
+        t_eval = time.monotonic()
+        try:
+            ev = self.evaluator.evaluate(run_dir, self.job.settings.eval_timeout)
+        except EvaluationError as exc:
+            self._cost += time.monotonic() - t_eval
+            return None, str(exc)[:500]
+        self._cost += max(ev.wall_s, time.monotonic() - t_eval)
+        if not math.isfinite(ev.score):
+            return None, f"NaN score: metric {metric!r} = {ev.score}"
+        return float(ev.score), ""
+
+    def _record(self, run_id: str, phase: str, suggestion: dict[str, Any], objective: float | None, cost: float,
+                reason: str) -> TrialRecord:
+        failure = objective is None
+        cost = max(float(cost), 1e-3)
+        obs = self.store.record_observation(self.name, run_id, suggestion, objective, cost, failure,
+                                            reason if failure else "")
+        rec = TrialRecord(run_id, phase, suggestion, objective, cost, failure, obs.reason)
+        if failure:
+            self.log(f"[{self.name}] {run_id} FAILED after {cost:.1f}s: {reason}")
+        else:
+            self.log(f"[{self.name}] {run_id} score={objective:.5g} cost={cost:.1f}s")
+        self._mirror(obs, phase)
+        return rec
+
+    def _mirror(self, obs: Observation, phase: str) -> None:
+        if self.mirror is None:
+            return
+        try:
+            self.mirror.record(obs, phase)
+        except Exception as exc:  # noqa: BLE001 - the store is the source of truth; a mirror hiccup is only logged
+            self.log(f"[{self.name}] warning: W&B mirror failed for {obs.run_id}: {exc}")
+
+    # -- the loop ------------------------------------------------------------------------------------------------
+    def run(self) -> LoopSummary:
+        """Run trials until ``num_trials`` (0 = forever), the failure limit, or Ctrl-C."""
+        summary = LoopSummary()
+        self.register()
+        s = self.job.settings
+        consecutive = 0
+        try:
+            while self.job.num_trials == 0 or len(summary.trials) < self.job.num_trials:
+                rec = self.run_trial()
+                summary.trials.append(rec)
+                if not rec.is_failure:
+                    consecutive = 0
+                    continue
+                consecutive += 1
+                if s.max_consecutive_failures and consecutive > s.max_consecutive_failures:
+                    summary.stopped_reason = (f"{consecutive} consecutive failures exceed "
+                                              f"settings.max_consecutive_failures={s.max_consecutive_failures}")
+                    break
+                if self.job.num_trials == 0 or len(summary.trials) < self.job.num_trials:
+                    self.sleep(s.rollout_retry_delay)
+        except KeyboardInterrupt:
+            summary.stopped_reason = "interrupted by user (Ctrl-C); finished trials are stored"
+        summary.rejections = self._rejections
+        if not summary.stopped_reason:
+            summary.stopped_reason = f"ran num_trials={self.job.num_trials} trials"
+        self.log(f"[{self.name}] stopped: {summary.stopped_reason}")
+        return summary

@@ -1,0 +1,167 @@
+"""Typed sweep-job configuration and its one ``resolve_sweep_job()`` (from the composed ``configs/sweep_job.yaml``).
+
+Everything that can be checked before a trial runs is checked here: Protein configs of the base sweep and of every
+phase (bounds, distributions, means), the settings' bounds, and (with :func:`check_parameter_paths`) that every
+searched parameter exists in the composed trainer config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from metta.common.errors import ConfigError, OptimizerError
+from metta.sweep.config import ProteinConfig, flatten
+from metta.sweep.phases import PhaseConfig, merged_sweep
+
+_PROTEIN_KEYS = {"metric", "goal", "method", "parameters", "protein", "settings"}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SweepSettings(_Frozen):
+    """Loop and storage settings (``settings:`` of sweep_job.yaml)."""
+
+    max_consecutive_failures: int = Field(0, ge=0, le=1_000_000, description="Stop when more fail in a row; 0 = never.")
+    rollout_retry_delay: float = Field(5.0, ge=0, le=86_400, description="Seconds to wait after a failed trial.")
+    max_observations_to_load: int = Field(250, ge=1, le=10_000_000, description="Newest observations given to Protein.")
+    sweep_server_uri: str = Field(min_length=1, description="Store: file path, sqlite:///, postgresql://, http(s)://.")
+    heartbeat_interval: float = Field(30.0, gt=0, le=3600, description="Seconds between heartbeats of a trial.")
+    stale_trial_timeout: float = Field(1800.0, gt=0, description="Heartbeat age after which a foreign trial is dead.")
+    train_timeout: float = Field(0.0, ge=0, description="Seconds before training is killed; 0 = no limit.")
+    eval_timeout: float = Field(600.0, gt=0, description="Seconds before evaluation is abandoned (a failure).")
+    max_rejections: int = Field(50, ge=1, le=100_000, description="Constraint-violating suggestions in a row allowed.")
+    train_command: tuple[str, ...] = Field((), description="Training command prefix; empty = tools/train.py.")
+
+
+class WandbMirrorConfig(_Frozen):
+    """Where the W&B mirror writes (mode disabled = no mirror)."""
+
+    mode: Literal["online", "offline", "disabled", "auto"] = Field("disabled", description="W&B mode of the mirror.")
+    project: str = Field("metta", min_length=1, description="W&B project.")
+    entity: str | None = Field(None, description="W&B entity (team or user).")
+    dir: str | None = Field(None, description="Directory for W&B files (default: the sweep directory).")
+
+
+class SweepSpec(_Frozen):
+    """The search: base Protein config dict, optional phases, and training overrides the sweep config brings."""
+
+    base: dict[str, Any] = Field(description="Base sweep config (metric, goal, method, protein, parameters).")
+    phases: tuple[PhaseConfig, ...] = Field((), description="schedule.phases, in order.")
+    train_overrides: dict[str, Any] = Field(default_factory=dict, description="Training overrides of this sweep.")
+
+    def protein_for(self, num_launched: int) -> tuple[str, ProteinConfig]:
+        """(phase name, ProteinConfig) for the next trial after ``num_launched`` launched trials."""
+        name, merged = merged_sweep(self.base, self.phases, num_launched)
+        return name, ProteinConfig.from_dict(merged)
+
+    def all_configs(self) -> list[tuple[str, ProteinConfig]]:
+        """The config of every phase (or just the base), validated; raises ConfigError naming the phase."""
+        out: list[tuple[str, ProteinConfig]] = []
+        starts = [0]
+        for p in self.phases:
+            starts.append(starts[-1] + p.num_runs)
+        for start in starts[: max(len(self.phases), 1)]:
+            try:
+                out.append(self.protein_for(start))
+            except OptimizerError as exc:
+                label = self.phases[starts.index(start)].name if self.phases else "base"
+                raise ConfigError(f"sweep config (phase {label!r}) is invalid: {exc}") from exc
+        return out
+
+
+class SweepJobConfig(_Frozen):
+    """The whole sweep job, typed and frozen."""
+
+    sweep_name: str = Field(min_length=1, max_length=200, description="Name of the sweep (store key, run id prefix).")
+    data_dir: str = Field(min_length=1, description="Root of run directories.")
+    sweep_dir: str = Field(min_length=1, description="This sweep's directory (runs/<run_id>/ per trial).")
+    seed: int = Field(0, ge=0, description="Base seed of the optimizer (derived per trial).")
+    settings: SweepSettings = Field(description="Loop and storage settings.")
+    sim_name: str = Field(min_length=1, description="Evaluation suite name (configs/sim/<name>.yaml).")
+    sweep_job_overrides: dict[str, Any] = Field(default_factory=dict, description="Overrides for every training run.")
+    num_trials: int = Field(0, ge=0, description="Trials this worker runs; 0 = until stopped.")
+    wandb: WandbMirrorConfig = Field(default_factory=WandbMirrorConfig, description="W&B mirror.")
+    sweep: SweepSpec = Field(description="Search space, phases and the sweep's training overrides.")
+
+    def train_overrides(self) -> dict[str, Any]:
+        """The sweep config's training overrides with ``sweep_job_overrides`` merged on top."""
+        from metta.sweep.phases import deep_merge
+
+        return deep_merge(self.sweep.train_overrides, self.sweep_job_overrides)
+
+
+def _fmt(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+
+
+def build_sweep_spec(sweep: Mapping[str, Any]) -> SweepSpec:
+    """Split a composed ``sweep:`` node into base config, phases and training overrides, and validate them all."""
+    data = dict(sweep)
+    schedule = data.pop("schedule", None) or {}
+    train_overrides = data.pop("train_overrides", None) or {}
+    unknown = set(data) - _PROTEIN_KEYS
+    if unknown:
+        raise ConfigError(f"unknown keys {sorted(unknown)} in sweep config; allowed: {sorted(_PROTEIN_KEYS)}, "
+                          "schedule, train_overrides")
+    if not isinstance(schedule, Mapping) or set(schedule) - {"phases"}:
+        raise ConfigError(f"sweep.schedule must be a mapping with only 'phases', got {schedule!r}")
+    try:
+        phases = tuple(PhaseConfig(**dict(p)) for p in (schedule.get("phases") or []))
+        spec = SweepSpec(base=data, phases=phases, train_overrides=dict(train_overrides))
+    except (ValidationError, TypeError) as exc:
+        msg = _fmt(exc) if isinstance(exc, ValidationError) else str(exc)
+        raise ConfigError(f"invalid sweep schedule: {msg}") from exc
+    names = [p.name for p in phases]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"phase names {names} repeat; give each phase a unique name")
+    spec.all_configs()
+    return spec
+
+
+def resolve_sweep_job(cfg: Any) -> SweepJobConfig:
+    """Turn the composed sweep_job DictConfig (or a plain dict) into a validated :class:`SweepJobConfig`."""
+    from metta.common.config import to_container
+
+    try:
+        d = to_container(cfg)
+    except Exception as exc:  # omegaconf raises its own types for ??? and interpolation errors
+        raise ConfigError(f"sweep_job config is incomplete: {exc} (did you pass sweep_name=...?)") from exc
+    if not isinstance(d, Mapping):
+        raise ConfigError("sweep_job config must be a mapping")
+    w = d.get("wandb") or {}
+    try:
+        return SweepJobConfig(
+            sweep_name=d["sweep_name"],
+            data_dir=str(d["data_dir"]),
+            sweep_dir=str(d["sweep_dir"]),
+            seed=int(d.get("seed", 0)),
+            settings=SweepSettings(**dict(d["settings"])),
+            sim_name=d["sim_name"],
+            sweep_job_overrides=dict(d.get("sweep_job_overrides") or {}),
+            num_trials=int(d.get("num_trials", 0)),
+            wandb=WandbMirrorConfig(**{k: w[k] for k in ("mode", "project", "entity", "dir") if k in w}),
+            sweep=build_sweep_spec(d["sweep"]),
+        )
+    except KeyError as exc:
+        raise ConfigError(f"sweep_job config lacks required key {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigError(f"invalid sweep_job config: {_fmt(exc)}") from exc
+
+
+def check_parameter_paths(configs: list[tuple[str, ProteinConfig]], train_tree: Mapping[str, Any]) -> None:
+    """Every searched parameter path must name an existing leaf of the composed train_job tree."""
+    known = flatten(train_tree)
+    for phase, pc in configs:
+        for path in pc.flat_parameters():
+            if path not in known:
+                near = sorted(k for k in known if k.rsplit(".", 1)[-1] == path.rsplit(".", 1)[-1])[:3]
+                hint = f"; did you mean {near}?" if near else ""
+                raise ConfigError(
+                    f"sweep parameter {path!r} (phase {phase!r}) does not exist in the trainer config "
+                    f"(configs/train_job.yaml){hint}"
+                )

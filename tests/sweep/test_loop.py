@@ -1,0 +1,143 @@
+"""The sweep loop with a fake trainer subprocess and a fake evaluator (fast; real subprocesses, real SQLite)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from metta.common.errors import SweepError
+from metta.sweep.dispatch import LocalDispatcher
+from metta.sweep.loop import SweepLoop
+from metta.sweep.store import TRIAL_RUNNING, open_store
+
+from .conftest import BASE_TRAINER, QUICK_SWEEP, FakeEvaluator, make_job
+
+
+def _loop(job, fake_trainer, log=None, **kw):
+    store = open_store(job.settings.sweep_server_uri)
+    lines: list[str] = [] if log is None else log
+    loop = SweepLoop(job, store, LocalDispatcher(fake_trainer, progress_interval=0.05), FakeEvaluator(),
+                     copy.deepcopy(BASE_TRAINER), log=lines.append, sleep=lambda s: None, seed_salt=1, **kw)
+    return loop, store, lines
+
+
+def test_two_trials_record_observations_with_positive_costs(tmp_path: Path, fake_trainer: list[str]) -> None:
+    job = make_job(tmp_path, num_trials=2)
+    loop, store, lines = _loop(job, fake_trainer)
+    summary = loop.run()
+    assert [t.run_id for t in summary.trials] == ["s.r.0", "s.r.1"]
+    obs = store.load_observations("s")
+    assert len(obs) == 2 and all(not o.is_failure and o.cost > 0 for o in obs)
+    # the first suggestion is the search centre (lr=1e-3), whose fake score is exactly 0
+    first = obs[-1]
+    assert first.suggestion["trainer"]["optimizer"]["learning_rate"] == pytest.approx(1e-3, rel=1e-6)
+    assert first.objective == pytest.approx(0.0, abs=1e-9)
+    run_dir = tmp_path / "sweep" / "s" / "runs" / "s.r.0"
+    log = (run_dir / "train.log").read_text()
+    assert "fake training s.r.0" in log and "++trainer.optimizer.learning_rate=" in log
+    assert store.list_trials("s") == []
+    assert any("s.r.1 score=" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [("crash", "training crashed (exit code 3): boom"), ("nocheckpoint", "missing checkpoint"), ("nan", "NaN score")],
+)
+def test_failures_are_recorded_with_reason_and_loop_continues(
+    tmp_path: Path, fake_trainer: list[str], monkeypatch: pytest.MonkeyPatch, mode: str, reason: str
+) -> None:
+    monkeypatch.setenv("FAKE_TRAIN_MODE", mode)
+    job = make_job(tmp_path, num_trials=3, max_consecutive_failures=0)
+    loop, store, _ = _loop(job, fake_trainer)
+    summary = loop.run()
+    assert len(summary.trials) == 3  # 0 = never stop on failures
+    obs = store.load_observations("s")
+    assert len(obs) == 3
+    for o in obs:
+        assert o.is_failure and o.objective is None and o.cost > 0 and reason in o.reason
+
+
+def test_consecutive_failure_limit_stops_after_exceeding(
+    tmp_path: Path, fake_trainer: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_TRAIN_MODE", "crash")
+    job = make_job(tmp_path, num_trials=10, max_consecutive_failures=2, rollout_retry_delay=7)
+    store = open_store(job.settings.sweep_server_uri)
+    sleeps: list[float] = []
+    loop = SweepLoop(job, store, LocalDispatcher(fake_trainer), FakeEvaluator(), copy.deepcopy(BASE_TRAINER),
+                     log=lambda s: None, sleep=sleeps.append, seed_salt=1)
+    summary = loop.run()
+    assert len(summary.trials) == 3 and "max_consecutive_failures=2" in summary.stopped_reason
+    assert sleeps == [7, 7]  # retry delay after each failure that did not stop the loop
+    assert store.count_observations("s") == 3
+
+
+def test_training_timeout_is_a_failure(tmp_path: Path, fake_trainer: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_TRAIN_MODE", "hang")
+    job = make_job(tmp_path, num_trials=1, train_timeout=1.0)
+    loop, store, _ = _loop(job, fake_trainer)
+    loop.run()
+    (o,) = store.load_observations("s")
+    assert o.is_failure and "training timeout" in o.reason and o.cost >= 1.0
+
+
+def test_constraint_violations_are_recorded_as_failures_and_reasked(tmp_path: Path, fake_trainer: list[str]) -> None:
+    sweep = copy.deepcopy(QUICK_SWEEP)
+    # minibatch in [128, 2048] against batch 1024 -> 2048 violates batch % minibatch; bptt 64 always divides
+    sweep["parameters"]["trainer"]["minibatch_size"] = {"distribution": "uniform_pow2", "min": 128, "max": 2048,
+                                                        "mean": 2048, "scale": "auto"}
+    sweep["protein"]["num_random_samples"] = 20
+    job = make_job(tmp_path, sweep=sweep, num_trials=4)
+    loop, store, _ = _loop(job, fake_trainer)
+    summary = loop.run()
+    assert summary.rejections >= 1  # the centre (2048) is rejected first
+    rejected = [o for o in store.load_observations("s") if o.run_id is None]
+    assert len(rejected) == summary.rejections
+    assert all(o.is_failure and "not divisible by minibatch_size=2048" in o.reason for o in rejected)
+    launched = [t for t in summary.trials]
+    assert len(launched) == 4 and all(t.suggestion["trainer"]["minibatch_size"] <= 1024 for t in launched)
+    assert store.count_observations("s", launched_only=True) == 4
+
+
+def test_always_violating_space_stops_with_a_clear_error(tmp_path: Path, fake_trainer: list[str]) -> None:
+    sweep = copy.deepcopy(QUICK_SWEEP)
+    sweep["parameters"]["trainer"]["minibatch_size"] = {"distribution": "uniform_pow2", "min": 2048, "max": 4096}
+    job = make_job(tmp_path, sweep=sweep, num_trials=1, max_rejections=3)
+    loop, store, _ = _loop(job, fake_trainer)
+    with pytest.raises(SweepError, match="violated trainer constraints"):
+        loop.run()
+    assert store.count_observations("s") == 3 and store.count_observations("s", launched_only=True) == 0
+
+
+def test_pending_trials_of_other_workers_reach_the_optimizer(tmp_path: Path, fake_trainer: list[str]) -> None:
+    job = make_job(tmp_path, num_trials=1)
+    loop, store, _ = _loop(job, fake_trainer)
+    loop.register()
+    rid = store.next_run_id("s")
+    centre = {"trainer": {"optimizer": {"learning_rate": 0.001}}}
+    store.start_trial("s", rid, centre, "otherhost:1")  # alive elsewhere, fresh heartbeat
+    _, _, opt = loop.build_optimizer()
+    assert len(opt.history.pending_x()) == 1
+    sugg, _ = loop.suggest_valid(opt)
+    assert sugg["trainer"]["optimizer"]["learning_rate"] != pytest.approx(0.001)  # not the busy centre again
+    assert [t.run_id for t in store.list_trials("s", TRIAL_RUNNING)] == [rid]
+
+
+def test_dead_local_worker_trial_is_recorded_as_interrupted(tmp_path: Path, fake_trainer: list[str]) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    job = make_job(tmp_path, num_trials=1)
+    loop, store, _ = _loop(job, fake_trainer)
+    loop.register()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    rid = store.next_run_id("s")
+    store.start_trial("s", rid, {"trainer": {"optimizer": {"learning_rate": 0.002}}},
+                      f"{socket.gethostname()}:{int(dead.stdout)}")
+    summary = loop.run()
+    obs = {o.run_id: o for o in store.load_observations("s")}
+    assert obs[rid].is_failure and obs[rid].reason == "interrupted"
+    assert summary.trials[0].run_id == "s.r.1"  # ids keep counting

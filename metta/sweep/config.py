@@ -145,6 +145,7 @@ class ProteinSettings(BaseModel):
     ucb_beta: float = Field(2.0, gt=0, le=100, description="Exploration weight (std multiplier) for ucb.")
     kernel: Literal["matern52", "rbf"] = Field("matern52", description="GP kernel (ARD lengthscales).")
     gp_restarts: int = Field(2, ge=0, le=50, description="Random restarts of the L-BFGS kernel fit besides the warm start.")
+    grid_points: int = Field(5, ge=2, le=1000, description="Levels per continuous parameter for method: grid.")
     max_gp_points: int = Field(
         400, ge=10, le=100_000, description="Most recent/best points kept for the exact GP (bounds latency)."
     )

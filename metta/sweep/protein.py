@@ -1,15 +1,39 @@
-"""Protein: cost-aware Bayesian optimisation over (score, cost) (stub: centre then random; GP version follows)."""
+"""Protein: cost-aware Bayesian optimisation of a score over the Pareto front of (score, cost).
+
+One suggestion, in order of precedence (docs/protein.md has the full story):
+
+1. Initial design: while fewer than ``num_random_samples`` points are observed or pending (or fewer than two
+   successes exist), the search centre first (``seed_with_search_center``), then a scrambled Sobol design.
+2. Resampling: every ``resample_frequency``-th model-based suggestion re-runs the least-repeated Pareto point.
+3. Model-based: a score GP (successes only, repeats averaged) and a log-cost GP are fitted; pending points enter the
+   score GP as "kriging believer" pseudo-observations. Candidates are ``random_suggestions`` uniform points plus
+   ``suggestions_per_pareto`` Gaussian perturbations (width = scale x ``global_search_scale`` x a log-uniform
+   shrink factor) around each Pareto point and the best points. Each is scored by log expected improvement against
+   the cost-matched Pareto value (or UCB), plus a cost-target weight around (1 + ``expansion_rate``) x the cost of a
+   randomly chosen Pareto point, plus log(1 - failure probability); candidates predicted to cost more than
+   ``max_suggestion_cost`` are masked (if all are, the cheapest predicted ones are used). The winners are refined
+   by a few rounds of shrinking local search.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from scipy.stats import qmc
 
 from metta.common.errors import OptimizerError
+from metta.sweep import acquisition as acq
 from metta.sweep.config import ProteinConfig, unflatten
+from metta.sweep.gp import GaussianProcess, sq_dists
 from metta.sweep.optimizer import History, Suggestion, check_n
+from metta.sweep.pareto import front_value, pareto_front
+
+_REFINE_ROUNDS = 4
+_REFINE_TOP = 4
+_REFINE_SAMPLES = 48
 
 
 class Protein:
@@ -21,42 +45,251 @@ class Protein:
         if not isinstance(config, ProteinConfig):
             raise OptimizerError(f"Protein needs a ProteinConfig, got {type(config).__name__}")
         self.config = config
+        self.settings = config.settings
         self.seed = int(seed)
         self.history = History(config)
+        self.space = self.history.space
+        self._score_gp = GaussianProcess(self.settings.kernel, self.settings.gp_restarts)
+        self._cost_gp = GaussianProcess(self.settings.kernel, self.settings.gp_restarts)
         self._num_suggested = 0
+        self._num_model = 0
+        self._fits = 0
 
+    # ---- public protocol ------------------------------------------------------------------------------------------
     def suggest(self, n: int = 1) -> list[tuple[Suggestion, dict[str, Any]]]:
-        """Return ``n`` (nested suggestion, info) pairs; each is marked pending until observed."""
-        n = check_n(n)
+        """Return ``n`` distinct (nested suggestion, info) pairs; each counts as pending until observed."""
         out = []
-        for _ in range(n):
-            rng = np.random.default_rng([self.seed, len(self.history), self._num_suggested])
-            if self._num_suggested == 0 and len(self.history) == 0 and self.config.settings.seed_with_search_center:
-                z, why = self.history.space.center(), "search centre"
-            else:
-                z, why = rng.uniform(-1, 1, self.history.space.dim), "random"
-            flat = self.history.space.decode(z)
-            sugg = unflatten(flat)
-            self.history.add_pending(sugg)
+        for _ in range(check_n(n)):
+            rng = np.random.default_rng([self.seed, len(self.history), len(self.history.pending), self._num_suggested])
+            z, info = self._next(rng)
+            suggestion = unflatten(self.space.decode(z))
+            self.history.add_pending(suggestion)
             self._num_suggested += 1
-            out.append((sugg, {"reason": why, "predicted_score": None, "predicted_cost": None}))
+            out.append((suggestion, info))
         return out
 
     def observe(self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False) -> None:
-        """Record a finished trial; NaN/inf/None scores count as failures; cost must be > 0."""
+        """Record a finished trial; None/NaN/inf scores count as failures; cost must be finite and > 0."""
         self.history.add(suggestion, score, cost, is_failure)
 
     def mark_pending(self, suggestion: Mapping[str, Any]) -> None:
-        """Record a point being evaluated by another worker."""
+        """Record a point being evaluated by another worker (later suggestions steer away from it)."""
         self.history.add_pending(suggestion)
 
     def state_dict(self) -> dict[str, Any]:
-        """JSON-able state."""
-        return {"method": self.method, "seed": self.seed, "num_suggested": self._num_suggested,
-                **self.history.to_state()}
+        """JSON-able state: seed, counters, observations, pending points and the GP hyperparameters."""
+        return {
+            "method": self.method,
+            "seed": self.seed,
+            "num_suggested": self._num_suggested,
+            "num_model": self._num_model,
+            "fits": self._fits,
+            "score_gp": self._score_gp.state(),
+            "cost_gp": self._cost_gp.state(),
+            **self.history.to_state(),
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore ``state_dict`` output."""
+        """Restore ``state_dict`` output (observations are re-validated against this config)."""
+        if state.get("method", self.method) != self.method:
+            raise OptimizerError(f"state is for method {state.get('method')!r}, not {self.method!r}")
         self.history.load_state(state)
         self.seed = int(state.get("seed", self.seed))
         self._num_suggested = int(state.get("num_suggested", 0))
+        self._num_model = int(state.get("num_model", 0))
+        self._fits = int(state.get("fits", 0))
+        self._score_gp.load(state.get("score_gp"))
+        self._cost_gp.load(state.get("cost_gp"))
+
+    # ---- suggestion phases ----------------------------------------------------------------------------------------
+    def _next(self, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+        k = len(self.history) + len(self.history.pending)
+        n_ok = sum(1 for f in self.history.failures if not f)
+        if k < self.settings.num_random_samples or n_ok < 2:
+            return self._initial(k, rng)
+        self._num_model += 1
+        freq = self.settings.resample_frequency
+        if freq > 0 and self._num_model % freq == 0:
+            return self._resample()
+        return self._model_based(rng)
+
+    def _initial(self, k: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+        info: dict[str, Any] = {"phase": "initial", "predicted_score": None, "predicted_cost": None}
+        centre = self.settings.seed_with_search_center
+        if k == 0 and centre:
+            return self.space.center(), {**info, "reason": "search centre (seed_with_search_center)"}
+        size = max(self.settings.num_random_samples, 1)
+        idx = k - 1 if centre else k
+        if idx < size:
+            sobol = qmc.Sobol(self.space.dim, scramble=True, seed=self.seed)
+            design = sobol.random_base2(max(1, math.ceil(math.log2(size + 1))))[: size + 1]
+            z = self.space.snap(2.0 * design[idx] - 1.0)[0]
+            return z, {**info, "reason": f"initial design point {idx + 1} (scrambled Sobol)"}
+        z = self.space.snap(rng.uniform(-1.0, 1.0, self.space.dim))[0]
+        return z, {**info, "reason": "random (fewer than two successful observations)"}
+
+    def _averaged(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Successful observations with repeats averaged: (x, signed score, cost, repeat count)."""
+        signed = self.history.signed_scores()
+        groups: dict[tuple[float, ...], list[int]] = {}
+        for i, ok in enumerate(np.isfinite(signed)):
+            if ok:
+                groups.setdefault(tuple(np.round(self.history.x[i], 9)), []).append(i)
+        idx = list(groups.values())
+        x = np.array([self.history.x[g[0]] for g in idx])
+        y = np.array([signed[g].mean() for g in idx])
+        c = np.array([math.exp(np.mean(np.log(np.asarray(self.history.costs)[g]))) for g in idx])
+        return x, y, c, np.array([len(g) for g in idx])
+
+    def _resample(self) -> tuple[np.ndarray, dict[str, Any]]:
+        x, y, c, reps = self._averaged()
+        front = pareto_front(y, c)
+        pick = min(front, key=lambda i: (reps[i], -y[i]))
+        sign = -1.0 if self.config.goal == "minimize" else 1.0
+        return x[pick], {
+            "phase": "resample",
+            "reason": f"re-run Pareto point (observed {int(reps[pick])}x) to average noise (resample_frequency)",
+            "predicted_score": float(sign * y[pick]),
+            "predicted_cost": float(c[pick]),
+        }
+
+    # ---- model-based suggestion -----------------------------------------------------------------------------------
+    def _fit(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, c: np.ndarray) -> bool:
+        """Fit the score GP (and the log-cost GP when costs vary); returns whether the search is cost-aware."""
+        keep = self._subset(y)
+        x, y, c = x[keep], y[keep], c[keep]
+        full = x.shape[0] <= 40 or self._fits % 4 == 0
+        self._score_gp.restarts = self.settings.gp_restarts if full else 0
+        self._score_gp.fit(x, _warp(y), rng)
+        cost_aware = self.settings.expansion_rate > 0 and float(c.max() / c.min()) > 1.05
+        if cost_aware:
+            self._cost_gp.restarts = self.settings.gp_restarts if full else 0
+            self._cost_gp.fit(x, np.log(c), rng)
+        self._fits += 1
+        return cost_aware
+
+    def _subset(self, y: np.ndarray) -> np.ndarray:
+        m = self.settings.max_gp_points
+        if y.shape[0] <= m:
+            return np.arange(y.shape[0])
+        best = np.argsort(-y)[: m // 2]
+        rest = [i for i in range(y.shape[0] - 1, -1, -1) if i not in set(best)][: m - best.shape[0]]
+        return np.sort(np.concatenate([best, np.asarray(rest, dtype=int)]))
+
+    def _model_based(self, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+        x, y, c, _ = self._averaged()
+        cost_aware = self._fit(rng, x, y, c)
+        gp = self._score_gp
+        pend = self.history.pending_x()
+        if pend.shape[0]:
+            mu_p, _ = gp.predict(pend)
+            gp = gp.condition(pend, mu_p)  # kriging believer
+        wy = _warp(y)
+        front = pareto_front(y, c) if cost_aware else np.array([int(np.argmax(y))])
+        target_i = int(front[rng.integers(front.shape[0])])
+        target_cost = (1.0 + self.settings.expansion_rate) * float(c[target_i])
+        score_fn = self._scorer(gp, wy, c, front, cost_aware, target_cost)
+        cand = self._candidates(rng, x, y, front)
+        val = score_fn(cand)
+        val, over_budget = self._budget_mask(cand, val, cost_aware)
+        z, best = self._refine(rng, cand, val, score_fn, over_budget)
+        mu, sd = self._score_gp.predict(z[None])
+        pc = math.exp(float(self._cost_gp.predict(z[None])[0][0])) if cost_aware else float(np.exp(np.log(c).mean()))
+        return z, {
+            "phase": "model",
+            "reason": ("cheapest predicted (all candidates over max_suggestion_cost)" if over_budget else
+                       f"max {self.settings.acquisition} acquisition" + (
+                           f", cost target {target_cost:.4g}" if cost_aware else "")),
+            "predicted_score": float(_unwarp_mean(mu[0], y) * (-1.0 if self.config.goal == "minimize" else 1.0)),
+            "predicted_score_std": float(sd[0]),
+            "predicted_cost": pc,
+            "acquisition": float(best),
+        }
+
+    def _scorer(self, gp: GaussianProcess, wy: np.ndarray, c: np.ndarray, front: np.ndarray, cost_aware: bool,
+                target_cost: float):
+        """Vectorised log-acquisition over normalised candidates (m, d), higher is better."""
+        s = self.settings
+        fails = np.asarray(self.history.failures, dtype=float)
+        xall = np.stack(self.history.x) if self.history.x else np.zeros((0, self.space.dim))
+        ls = self._score_gp.hyper()[0]
+        order = np.argsort(c[front])
+        fc, fy = c[front][order], np.maximum.accumulate(wy[front][order])
+
+        def score(z: np.ndarray) -> np.ndarray:
+            mu, sd = gp.predict(z)
+            if cost_aware:
+                pc = np.exp(self._cost_gp.predict(z)[0])
+                tau = front_value(fy, fc, pc)
+                tau = np.where(np.isfinite(tau), tau, wy.min())
+            else:
+                pc, tau = None, float(wy.max())
+            if s.acquisition == "ucb":
+                v = acq.upper_confidence_bound(mu, sd, s.ucb_beta) - tau
+                v = np.where(v > 0, np.log(np.maximum(v, 1e-300)), v - 700.0)
+            else:
+                v = acq.log_expected_improvement(mu, sd, tau)
+            if cost_aware:
+                v = v + acq.log_cost_weight(pc, target_cost, s.expansion_rate)
+                v = np.where(pc <= s.max_suggestion_cost, v, -np.inf)
+            if fails.any():
+                p = acq.failure_probability(sq_dists(z, xall, 1.0 / ls), fails, float(fails.mean()))
+                v = v + np.log(np.maximum(1.0 - p, 1e-12))
+            return v
+
+        return score
+
+    def _candidates(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, front: np.ndarray) -> np.ndarray:
+        s = self.settings
+        d = self.space.dim
+        parts = [rng.uniform(-1.0, 1.0, (s.random_suggestions, d))]
+        centres = list(dict.fromkeys([int(i) for i in front] + [int(i) for i in np.argsort(-y)[:3]]))
+        per = s.suggestions_per_pareto
+        if len(centres) * per > 8192:  # bound latency on long fronts
+            centres = [centres[i] for i in rng.choice(len(centres), max(1, 8192 // max(per, 1)), replace=False)]
+        width = self.space.scales() * s.global_search_scale
+        for i in centres:
+            shrink = 10.0 ** rng.uniform(-2.0, 0.0, (per, 1))
+            parts.append(x[i] + rng.normal(size=(per, d)) * width * shrink)
+        cand = self.space.snap(np.vstack(parts))
+        return self._drop_seen(cand) if cand.shape[0] else self.space.snap(rng.uniform(-1, 1, (64, d)))
+
+    def _drop_seen(self, cand: np.ndarray) -> np.ndarray:
+        seen = list(self.history.x) + list(self.history.pending_x())
+        if not seen:
+            return cand
+        dup = (sq_dists(cand, np.stack(seen), np.ones(self.space.dim)) < 1e-18).any(1)
+        return cand[~dup] if (~dup).any() else cand
+
+    def _budget_mask(self, cand: np.ndarray, val: np.ndarray, cost_aware: bool) -> tuple[np.ndarray, bool]:
+        """Fallback when every candidate is predicted over ``max_suggestion_cost``: rank by cheapness."""
+        if not cost_aware or np.isfinite(val).any():
+            return val, False
+        return -self._cost_gp.predict(cand)[0], True
+
+    def _refine(self, rng: np.random.Generator, cand: np.ndarray, val: np.ndarray, score_fn, over_budget: bool):
+        """Shrinking local search around the best candidates; returns (point, log-acquisition)."""
+        order = np.argsort(-val)[:_REFINE_TOP]
+        best_z, best_v = cand[order], val[order]
+        if over_budget or not np.isfinite(best_v[0]):
+            return cand[order[0]], float(val[order[0]])
+        width = self.space.scales() * self.settings.global_search_scale * 0.1
+        for _ in range(_REFINE_ROUNDS):
+            trial = best_z[:, None, :] + rng.normal(size=(best_z.shape[0], _REFINE_SAMPLES, self.space.dim)) * width
+            trial = self._drop_seen(self.space.snap(trial.reshape(-1, self.space.dim)))
+            tv = score_fn(trial)
+            allz = np.vstack([best_z, trial])
+            allv = np.concatenate([best_v, tv])
+            top = np.argsort(-allv)[: best_z.shape[0]]
+            best_z, best_v = allz[top], allv[top]
+            width = width * 0.4
+        return best_z[0], float(best_v[0])
+
+
+def _warp(y: np.ndarray) -> np.ndarray:
+    """Score warping before the GP: identity (standardisation happens inside the GP)."""
+    return np.asarray(y, dtype=float)
+
+
+def _unwarp_mean(m: float, y: np.ndarray) -> float:
+    return float(m)

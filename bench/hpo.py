@@ -1,0 +1,300 @@
+#!/usr/bin/env python
+"""HPO benchmark: Protein vs random search, Optuna TPE and Optuna GP, side by side, fixed seeds, one thread each.
+
+Track A (cost 1): Branin, Hartmann6, Rosenbrock-4, Ackley-5, Levy-8 (budget 40, 60 for d=8) plus Hartmann6 through
+mixed log_normal/uniform_pow2/int_uniform/logit_normal parameters; median simple regret, IQR, ratio to random.
+Track B (cost-aware): Hartmann6 x training length T in [2^10, 2^20]; score = -h6(x) (1 - exp(-T / 2^16)),
+cost = T (0.5 + x0) / 1024; budget 10,000 cost units (<= 150 evaluations); regret within budget and cost to reach
+90% of the optimum 3.32237 (an oracle needs 103.4).
+Latency: median / p95 seconds per suggestion at n = 10, 50, 200 observations, d = 6.
+
+    python bench/hpo.py            # full tier (a few minutes on 2 cores)
+    python bench/hpo.py --smoke    # Branin + Hartmann6, 30 evaluations, 5 seeds (about a minute)
+
+The last line printed is one JSON object with the headline figures.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from multiprocessing import get_context  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from metta.sweep.config import ProteinConfig, flatten  # noqa: E402
+from metta.sweep.registry import make_optimizer  # noqa: E402
+
+OPTIMIZERS = {"protein": "bayes", "random": "random", "tpe": "optuna_tpe", "gp": "optuna_gp"}
+H6_OPT = 3.32236801141551
+_H6_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
+_H6_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
+                         [2348, 1451, 3522, 2883, 5743, 1091], [4047, 8828, 8732, 5743, 1091, 381]])
+_H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+
+
+def hartmann6(x: np.ndarray) -> float:
+    """Hartmann 6-d on [0, 1]^6 (minimum -3.32237)."""
+    return float(-_H6_ALPHA @ np.exp(-(_H6_A * (np.asarray(x) - _H6_P) ** 2).sum(1)))
+
+
+def branin(x: np.ndarray) -> float:
+    """Branin on [-5, 10] x [0, 15] (minimum 0.397887)."""
+    a, b = x
+    return float((b - 5.1 / (4 * math.pi**2) * a**2 + 5 / math.pi * a - 6) ** 2
+                 + 10 * (1 - 1 / (8 * math.pi)) * math.cos(a) + 10)
+
+
+def rosenbrock(x: np.ndarray) -> float:
+    """Rosenbrock (minimum 0 at 1)."""
+    x = np.asarray(x)
+    return float((100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum())
+
+
+def ackley(x: np.ndarray) -> float:
+    """Ackley (minimum 0 at 0)."""
+    x = np.asarray(x)
+    d = x.size
+    return float(-20 * math.exp(-0.2 * math.sqrt((x**2).sum() / d)) - math.exp(np.cos(2 * math.pi * x).sum() / d)
+                 + 20 + math.e)
+
+
+def levy(x: np.ndarray) -> float:
+    """Levy (minimum 0 at 1)."""
+    w = 1 + (np.asarray(x) - 1) / 4
+    t = (w[:-1] - 1) ** 2 * (1 + 10 * np.sin(math.pi * w[:-1] + 1) ** 2)
+    return float(math.sin(math.pi * w[0]) ** 2 + t.sum() + (w[-1] - 1) ** 2 * (1 + math.sin(2 * math.pi * w[-1]) ** 2))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A minimisation problem over named uniform parameters (or a custom parameter tree and decoder)."""
+
+    name: str
+    fn: Callable[[np.ndarray], float]
+    bounds: tuple[tuple[float, float], ...]
+    f_min: float
+    budget: int
+
+    def parameters(self) -> dict[str, Any]:
+        if self.name == "hartmann6_mixed":
+            return {"x0": {"distribution": "log_normal", "min": 1e-3, "max": 1.0},
+                    "x1": {"distribution": "uniform_pow2", "min": 1, "max": 2**16},
+                    "x2": {"distribution": "int_uniform", "min": 0, "max": 100},
+                    "x3": {"distribution": "logit_normal", "min": 0.01, "max": 0.99},
+                    "x4": {"distribution": "uniform", "min": 0.0, "max": 1.0},
+                    "x5": {"distribution": "uniform", "min": 0.0, "max": 1.0}}
+        return {f"x{i}": {"distribution": "uniform", "min": lo, "max": hi} for i, (lo, hi) in enumerate(self.bounds)}
+
+    def point(self, flat: dict[str, Any]) -> np.ndarray:
+        v = [flat[f"x{i}"] for i in range(len(self.bounds))]
+        if self.name == "hartmann6_mixed":
+            lg = math.log(0.99 / 0.01)
+            v = [(math.log10(v[0]) + 3) / 3, math.log2(v[1]) / 16, v[2] / 100,
+                 (math.log(v[3] / (1 - v[3])) + lg) / (2 * lg), v[4], v[5]]
+        return np.asarray(v, dtype=float)
+
+
+PROBLEMS = {
+    "branin": Problem("branin", branin, ((-5.0, 10.0), (0.0, 15.0)), 0.397887357729739, 40),
+    "hartmann6": Problem("hartmann6", hartmann6, ((0.0, 1.0),) * 6, -H6_OPT, 40),
+    "rosenbrock4": Problem("rosenbrock4", rosenbrock, ((-5.0, 10.0),) * 4, 0.0, 40),
+    "ackley5": Problem("ackley5", ackley, ((-32.768, 32.768),) * 5, 0.0, 40),
+    "levy8": Problem("levy8", levy, ((-10.0, 10.0),) * 8, 0.0, 60),
+    "hartmann6_mixed": Problem("hartmann6_mixed", hartmann6, ((0.0, 1.0),) * 6, -H6_OPT, 40),
+}
+
+
+def run_track_a(problem: str, optimizer: str, seed: int, budget: int) -> dict[str, Any]:
+    """One optimisation run; returns final simple regret and the seconds spent suggesting."""
+    prob = PROBLEMS[problem]
+    cfg = ProteinConfig(metric=problem, goal="minimize", method=OPTIMIZERS[optimizer], parameters=prob.parameters())
+    opt = make_optimizer(cfg, seed=seed)
+    best, spent = math.inf, 0.0
+    for _ in range(budget):
+        t0 = time.perf_counter()
+        (sugg, _info), = opt.suggest(1)
+        spent += time.perf_counter() - t0
+        value = prob.fn(prob.point(flatten(sugg)))
+        best = min(best, value)
+        opt.observe(sugg, value, 1.0)
+    return {"track": "A", "problem": problem, "optimizer": optimizer, "seed": seed,
+            "regret": max(best - prob.f_min, 0.0), "suggest_s": spent / budget}
+
+
+TRACK_B_BUDGET, TRACK_B_MAX_EVALS, T_MIN, T_MAX = 10_000.0, 150, 2.0**10, 2.0**20
+
+
+def track_b_eval(x: np.ndarray, t: float) -> tuple[float, float]:
+    """(score to maximise, cost) of Track B."""
+    return -hartmann6(x) * (1.0 - math.exp(-t / 2.0**16)), t * (0.5 + x[0]) / 1024.0
+
+
+def run_track_b(optimizer: str, seed: int) -> dict[str, Any]:
+    """One cost-aware run; returns regret within budget and cumulative cost to reach 90% of the optimum."""
+    params = {f"x{i}": {"distribution": "uniform", "min": 0.0, "max": 1.0} for i in range(6)}
+    params["T"] = {"distribution": "log_normal", "min": T_MIN, "max": T_MAX}
+    cfg = ProteinConfig(metric="h6_time", goal="maximize", method=OPTIMIZERS[optimizer], parameters=params)
+    opt = make_optimizer(cfg, seed=seed)
+    spent, best, cost_to_90, evals = 0.0, -math.inf, None, 0
+    while evals < TRACK_B_MAX_EVALS:
+        (sugg, _info), = opt.suggest(1)
+        x = np.array([sugg[f"x{i}"] for i in range(6)])
+        score, cost = track_b_eval(x, sugg["T"])
+        if spent + cost > TRACK_B_BUDGET:
+            break
+        spent += cost
+        evals += 1
+        best = max(best, score)
+        if cost_to_90 is None and best >= 0.9 * H6_OPT:
+            cost_to_90 = spent
+        opt.observe(sugg, score, cost)
+    return {"track": "B", "problem": "hartmann6_time", "optimizer": optimizer, "seed": seed,
+            "regret": H6_OPT - best if math.isfinite(best) else H6_OPT, "cost_to_90": cost_to_90, "evals": evals}
+
+
+def run_latency(optimizer: str, n: int, seed: int = 0, reps: int = 5) -> dict[str, Any]:
+    """Seconds per suggestion after ``n`` random observations of Hartmann6 (d = 6)."""
+    prob = PROBLEMS["hartmann6"]
+    cfg = ProteinConfig(metric="h6", goal="minimize", method=OPTIMIZERS[optimizer], parameters=prob.parameters())
+    opt = make_optimizer(cfg, seed=seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        x = rng.uniform(0, 1, 6)
+        opt.observe({f"x{i}": float(v) for i, v in enumerate(x)}, hartmann6(x), 1.0)
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        (sugg, _info), = opt.suggest(1)
+        times.append(time.perf_counter() - t0)
+        opt.observe(sugg, prob.fn(prob.point(flatten(sugg))), 1.0)
+    return {"track": "latency", "optimizer": optimizer, "n": n, "times": times}
+
+
+def _run(task: tuple) -> dict[str, Any]:
+    kind, *args = task
+    if kind == "A":
+        return run_track_a(*args)
+    if kind == "B":
+        return run_track_b(*args)
+    return run_latency(*args)
+
+
+def run_tasks(tasks: Sequence[tuple], workers: int) -> list[dict[str, Any]]:
+    """Run tasks in a pool of ``workers`` single-threaded processes (inline when workers <= 1)."""
+    if workers <= 1:
+        return [_run(t) for t in tasks]
+    with get_context("spawn").Pool(workers) as pool:
+        return pool.map(_run, tasks, chunksize=1)
+
+
+def _q(values: Sequence[float], q: float) -> float:
+    return float(np.quantile(np.asarray(values, dtype=float), q))
+
+
+def summarise(results: list[dict[str, Any]], optimizers: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
+    """Text table lines and the headline JSON dict."""
+    lines, head = [], {"bench": "hpo"}
+    a = [r for r in results if r["track"] == "A"]
+    lines.append(f"{'Track A':<18}" + "".join(f"{o:>34}" for o in optimizers))
+    lines.append(f"{'median regret':<18}" + "".join(f"{'median [IQR] (x random)':>34}" for _ in optimizers))
+    for prob in dict.fromkeys(r["problem"] for r in a):
+        rand = [r["regret"] for r in a if r["problem"] == prob and r["optimizer"] == "random"]
+        row = f"{prob:<18}"
+        for o in optimizers:
+            vals = [r["regret"] for r in a if r["problem"] == prob and r["optimizer"] == o]
+            med = _q(vals, 0.5)
+            ratio = med / _q(rand, 0.5) if rand and _q(rand, 0.5) > 0 else float("nan")
+            row += f"{med:>12.4g} [{_q(vals, .25):.3g}, {_q(vals, .75):.3g}] ({ratio:.3f})".rjust(34)
+            head[f"regret_{prob}_{o}"] = round(med, 6)
+        lines.append(row)
+    b = [r for r in results if r["track"] == "B"]
+    if b:
+        lines.append("")
+        lines.append(f"{'Track B':<18}" + "".join(f"{o:>34}" for o in optimizers))
+        r1, r2, r3 = f"{'regret@10k cost':<18}", f"{'seeds reach 90%':<18}", f"{'median cost->90%':<18}"
+        for o in optimizers:
+            rs = [r for r in b if r["optimizer"] == o]
+            reached = [r["cost_to_90"] for r in rs if r["cost_to_90"] is not None]
+            med = _q([r["regret"] for r in rs], 0.5)
+            r1 += f"{med:>12.4g} [{_q([r['regret'] for r in rs], .25):.3g}, {_q([r['regret'] for r in rs], .75):.3g}]".rjust(34)
+            r2 += f"{len(reached)}/{len(rs)}".rjust(34)
+            c90 = _q(reached, 0.5) if reached else None
+            r3 += (f"{c90:.0f}" if c90 is not None else "never").rjust(34)
+            head[f"trackb_regret_{o}"] = round(med, 6)
+            head[f"trackb_reach90_{o}"] = f"{len(reached)}/{len(rs)}"
+            head[f"trackb_cost90_{o}"] = None if c90 is None else round(c90, 1)
+        lines += [r1, r2, r3]
+    lat = [r for r in results if r["track"] == "latency"]
+    if lat:
+        lines.append("")
+        lines.append(f"{'Latency (s)':<18}" + "".join(f"{o:>34}" for o in optimizers))
+        for n in sorted({r["n"] for r in lat}):
+            row = f"{f'n={n} median/p95':<18}"
+            for o in optimizers:
+                ts = [t for r in lat if r["optimizer"] == o and r["n"] == n for t in r["times"]]
+                row += (f"{_q(ts, .5):.3f} / {_q(ts, .95):.3f}" if ts else "-").rjust(34)
+                if ts:
+                    key = "latency_n%d_s" % n + ("" if o == "protein" else f"_{o}")
+                    head[key] = round(_q(ts, 0.5), 4)
+                    if o == "protein":
+                        head[f"latency_n{n}_p95_s"] = round(_q(ts, 0.95), 4)
+            lines.append(row)
+    return lines, head
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="Branin + Hartmann6, 30 evaluations, 5 seeds")
+    ap.add_argument("--workers", type=int, default=2, help="single-threaded worker processes")
+    ap.add_argument("--optimizers", default=",".join(OPTIMIZERS), help="comma list of " + ",".join(OPTIMIZERS))
+    ap.add_argument("--problems", default=None, help="comma list of Track A problems (default: the tier's)")
+    ap.add_argument("--seeds", type=int, default=None, help="seeds per problem (default 10, smoke 5)")
+    ap.add_argument("--no-track-b", action="store_true", help="skip Track B")
+    ap.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
+    args = ap.parse_args(argv)
+    opts = [o.strip() for o in args.optimizers.split(",") if o.strip()]
+    unknown = [o for o in opts if o not in OPTIMIZERS]
+    if unknown:
+        ap.error(f"unknown optimizers {unknown}; choose from {list(OPTIMIZERS)}")
+    seeds = args.seeds or (5 if args.smoke else 10)
+    problems = args.problems.split(",") if args.problems else (
+        ["branin", "hartmann6"] if args.smoke else list(PROBLEMS))
+    tasks: list[tuple] = []
+    for n in ((10, 50, 200) if not args.no_latency and not args.smoke else ()):
+        tasks += [("L", o, n) for o in opts if o in ("protein", "gp")]
+    if args.smoke and not args.no_latency:
+        tasks += [("L", o, 200) for o in opts if o in ("protein", "gp")]
+    if not args.smoke and not args.no_track_b:
+        tasks += [("B", o, s) for o in opts for s in range(seeds)]
+    for p in problems:
+        budget = 30 if args.smoke else PROBLEMS[p].budget
+        tasks += [("A", p, o, s, budget) for o in opts for s in range(seeds)]
+    t0 = time.perf_counter()
+    results = run_tasks(tasks, args.workers)
+    lines, head = summarise(results, opts)
+    head["tier"] = "smoke" if args.smoke else "full"
+    head["seeds"] = seeds
+    head["wall_s"] = round(time.perf_counter() - t0, 1)
+    print("\n".join(lines))
+    print(f"(wall {head['wall_s']} s, {args.workers} workers, one thread each; other jobs may share the CPU)")
+    print(json.dumps(head, sort_keys=True))
+    return head
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Pure acquisition maths (maximisation convention): log expected improvement, UCB, failure penalty, cost weight.
+
+Log-EI is used instead of EI so that candidates far below the incumbent still rank sensibly (EI underflows to 0).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import log_ndtr
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def log_h(z: np.ndarray) -> np.ndarray:
+    """log(phi(z) + z * Phi(z)), accurate for very negative z (asymptotic expansion below -6)."""
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    hi = z > -6.0
+    zh = z[hi]
+    out[hi] = np.log(np.maximum(np.exp(-0.5 * zh * zh - _LOG_SQRT_2PI) + zh * np.exp(log_ndtr(zh)), 1e-300))
+    zl = z[~hi]
+    # phi(z) + z Phi(z) ~ phi(z) / z^2 * (1 - 3/z^2 + 15/z^4) for z -> -inf
+    out[~hi] = -0.5 * zl * zl - _LOG_SQRT_2PI - 2.0 * np.log(-zl) + np.log1p(-3.0 / zl**2 + 15.0 / zl**4)
+    return out
+
+
+def log_expected_improvement(mu: np.ndarray, sigma: np.ndarray, tau: np.ndarray | float) -> np.ndarray:
+    """log E[max(f - tau, 0)] for f ~ N(mu, sigma^2); tau = -inf gives log(mu - min) style large values."""
+    mu = np.asarray(mu, dtype=float)
+    sigma = np.maximum(np.asarray(sigma, dtype=float), 1e-12)
+    tau = np.broadcast_to(np.asarray(tau, dtype=float), mu.shape)
+    finite = np.isfinite(tau)
+    z = np.where(finite, (mu - np.where(finite, tau, 0.0)) / sigma, 50.0)
+    return np.log(sigma) + log_h(z)
+
+
+def expected_improvement(mu: np.ndarray, sigma: np.ndarray, tau: float) -> np.ndarray:
+    """Plain EI (for tests and reporting): (mu - tau) Phi(z) + sigma phi(z)."""
+    return np.exp(log_expected_improvement(mu, sigma, tau))
+
+
+def upper_confidence_bound(mu: np.ndarray, sigma: np.ndarray, beta: float) -> np.ndarray:
+    """mu + beta * sigma."""
+    return np.asarray(mu, dtype=float) + float(beta) * np.asarray(sigma, dtype=float)
+
+
+def failure_probability(
+    d2_to_obs: np.ndarray, failed: np.ndarray, prior_rate: float, prior_weight: float = 1.0
+) -> np.ndarray:
+    """Kernel-weighted failure rate: sum_i w_i f_i plus a prior pseudo-count, over sum_i w_i plus its weight.
+
+    ``d2_to_obs`` (m, n) are squared scaled distances to the observed points (successes and failures),
+    ``failed`` (n,) their 0/1 failure flags; weights are exp(-d2 / 2). Far from all data the rate is the prior.
+    """
+    w = np.exp(-0.5 * np.asarray(d2_to_obs, dtype=float))
+    f = np.asarray(failed, dtype=float)
+    return (w @ f + prior_rate * prior_weight) / (w.sum(1) + prior_weight)
+
+
+def log_cost_weight(pred_cost: np.ndarray, target_cost: float, rate: float) -> np.ndarray:
+    """log of the cost-target weight: 0 up to ``target_cost``, then a Gaussian fall-off in log cost.
+
+    The width of the fall-off is log(1 + rate): candidates much more expensive than the (1 + rate)-expanded
+    Pareto cost are discouraged, never forbidden (the hard limit is ``max_suggestion_cost``).
+    """
+    c = np.maximum(np.asarray(pred_cost, dtype=float), 1e-300)
+    width = max(math.log1p(rate), 1e-3)
+    excess = np.maximum(np.log(c) - math.log(max(target_cost, 1e-300)), 0.0)
+    return -0.5 * (excess / width) ** 2

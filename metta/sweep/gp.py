@@ -1,0 +1,195 @@
+"""Exact Gaussian-process regression with ARD Matern-5/2 or RBF kernels, fitted by L-BFGS-B on the log marginal
+likelihood (plus weak log-normal priors, i.e. MAP), warm-started from the previous fit, with a few random restarts.
+
+Each :class:`GaussianProcess` owns its hyperparameters; nothing is global, so any number of models (score, cost, ...)
+and optimizers can live in one process. Inputs are normalised coordinates in [-1, 1]^d; targets are standardised
+internally and predictions are returned in the original units.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+from scipy.linalg import cho_solve, solve_triangular
+from scipy.optimize import minimize
+
+from metta.common.errors import OptimizerError
+
+Kernel = Literal["matern52", "rbf"]
+_SQRT5 = math.sqrt(5.0)
+_LOG_LS_BOUNDS = (math.log(0.01), math.log(100.0))
+_LOG_SF2_BOUNDS = (math.log(0.01), math.log(100.0))
+_LOG_SN2_BOUNDS = (math.log(1e-6), math.log(2.0))
+
+
+def sq_dists(a: np.ndarray, b: np.ndarray, inv_ls: np.ndarray) -> np.ndarray:
+    """Squared scaled distances ||(a_i - b_j) / ls||^2, shape (len(a), len(b))."""
+    sa, sb = a * inv_ls, b * inv_ls
+    d2 = (sa * sa).sum(1)[:, None] + (sb * sb).sum(1)[None, :] - 2.0 * sa @ sb.T
+    return np.maximum(d2, 0.0)
+
+
+def kernel_from_sq(d2: np.ndarray, sf2: float, kernel: Kernel) -> np.ndarray:
+    """Kernel values from squared scaled distances."""
+    if kernel == "rbf":
+        return sf2 * np.exp(-0.5 * d2)
+    r = np.sqrt(d2)
+    return sf2 * (1.0 + _SQRT5 * r + (5.0 / 3.0) * d2) * np.exp(-_SQRT5 * r)
+
+
+def kernel_matrix(a: np.ndarray, b: np.ndarray, ls: np.ndarray, sf2: float, kernel: Kernel) -> np.ndarray:
+    """k(a, b) for ARD lengthscales ``ls`` and signal variance ``sf2``."""
+    return kernel_from_sq(sq_dists(a, b, 1.0 / ls), sf2, kernel)
+
+
+def _chol(k: np.ndarray) -> np.ndarray:
+    jitter = 0.0
+    for _ in range(8):
+        try:
+            return np.linalg.cholesky(k + jitter * np.eye(k.shape[0]))
+        except np.linalg.LinAlgError:
+            jitter = max(1e-10, jitter * 10.0) if jitter else 1e-10 * max(1.0, float(np.mean(np.diag(k))))
+    raise OptimizerError("GP covariance is not positive definite even with jitter; inputs may contain NaN")
+
+
+class GaussianProcess:
+    """One exact GP model with its own kernel hyperparameters (log lengthscales, log signal, log noise)."""
+
+    def __init__(self, kernel: Kernel = "matern52", restarts: int = 2, min_noise: float = 1e-6) -> None:
+        if kernel not in ("matern52", "rbf"):
+            raise OptimizerError(f"unknown kernel {kernel!r}; use matern52 or rbf")
+        self.kernel: Kernel = kernel
+        self.restarts = int(restarts)
+        self.min_noise = float(min_noise)
+        self.theta: np.ndarray | None = None  # [log ls_1..d, log sf2, log sn2]
+        self._x = np.zeros((0, 0))
+        self._y_mean, self._y_std = 0.0, 1.0
+        self._chol = np.zeros((0, 0))
+        self._alpha = np.zeros(0)
+
+    # ---- hyperparameter fit -------------------------------------------------------------------------------------
+    def _prior(self, theta: np.ndarray, d: int) -> tuple[float, np.ndarray]:
+        """Negative log prior and its gradient: log ls ~ N(log(2 * (sqrt 2 + log(d)/2)... ), sf2 ~ N(0,1), sn2 ~ N(-6,3)."""
+        mu_ls = math.sqrt(2.0) + 0.5 * math.log(d) + math.log(2.0) - 1.0  # dimension-scaled, span-2 inputs
+        mus = np.concatenate([np.full(d, mu_ls), [0.0, -6.0]])
+        sds = np.concatenate([np.full(d, math.sqrt(3.0)), [1.0, 3.0]])
+        z = (theta - mus) / sds
+        return 0.5 * float(z @ z), z / sds
+
+    def _nll(self, theta: np.ndarray, x: np.ndarray, y: np.ndarray, d2_parts: np.ndarray) -> tuple[float, np.ndarray]:
+        n, d = x.shape
+        ls2 = np.exp(2.0 * theta[:d])
+        sf2, sn2 = math.exp(theta[d]), math.exp(theta[d + 1]) + self.min_noise
+        scaled = d2_parts / ls2[:, None, None]  # (d, n, n)
+        d2 = scaled.sum(0)
+        if self.kernel == "rbf":
+            k = sf2 * np.exp(-0.5 * d2)
+            g = k
+        else:
+            r = np.sqrt(d2)
+            e = np.exp(-_SQRT5 * r)
+            k = sf2 * (1.0 + _SQRT5 * r + (5.0 / 3.0) * d2) * e
+            g = (5.0 / 3.0) * sf2 * (1.0 + _SQRT5 * r) * e
+        ky = k + sn2 * np.eye(n)
+        try:
+            chol = np.linalg.cholesky(ky)
+        except np.linalg.LinAlgError:
+            return 1e10, np.zeros_like(theta)
+        alpha = cho_solve((chol, True), y)
+        nll = 0.5 * float(y @ alpha) + float(np.log(np.diag(chol)).sum()) + 0.5 * n * math.log(2 * math.pi)
+        w = cho_solve((chol, True), np.eye(n)) - np.outer(alpha, alpha)
+        grad = np.empty_like(theta)
+        gw = g * w
+        grad[:d] = 0.5 * np.einsum("ij,kij->k", gw, scaled)
+        grad[d] = 0.5 * float((w * k).sum())
+        grad[d + 1] = 0.5 * float(np.trace(w)) * (sn2 - self.min_noise)
+        pr, pg = self._prior(theta, d)
+        return nll + pr, grad + pg
+
+    def fit(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator, optimize: bool = True) -> GaussianProcess:
+        """Fit to inputs ``x`` (n, d) and targets ``y`` (n,); ``optimize=False`` keeps the current hyperparameters."""
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float).reshape(-1)
+        if x.ndim != 2 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
+            raise OptimizerError(f"GP fit needs x (n, d) and y (n,), got {x.shape} and {y.shape}")
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            raise OptimizerError("GP fit got NaN/inf inputs or targets; record those trials as failures")
+        n, d = x.shape
+        self._y_mean = float(y.mean())
+        self._y_std = float(y.std()) if n > 1 and y.std() > 1e-12 else 1.0
+        ys = (y - self._y_mean) / self._y_std
+        if self.theta is None or self.theta.shape[0] != d + 2:
+            self.theta = np.concatenate([np.full(d, math.log(0.8 * math.sqrt(d))), [0.0, math.log(1e-3)]])
+        if optimize and n >= 2:
+            self.theta = self._optimize(x, ys, rng)
+        self._x = x
+        ls, sf2, sn2 = self.hyper()
+        k = kernel_matrix(x, x, ls, sf2, self.kernel) + sn2 * np.eye(n)
+        self._chol = _chol(k)
+        self._alpha = cho_solve((self._chol, True), ys)
+        return self
+
+    def _optimize(self, x: np.ndarray, ys: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        d = x.shape[1]
+        d2_parts = (x[:, None, :] - x[None, :, :]).transpose(2, 0, 1) ** 2
+        bounds = [_LOG_LS_BOUNDS] * d + [_LOG_SF2_BOUNDS, _LOG_SN2_BOUNDS]
+        lo = np.array([b[0] for b in bounds])
+        hi = np.array([b[1] for b in bounds])
+        starts = [np.clip(self.theta, lo, hi)]
+        for _ in range(self.restarts):
+            t = np.concatenate([rng.normal(math.log(0.8 * math.sqrt(d)), 1.0, d), [rng.normal(0, 0.5)], [rng.uniform(-12, -2)]])
+            starts.append(np.clip(t, lo, hi))
+        best_t, best_f = starts[0], math.inf
+        for t0 in starts:
+            res = minimize(self._nll, t0, args=(x, ys, d2_parts), jac=True, method="L-BFGS-B", bounds=bounds,
+                           options={"maxiter": 200})
+            if np.all(np.isfinite(res.x)) and res.fun < best_f:
+                best_t, best_f = res.x, float(res.fun)
+        return np.asarray(best_t, dtype=float)
+
+    # ---- prediction -------------------------------------------------------------------------------------------------
+    def hyper(self) -> tuple[np.ndarray, float, float]:
+        """(lengthscales, signal variance, noise variance) in standardised-target units."""
+        if self.theta is None:
+            raise OptimizerError("GP is not fitted; call fit() first")
+        d = self.theta.shape[0] - 2
+        return np.exp(self.theta[:d]), math.exp(self.theta[d]), math.exp(self.theta[d + 1]) + self.min_noise
+
+    def predict(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation of the latent function at ``xs`` (m, d), original units."""
+        ls, sf2, _ = self.hyper()
+        xs = np.atleast_2d(np.asarray(xs, dtype=float))
+        ks = kernel_matrix(xs, self._x, ls, sf2, self.kernel)
+        mean = ks @ self._alpha
+        v = solve_triangular(self._chol, ks.T, lower=True, check_finite=False)
+        var = np.maximum(sf2 - (v * v).sum(0), 1e-12)
+        return mean * self._y_std + self._y_mean, np.sqrt(var) * self._y_std
+
+    def condition(self, x_new: np.ndarray, y_new: np.ndarray) -> GaussianProcess:
+        """A copy with extra observations (same hyperparameters, no refit): used for pending points."""
+        other = GaussianProcess(self.kernel, self.restarts, self.min_noise)
+        other.theta = None if self.theta is None else self.theta.copy()
+        other._y_mean, other._y_std = self._y_mean, self._y_std
+        x = np.vstack([self._x, np.atleast_2d(x_new)])
+        ys = np.concatenate([self.train_targets(), (np.asarray(y_new, dtype=float) - self._y_mean) / self._y_std])
+        ls, sf2, sn2 = other.hyper()
+        other._x = x
+        other._chol = _chol(kernel_matrix(x, x, ls, sf2, self.kernel) + sn2 * np.eye(x.shape[0]))
+        other._alpha = cho_solve((other._chol, True), ys)
+        return other
+
+    def train_targets(self) -> np.ndarray:
+        """Standardised training targets (recovered from the factorisation)."""
+        ls, sf2, sn2 = self.hyper()
+        k = kernel_matrix(self._x, self._x, ls, sf2, self.kernel) + sn2 * np.eye(self._x.shape[0])
+        return k @ self._alpha
+
+    def state(self) -> list[float] | None:
+        """JSON-able hyperparameters (for warm starts after a reload)."""
+        return None if self.theta is None else [float(t) for t in self.theta]
+
+    def load(self, theta: list[float] | None) -> None:
+        """Restore hyperparameters from :meth:`state`."""
+        self.theta = None if theta is None else np.asarray(theta, dtype=float)

@@ -1,0 +1,101 @@
+"""Exhaustive grid search: every value of discrete parameters x ``grid_points`` levels of continuous ones.
+
+Points are visited in a seeded random order; points already observed or pending are skipped. When every grid point
+has been suggested, ``suggest`` raises :class:`OptimizerError` (check ``exhausted`` first).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from metta.common.errors import OptimizerError
+from metta.sweep.config import ProteinConfig, unflatten
+from metta.sweep.optimizer import History, Suggestion, check_n
+from metta.sweep.spaces import num_choices
+
+_MAX_GRID = 1_000_000
+
+
+class GridSearch:
+    """Grid over the normalised space (bin centres for discrete parameters, evenly spaced levels otherwise)."""
+
+    method = "grid"
+
+    def __init__(self, config: ProteinConfig, seed: int = 0) -> None:
+        self.config = config
+        self.seed = int(seed)
+        self.history = History(config)
+        self.space = self.history.space
+        levels = []
+        for p in self.space.params:
+            n = num_choices(p)
+            k = n if n else config.settings.grid_points
+            levels.append(2.0 * (np.arange(k) + 0.5) / k - 1.0 if n else np.linspace(-1.0, 1.0, k))
+        size = int(np.prod([len(lv) for lv in levels], dtype=float))
+        if size > _MAX_GRID:
+            raise OptimizerError(f"grid has {size} points (> {_MAX_GRID}); lower settings.grid_points or use bayes")
+        self._levels = levels
+        self._order = np.random.default_rng(self.seed).permutation(size)
+        self._cursor = 0
+
+    @property
+    def size(self) -> int:
+        """Number of grid points."""
+        return int(self._order.shape[0])
+
+    @property
+    def exhausted(self) -> bool:
+        """True when every grid point has been suggested, observed or marked pending."""
+        return self._next_free(peek=True) is None
+
+    def _point(self, flat_index: int) -> np.ndarray:
+        idx = np.unravel_index(flat_index, [len(lv) for lv in self._levels])
+        return np.array([lv[i] for lv, i in zip(self._levels, idx)])
+
+    def _next_free(self, peek: bool = False) -> np.ndarray | None:
+        seen = {tuple(np.round(z, 9)) for z in list(self.history.x) + list(self.history.pending_x())}
+        cursor = self._cursor
+        while cursor < self.size:
+            z = self._point(int(self._order[cursor]))
+            cursor += 1
+            if tuple(np.round(z, 9)) not in seen:
+                if not peek:
+                    self._cursor = cursor
+                return z
+        return None
+
+    def suggest(self, n: int = 1) -> list[tuple[Suggestion, dict[str, Any]]]:
+        """The next ``n`` unseen grid points (raises OptimizerError when the grid is exhausted)."""
+        out = []
+        for _ in range(check_n(n)):
+            z = self._next_free()
+            if z is None:
+                raise OptimizerError(f"grid exhausted: all {self.size} points were suggested; stop the sweep")
+            suggestion = unflatten(self.space.decode(z))
+            self.history.add_pending(suggestion)
+            out.append((suggestion, {"phase": "grid", "reason": f"grid point {self._cursor}/{self.size}",
+                                     "predicted_score": None, "predicted_cost": None}))
+        return out
+
+    def observe(self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False) -> None:
+        """Record a finished trial (None/NaN/inf score = failure; cost > 0)."""
+        self.history.add(suggestion, score, cost, is_failure)
+
+    def mark_pending(self, suggestion: Mapping[str, Any]) -> None:
+        """Record a point being evaluated elsewhere."""
+        self.history.add_pending(suggestion)
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-able state."""
+        return {"method": self.method, "seed": self.seed, "cursor": self._cursor, **self.history.to_state()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore ``state_dict`` output."""
+        if state.get("method", self.method) != self.method:
+            raise OptimizerError(f"state is for method {state.get('method')!r}, not {self.method!r}")
+        self.history.load_state(state)
+        self._cursor = int(state.get("cursor", 0))

@@ -1,0 +1,127 @@
+"""Optional Optuna-backed optimizer (TPE or GP sampler) behind the same protocol (``optuna`` is a dev/bench extra).
+
+Distributions map natively where Optuna has them: uniform -> float, log_normal -> log float, int_uniform -> int,
+uniform_pow2 -> int exponent, logit_normal -> float in logit space, categorical -> categorical. Optuna sees the
+goal's direction; failures are told as FAIL trials; observations of points it did not suggest are added as trials.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from metta.common.errors import OptimizerError
+from metta.sweep.config import ParameterConfig, ProteinConfig, flatten, unflatten
+from metta.sweep.optimizer import History, Suggestion, check_n
+
+
+def _distribution(p: ParameterConfig):
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    d = p.distribution
+    if d == "uniform":
+        return FloatDistribution(p.min, p.max)
+    if d == "log_normal":
+        return FloatDistribution(p.min, p.max, log=True)
+    if d == "int_uniform":
+        return IntDistribution(math.ceil(p.min), math.floor(p.max))
+    if d == "uniform_pow2":
+        return IntDistribution(math.ceil(math.log2(p.min) - 1e-12), math.floor(math.log2(p.max) + 1e-12))
+    if d == "logit_normal":
+        return FloatDistribution(math.log(p.min / (1 - p.min)), math.log(p.max / (1 - p.max)))
+    return CategoricalDistribution(list(p.values))
+
+
+def _to_optuna(p: ParameterConfig, v: Any) -> Any:
+    if p.distribution == "uniform_pow2":
+        return int(round(math.log2(v)))
+    if p.distribution == "logit_normal":
+        return math.log(v / (1 - v))
+    return v
+
+
+def _from_optuna(p: ParameterConfig, v: Any) -> Any:
+    if p.distribution == "uniform_pow2":
+        return int(2 ** int(v))
+    if p.distribution == "logit_normal":
+        return float(min(max(1.0 / (1.0 + math.exp(-v)), p.min), p.max))
+    if p.distribution == "int_uniform":
+        return int(v)
+    if p.distribution in ("uniform", "log_normal"):
+        return float(min(max(v, p.min), p.max))
+    return v
+
+
+class OptunaSearch:
+    """Optuna TPE (``sampler="tpe"``) or GP (``sampler="gp"``) driven through ask/tell."""
+
+    def __init__(self, config: ProteinConfig, seed: int = 0, sampler: str = "tpe") -> None:
+        try:
+            import optuna
+        except ImportError as err:  # optional dependency
+            raise OptimizerError("method optuna_* needs the optional 'optuna' package (pip install optuna)") from err
+        if sampler not in ("tpe", "gp"):
+            raise OptimizerError(f"unknown Optuna sampler {sampler!r}; use tpe or gp")
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.config = config
+        self.seed = int(seed)
+        self.method = f"optuna_{sampler}"
+        self.history = History(config)
+        self.space = self.history.space
+        self._dists = {n: _distribution(p) for n, p in zip(self.space.names, self.space.params)}
+        smp = optuna.samplers.TPESampler(seed=self.seed) if sampler == "tpe" else optuna.samplers.GPSampler(seed=self.seed)
+        direction = "minimize" if config.goal == "minimize" else "maximize"
+        self._study = optuna.create_study(direction=direction, sampler=smp)
+        self._asked: dict[tuple, Any] = {}
+
+    def _key(self, flat: Mapping[str, Any]) -> tuple:
+        return tuple(repr(flat[n]) for n in self.space.names)
+
+    def suggest(self, n: int = 1) -> list[tuple[Suggestion, dict[str, Any]]]:
+        """Ask Optuna for ``n`` trials (running trials are pending for the sampler)."""
+        out = []
+        for _ in range(check_n(n)):
+            trial = self._study.ask(self._dists)
+            flat = {name: _from_optuna(p, trial.params[name]) for name, p in zip(self.space.names, self.space.params)}
+            self._asked[self._key(flat)] = trial
+            suggestion = unflatten(flat)
+            self.history.add_pending(suggestion)
+            out.append((suggestion, {"phase": self.method, "reason": f"optuna {self.method}", "predicted_score": None,
+                                     "predicted_cost": None}))
+        return out
+
+    def observe(self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False) -> None:
+        """Tell Optuna the result (a FAIL trial for failures)."""
+        import optuna
+
+        failed = self.history.add(suggestion, score, cost, is_failure)
+        flat = flatten(suggestion)
+        trial = self._asked.pop(self._key(flat), None)
+        value = None if failed else float(score)
+        state = optuna.trial.TrialState.FAIL if failed else optuna.trial.TrialState.COMPLETE
+        if trial is not None:
+            self._study.tell(trial, value, state=state)
+            return
+        params = {n: _to_optuna(p, flat[n]) for n, p in zip(self.space.names, self.space.params)}
+        self._study.add_trial(optuna.trial.create_trial(state=state, value=value, params=params,
+                                                        distributions=self._dists))
+
+    def mark_pending(self, suggestion: Mapping[str, Any]) -> None:
+        """Recorded in the history only (Optuna's own pending handling covers the points it suggested)."""
+        self.history.add_pending(suggestion)
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-able state (observations; the Optuna study is rebuilt from them on load)."""
+        return {"method": self.method, "seed": self.seed, **self.history.to_state()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Rebuild from ``state_dict`` output by re-telling every observation."""
+        if state.get("method", self.method) != self.method:
+            raise OptimizerError(f"state is for method {state.get('method')!r}, not {self.method!r}")
+        fresh = OptunaSearch(self.config, int(state.get("seed", self.seed)), self.method.removeprefix("optuna_"))
+        for ob in state.get("observations", []):
+            fresh.observe(unflatten(ob["params"]), ob["score"], ob["cost"], ob["is_failure"])
+        for p in state.get("pending", []):
+            fresh.mark_pending(unflatten(p))
+        self.__dict__.update(fresh.__dict__)

@@ -1,0 +1,65 @@
+"""Uniform random search in the normalised space (the baseline every other optimizer must beat)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from metta.common.errors import OptimizerError
+from metta.sweep.config import ProteinConfig, unflatten
+from metta.sweep.optimizer import History, Suggestion, check_n
+
+_MAX_DRAWS = 200
+
+
+class RandomSearch:
+    """Seeded uniform sampling; avoids points already observed or pending when the space allows it."""
+
+    method = "random"
+
+    def __init__(self, config: ProteinConfig, seed: int = 0) -> None:
+        self.config = config
+        self.seed = int(seed)
+        self.history = History(config)
+        self.space = self.history.space
+        self._num_suggested = 0
+
+    def suggest(self, n: int = 1) -> list[tuple[Suggestion, dict[str, Any]]]:
+        """``n`` uniformly random (nested suggestion, info) pairs; each is pending until observed."""
+        out = []
+        for _ in range(check_n(n)):
+            rng = np.random.default_rng([self.seed, len(self.history), len(self.history.pending), self._num_suggested])
+            seen = {tuple(np.round(z, 9)) for z in list(self.history.x) + list(self.history.pending_x())}
+            for _ in range(_MAX_DRAWS):
+                z = self.space.snap(rng.uniform(-1.0, 1.0, self.space.dim))[0]
+                if tuple(np.round(z, 9)) not in seen:
+                    break
+            suggestion = unflatten(self.space.decode(z))
+            self.history.add_pending(suggestion)
+            self._num_suggested += 1
+            out.append((suggestion, {"phase": "random", "reason": "uniform random", "predicted_score": None,
+                                     "predicted_cost": None}))
+        return out
+
+    def observe(self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False) -> None:
+        """Record a finished trial (None/NaN/inf score = failure; cost > 0)."""
+        self.history.add(suggestion, score, cost, is_failure)
+
+    def mark_pending(self, suggestion: Mapping[str, Any]) -> None:
+        """Record a point being evaluated elsewhere."""
+        self.history.add_pending(suggestion)
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-able state."""
+        return {"method": self.method, "seed": self.seed, "num_suggested": self._num_suggested,
+                **self.history.to_state()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore ``state_dict`` output."""
+        if state.get("method", self.method) != self.method:
+            raise OptimizerError(f"state is for method {state.get('method')!r}, not {self.method!r}")
+        self.history.load_state(state)
+        self.seed = int(state.get("seed", self.seed))
+        self._num_suggested = int(state.get("num_suggested", 0))

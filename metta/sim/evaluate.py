@@ -88,10 +88,14 @@ class SuiteResult:
         return asdict(self)
 
 
+# Evaluation episodes always run to their full length: desync_episodes would cut each env's first episode short.
+EVAL_ENV_OVERRIDES = ("++game.desync_episodes=false",)
+
+
 def _default_env_maker(sim: SimulationConfig) -> Callable[[int, int], Any]:
     from metta.env import VecEnv, load_env_config
 
-    cfg = load_env_config(sim.env, sim.env_override_list())
+    cfg = load_env_config(sim.env, [*EVAL_ENV_OVERRIDES, *sim.env_override_list()])
     return lambda num_envs, seed: VecEnv(cfg, num_envs=num_envs, seed=seed)
 
 

@@ -23,40 +23,47 @@ def _inv(row: Any, items: list[str]) -> dict[str, int]:
     return {items[i]: int(v) for i, v in enumerate(vals) if v and i < len(items)}
 
 
-def snapshot_to_frame(snap: Mapping[str, Any], step: int) -> dict[str, Any]:
+def env_names(env: Any) -> tuple[dict[int, str], list[str]]:
+    """``(type id -> object name, item names)`` of a VecEnv (type id 0 is the agent)."""
+    t = env.tables
+    names = {int(tid): str(n) for tid, n in zip(t.obj_type_id, t.object_names, strict=True)}
+    names[0] = "agent"
+    return names, list(t.items)
+
+
+def snapshot_to_frame(snap: Mapping[str, Any], step: int, type_names: Mapping[int, str], items: list[str]) -> dict:
     """Turn ``VecEnv.snapshot(i)`` (plain arrays) into a frame ``{t, objects, agents}`` (walls are kept apart)."""
-    kinds = list(snap.get("kind_names", snap.get("object_names", [])))
-    items = list(snap.get("item_names", snap.get("resource_names", [])))
     grid = np.asarray(snap["grid"])
+    stock = np.asarray(snap.get("converter_inventory", np.zeros((0, len(items)), dtype=int)))
+    conv_at = {
+        (int(r), int(c)): k
+        for k, (r, c) in enumerate(zip(snap.get("converter_row", []), snap.get("converter_col", []), strict=True))
+    }
     objects = []
-    stock = np.asarray(snap.get("converter_inventory", snap.get("converter_stock", np.zeros((0, 0)))))
-    conv_rc = np.asarray(snap.get("converter_pos", np.zeros((0, 2), dtype=int)))
-    conv_at = {(int(r), int(c)): k for k, (r, c) in enumerate(conv_rc.reshape(-1, 2))}
-    for r, c in zip(*np.nonzero(grid >= 0), strict=True):
-        kind = int(grid[r, c])
-        name = kinds[kind] if 0 <= kind < len(kinds) else str(kind)
+    for r, c in zip(*np.nonzero(grid > 0), strict=True):
+        name = type_names.get(int(grid[r, c]), f"type{int(grid[r, c])}")
         if name == "wall":
             continue
         k = conv_at.get((int(r), int(c)))
-        objects.append([int(r), int(c), name, _inv(stock[k], items) if k is not None and len(stock) else {}])
-    agents = []
-    rows, cols = np.asarray(snap["agent_r"]), np.asarray(snap["agent_c"])
-    ori = np.asarray(snap.get("agent_orientation", np.zeros(len(rows), dtype=int)))
-    frozen = np.asarray(snap.get("agent_frozen", np.zeros(len(rows), dtype=int)))
-    group = np.asarray(snap.get("agent_group", np.zeros(len(rows), dtype=int)))
-    inv = np.asarray(snap.get("agent_inventory", np.zeros((len(rows), 0), dtype=int)))
-    for a in range(len(rows)):
-        agents.append([int(rows[a]), int(cols[a]), int(ori[a]), int(frozen[a] > 0), int(group[a]), _inv(inv[a], items)])
+        objects.append([int(r), int(c), name, _inv(stock[k], items) if k is not None else {}])
+    rows, cols = np.asarray(snap["agent_row"]), np.asarray(snap["agent_col"])
+    n = len(rows)
+    ori = np.asarray(snap.get("agent_orientation", np.zeros(n, dtype=int)))
+    frozen = np.asarray(snap.get("agent_frozen", np.zeros(n, dtype=int)))
+    group = np.asarray(snap.get("agent_group", np.zeros(n, dtype=int)))
+    inv = np.asarray(snap.get("agent_inventory", np.zeros((n, 0), dtype=int)))
+    agents = [
+        [int(rows[a]), int(cols[a]), int(ori[a]), int(frozen[a] > 0), int(group[a]), _inv(inv[a], items)]
+        for a in range(n)
+    ]
     return {"t": int(step), "objects": objects, "agents": agents}
 
 
-def walls_of(snap: Mapping[str, Any]) -> list[list[int]]:
+def walls_of(snap: Mapping[str, Any], type_names: Mapping[int, str]) -> list[list[int]]:
     """Wall cells ``[[r, c], ...]`` of a snapshot."""
-    kinds = list(snap.get("kind_names", snap.get("object_names", [])))
-    if "wall" not in kinds:
-        return []
     grid = np.asarray(snap["grid"])
-    return [[int(r), int(c)] for r, c in zip(*np.nonzero(grid == kinds.index("wall")), strict=True)]
+    wall_ids = [tid for tid, n in type_names.items() if n == "wall"]
+    return [[int(r), int(c)] for r, c in zip(*np.nonzero(np.isin(grid, wall_ids)), strict=True)]
 
 
 class ReplayRecorder:
@@ -77,10 +84,12 @@ class ReplayRecorder:
             return
         snap = env.snapshot(0)
         if not self.meta:
+            self._names = env_names(env)
             grid = np.asarray(snap["grid"])
-            self.meta = {"height": int(grid.shape[0]), "width": int(grid.shape[1]), "walls": walls_of(snap)}
+            walls = walls_of(snap, self._names[0])
+            self.meta = {"height": int(grid.shape[0]), "width": int(grid.shape[1]), "walls": walls}
         if len(self.frames) < self.max_frames:
-            self.frames.append(snapshot_to_frame(snap, step))
+            self.frames.append(snapshot_to_frame(snap, step, *self._names))
 
     def replay(self) -> dict[str, Any]:
         """The replay as plain data (what the HTML embeds)."""

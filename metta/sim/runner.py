@@ -148,6 +148,8 @@ def run_simulation(
     num_envs = min(sim.num_episodes, MAX_PARALLEL_ENVS)
     quota = episodes_per_env(sim.num_episodes, num_envs)
     env = env_factory(num_envs, sim.seed)
+    if max_steps is None:
+        max_steps = getattr(getattr(env, "game", None), "max_steps", None)
     check_compatible(policy.policy, env, f"simulation {sim.name!r} policy {policy.key}")
     if npc is not None:
         check_compatible(npc.policy, env, f"simulation {sim.name!r} NPC policy {npc.key}")

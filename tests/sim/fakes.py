@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -66,18 +67,20 @@ class CountingEnv:
         return self._obs(), rewards, dones, infos
 
 
+    tables = SimpleNamespace(object_names=("wall", "altar"), obj_type_id=np.array([1, 8]), items=("ore_red", "heart"))
+
     def snapshot(self, env_index: int) -> dict:
         """A 5x(4+N) room: walls around, one altar holding t hearts, agents in row 2 facing right."""
         n, t = self.num_agents, int(self.t[env_index])
         grid = np.full((5, 4 + n), -1, dtype=int)
-        grid[0, :] = grid[-1, :] = grid[:, 0] = grid[:, -1] = 0
-        grid[1, 1] = 1
+        grid[0, :] = grid[-1, :] = grid[:, 0] = grid[:, -1] = 1
+        grid[1, 1] = 8
+        grid[2, 1 : n + 1] = 0
         return {
-            "grid": grid, "kind_names": ["wall", "altar"], "item_names": ["ore_red", "heart"],
-            "converter_pos": np.array([[1, 1]]), "converter_inventory": np.array([[0, t]]),
-            "agent_r": np.full(n, 2), "agent_c": np.arange(n) + 1, "agent_orientation": np.full(n, 3),
-            "agent_frozen": np.zeros(n), "agent_group": np.zeros(n, dtype=int),
-            "agent_inventory": np.array([[t, 0]] * n),
+            "grid": grid, "converter_row": np.array([1]), "converter_col": np.array([1]),
+            "converter_inventory": np.array([[0, t]]),
+            "agent_row": np.full(n, 2), "agent_col": np.arange(n) + 1, "agent_orientation": np.full(n, 3),
+            "agent_frozen": np.zeros(n), "agent_inventory": np.array([[t, 0]] * n),
         }
 
 

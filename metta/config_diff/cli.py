@@ -121,7 +121,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             if args.explain:
                 _emit(_explain(left, right, args.explain, table), args.output)
                 return 0
-        diffs = diff(left.data, right.data, table, rules)
+        defaults = frozenset(
+            path for tree in (left, right) for path, src in tree.provenance.items() if src.startswith("default of ")
+        )
+        diffs = diff(left.data, right.data, table, rules, defaults)
         report = RENDERERS[args.format](left, right, diffs, rules)
     except MettaError as exc:
         print(f"config_diff: error: {exc}", file=sys.stderr)

@@ -96,8 +96,19 @@ def _conflicts(leaves: set[Path_], other: set[Path_]) -> set[Path_]:
     return leaves & prefixes
 
 
-def diff(left: Mapping[str, Any], right: Mapping[str, Any], table: MappingTable, rules: Rules) -> list[Difference]:
-    """Every difference between two nested trees, canonicalised by ``table`` and ranked by ``rules``."""
+def diff(
+    left: Mapping[str, Any],
+    right: Mapping[str, Any],
+    table: MappingTable,
+    rules: Rules,
+    schema_defaults: frozenset[str] = frozenset(),
+) -> list[Difference]:
+    """Every difference between two nested trees, canonicalised by ``table`` and ranked by ``rules``.
+
+    ``schema_defaults`` are original dotted paths whose value is a typed class default nobody set (from a recipe's
+    provenance): a key present on one side only *because* a schema filled its default is capped at ``minor``
+    unless its rule is critical (a schedule that only one side has stays critical).
+    """
     lflat, lorig = canonicalize(flatten(left), table)
     rflat, rorig = canonicalize(flatten(right), table)
     conflicts = _conflicts(set(lflat), set(rflat)) | _conflicts(set(rflat), set(lflat))
@@ -130,14 +141,30 @@ def diff(left: Mapping[str, Any], right: Mapping[str, Any], table: MappingTable,
             if kind:
                 add(path, kind, lflat[path], rflat[path], orig(lorig, path), orig(rorig, path), note)
         elif path in lflat:
-            add(path, "missing", lflat[path], None, orig(lorig, path), None)
+            add(path, "missing", lflat[path], None, orig(lorig, path), None, _sibling_note(path, rflat))
         else:
-            add(path, "added", None, rflat[path], None, orig(rorig, path))
-    return [classify(d, rules) for d in out]
+            add(path, "added", None, rflat[path], None, orig(rorig, path), _sibling_note(path, lflat))
+    return [classify(d, rules, schema_defaults) for d in out]
 
 
-def classify(d: Difference, rules: Rules) -> Difference:
+PARENT_PRESENT = "its parent exists on the other side"
+_DOWNGRADE = {"critical": "major", "major": "minor", "minor": "minor", "info": "info"}
+
+
+def _sibling_note(path: Path_, other: Mapping[Path_, Any]) -> str:
+    parent = path[:-1]
+    if parent and any(p[: len(parent)] == parent for p in other):
+        return PARENT_PRESENT
+    return ""
+
+
+def classify(d: Difference, rules: Rules, schema_defaults: frozenset[str] = frozenset()) -> Difference:
+    """Severity and subsystem from the rules. A leaf present on one side only because a typed schema filled its
+    default, inside a block both sides have, is one level less severe (a whole block on one side is not)."""
     severity, why = rules.severity_of(d.path)
+    one_sided = d.right_path if d.kind == "added" else d.left_path if d.kind == "missing" else None
+    if one_sided is not None and one_sided in schema_defaults and d.note == PARENT_PRESENT:
+        severity, why = _DOWNGRADE[severity], "schema default; the other tree leaves it unset"
     return replace(d, severity=severity, why=why, subsystem=rules.subsystem_of(d.path))
 
 

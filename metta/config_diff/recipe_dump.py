@@ -69,6 +69,12 @@ def provenance(model: Any, target: str, src_file: str, module_lines: list[str], 
             out[path] = f"{type(value).__name__} (set in {target})"
             out.update(provenance(value, target, src_file, module_lines, prefix=f"{path}."))
             continue
+        if isinstance(value, dict) and any(isinstance(v, BaseModel) for v in value.values()):
+            out[path] = f"mapping (set in {target})"
+            for key, item in value.items():
+                if isinstance(item, BaseModel):
+                    out.update(provenance(item, target, src_file, module_lines, prefix=f"{path}.{key}."))
+            continue
         if default is not PydanticUndefined and _dump(default) == _dump(value):
             out[path] = f"default of {cls}.{name}"
         else:

@@ -1,0 +1,99 @@
+"""TrainTool: a training job built in Python; ``invoke`` runs :func:`metta.rl.trainer.train` on it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from metta.common.errors import MettaError
+from metta.rl.trainer_config import AgentConfig, TrainerConfig, TrainJobConfig, WandbConfig
+from metta.tools.tool import Tool
+
+
+class TrainTool(Tool):
+    """The fields of :class:`TrainJobConfig`, so that overrides use the same paths as the Hydra tree.
+
+    ``run_dir`` and ``policy_uri`` default to ``<data_dir>/<run>`` and ``file://<run_dir>/checkpoints`` (the
+    Hydra interpolations) when left empty.
+    """
+
+    run: str = Field(min_length=1, max_length=200, description="Run name (directory under data_dir).")
+    data_dir: str = Field("./train_dir", min_length=1, description="Root of run directories.")
+    run_dir: str = Field("", description="This run's directory (empty = <data_dir>/<run>).")
+    policy_uri: str = Field("", description="Where policies are written (empty = file://<run_dir>/checkpoints).")
+    hardware: str = Field("custom", description="Hardware profile the sizes came from (cpu, gpu, custom).")
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig, description="Trainer settings.")
+    agent: AgentConfig = Field(default_factory=AgentConfig, description="Policy architecture.")
+    wandb: WandbConfig = Field(default_factory=WandbConfig, description="W&B settings.")
+    env: Any = Field(description="Resolved metta.env.EnvConfig of trainer.curriculum.")
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env(cls, v: Any) -> Any:
+        from metta.env.config import EnvConfig
+
+        if isinstance(v, EnvConfig):
+            return v
+        if isinstance(v, Mapping):
+            return EnvConfig.from_dict(dict(v))
+        raise ValueError(f"env must be an EnvConfig or a mapping, got {type(v).__name__}")
+
+    def model_post_init(self, __context: Any) -> None:
+        run_dir = self.run_dir or _default_run_dir(self.data_dir, self.run)
+        object.__setattr__(self, "run_dir", run_dir)
+        object.__setattr__(self, "policy_uri", self.policy_uri or _default_policy_uri(run_dir))
+
+    def with_overrides(self, overrides: Sequence[str] | Mapping[str, Any]) -> TrainTool:
+        """As :meth:`Tool.with_overrides`; run_dir/policy_uri still derived from run/data_dir follow them."""
+        new = super().with_overrides(overrides)
+        derived_dir = self.run_dir == _default_run_dir(self.data_dir, self.run)
+        derived_uri = self.policy_uri == _default_policy_uri(self.run_dir)
+        update: dict[str, str] = {}
+        if derived_dir and new.run_dir == self.run_dir:
+            update["run_dir"] = _default_run_dir(new.data_dir, new.run)
+        run_dir = update.get("run_dir", new.run_dir)
+        if derived_uri and new.policy_uri == self.policy_uri:
+            update["policy_uri"] = _default_policy_uri(run_dir)
+        return new.model_copy(update=update) if update else new
+
+    def job(self) -> TrainJobConfig:
+        """The TrainJobConfig this tool runs (validated again by TrainJobConfig itself)."""
+        fields = {name: getattr(self, name) for name in TrainJobConfig.model_fields}
+        return TrainJobConfig.model_validate(fields)
+
+    def invoke(self, args: Mapping[str, str], overrides: Sequence[str]) -> int:
+        from metta.rl.trainer import train
+
+        job = self.job()
+        run_dir = Path(job.run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        t0 = time.time()
+        record: dict[str, Any] = {"status": "failed", "error": None}
+        try:
+            result = train(job)
+            record.update(_result_fields(result), status="success")
+            return 0
+        except MettaError as exc:
+            record["error"] = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            record.setdefault("wall_time_s", time.time() - t0)
+            (run_dir / "train_result.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+
+
+def _default_run_dir(data_dir: str, run: str) -> str:
+    return f"{data_dir}/{run}"
+
+
+def _default_policy_uri(run_dir: str) -> str:
+    return f"file://{run_dir}/checkpoints"
+
+
+def _result_fields(result: Any) -> dict[str, Any]:
+    names = ("final_checkpoint", "agent_steps", "epochs", "wall_time_s")
+    return {n: getattr(result, n) for n in names if hasattr(result, n)}

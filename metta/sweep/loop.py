@@ -241,6 +241,7 @@ class SweepLoop:
                 reason: str) -> TrialRecord:
         failure = objective is None
         cost = max(float(cost), 1e-3)
+        reason = " ".join(reason.split())[:1000]
         obs = self.store.record_observation(self.name, run_id, suggestion, objective, cost, failure,
                                             reason if failure else "")
         rec = TrialRecord(run_id, phase, suggestion, objective, cost, failure, obs.reason)

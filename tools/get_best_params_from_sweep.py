@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Print the best configurations of a sweep and write a Hydra patch that trains with the best one.
+
+    ./tools/get_best_params_from_sweep.py sweep_name=my_sweep
+    ./tools/get_best_params_from_sweep.py sweep_name=my_sweep --top-n 5 --show-scores
+    ./tools/get_best_params_from_sweep.py sweep_name=my_sweep --no-patch
+    ./tools/get_best_params_from_sweep.py sweep_name=my_sweep --output-dir configs/trainer/patch
+    ./tools/train.py run=production +trainer/patch=my_sweep_best
+
+Other key=value arguments are Hydra overrides of configs/sweep_job.yaml (e.g. data_dir=..., settings.sweep_server_uri=...).
+"""
+
+from __future__ import annotations
+
+import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
+
+import argparse
+import sys
+from pathlib import Path
+
+from metta.common.config import CONFIGS_DIR
+from metta.common.errors import MettaError
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("overrides", nargs="*", help="sweep_name=<name> and other sweep_job overrides")
+    p.add_argument("--top-n", type=int, default=1, help="how many configurations to print (default 1)")
+    p.add_argument("--show-scores", action="store_true", help="print score and cost of every listed configuration")
+    p.add_argument("--no-patch", action="store_true", help="do not write the patch file")
+    p.add_argument("--output-dir", default=str(CONFIGS_DIR / "trainer" / "patch"), help="where the patch goes")
+    a = p.parse_args(argv)
+    if a.top_n < 1:
+        p.error(f"--top-n {a.top_n} must be >= 1")
+    from metta.common.config import compose
+    from metta.sweep.best_params import format_report, rank_observations, write_patch
+    from metta.sweep.store import open_store
+    from metta.sweep.sweep_config import resolve_sweep_job
+
+    try:
+        job = resolve_sweep_job(compose("sweep_job", a.overrides))
+        store = open_store(job.settings.sweep_server_uri)
+        info = store.get_sweep(job.sweep_name)
+        if info is None:
+            print(f"error: sweep {job.sweep_name!r} not found in {store.uri}", file=sys.stderr)
+            return 1
+        default = job.sweep.protein_for(0)[1]
+        goal, metric = info.meta.get("goal", default.goal), info.meta.get("metric", default.metric)
+        obs = store.load_observations(job.sweep_name)
+    except MettaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    ranked = rank_observations(obs, goal)
+    print(f"sweep {job.sweep_name} ({metric}, {goal}) in {store.uri}")
+    print(format_report(ranked, len(obs), a.top_n, a.show_scores))
+    if not ranked:
+        return 1
+    if not a.no_patch:
+        path = write_patch(ranked[0], job.sweep_name, metric, Path(a.output_dir))
+        print(f"\nwrote {path}\ntrain with it: ./tools/train.py run=<name> +trainer/patch={job.sweep_name}_best")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

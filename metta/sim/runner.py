@@ -90,7 +90,7 @@ class _Actor:
         import torch
 
         self.handle, self.rows, self.device = handle, rows, device
-        self.generator = torch.Generator(device="cpu").manual_seed(seed)
+        self.generator = torch.Generator(device=device).manual_seed(seed)
         self.state = handle.policy.initial_state(len(rows))
 
     def act(self, obs: np.ndarray) -> np.ndarray:

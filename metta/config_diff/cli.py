@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("left", nargs="?", help="LEFT side: a configs directory or a YAML/JSON dump")
+    p.add_argument("left", nargs="?", help="LEFT side: a configs directory or a YAML/JSON dump (with --ref: RIGHT)")
     p.add_argument("right", nargs="?", help="RIGHT side: a configs directory or a YAML/JSON dump")
     p.add_argument("--repo", help="git repository for --ref and recipes (default: this repository)")
     p.add_argument("--ref", help="LEFT = the Hydra tree (or --ref-recipe) at this git ref, via git archive")
@@ -109,6 +109,8 @@ def _explain(left: Tree, right: Tree, paths: Sequence[str], table) -> str:
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if (args.ref or args.ref_recipe) and args.left and not args.right:
+        args.left, args.right = None, args.left  # with --ref the one path given is the RIGHT side
     t0 = time.perf_counter()
     try:
         table, rules = load_mapping(args.mapping), load_rules(args.rules)

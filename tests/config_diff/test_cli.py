@@ -107,5 +107,5 @@ def test_recipe_that_raises_exits_2():
 def test_explain_names_yaml_file_and_line():
     r = run_tool(LEGACY, LEGACY, "--explain", "trainer.optimizer.learning_rate", "--explain", "system.seed")
     assert r.returncode == 0, r.stderr
-    assert "trainer/trainer.yaml:14: learning_rate: 0.000457" in r.stdout
+    assert "trainer/trainer.yaml:12: learning_rate: 0.000457" in r.stdout
     assert "path : seed (canonical system.seed)" in r.stdout and "common.yaml:1: seed: 0" in r.stdout

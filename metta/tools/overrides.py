@@ -88,5 +88,6 @@ def apply_overrides(model: M, overrides: Sequence[str] | Mapping[str, Any]) -> M
                 continue
             except ValidationError:
                 pass
-        raise ConfigError(f"override {path}={raw if raw is not None else value!r} is invalid: {_errors(first)}")
+        shown = raw if raw is not None else repr(value)
+        raise ConfigError(f"override {path}={shown} is invalid: {_errors(first)}")
     return current

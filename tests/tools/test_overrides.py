@@ -1,0 +1,53 @@
+"""Dotted-path overrides of frozen pydantic configs."""
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field
+
+from metta.common.errors import ConfigError
+from metta.tools.overrides import apply_overrides, parse_assignment
+
+
+class Inner(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    lr: float = Field(0.1, gt=0)
+    name: str = "a"
+    opt: int | None = None
+
+
+class Outer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    inner: Inner = Field(default_factory=Inner)
+    flag: bool = False
+    tags: list[str] = Field(default_factory=list)
+
+
+def test_values_are_parsed_and_validated():
+    o = apply_overrides(Outer(), ["inner.lr=0.5", "flag=true", "tags=[a, b]", "inner.opt=null", "inner.name=007"])
+    assert o.inner.lr == 0.5 and o.flag is True and o.tags == ["a", "b"] and o.inner.opt is None
+    assert o.inner.name == "007"  # a string field keeps the raw text
+    assert Outer().inner.lr == 0.1  # the original is untouched (frozen)
+
+
+def test_mapping_form():
+    assert apply_overrides(Outer(), {"inner.opt": 3}).inner.opt == 3
+
+
+def test_unknown_path_names_the_path_and_valid_keys():
+    with pytest.raises(ConfigError, match=r"'inner.lrr'.*inner has no key 'lrr'; valid keys: lr, name, opt"):
+        apply_overrides(Outer(), ["inner.lrr=1"])
+    with pytest.raises(ConfigError, match="flag is False, not a mapping"):
+        apply_overrides(Outer(), ["flag.x=1"])
+
+
+def test_wrong_type_or_bound_names_the_path():
+    with pytest.raises(ConfigError, match=r"inner.lr.*greater than 0"):
+        apply_overrides(Outer(), ["inner.lr=-1"])
+    with pytest.raises(ConfigError, match=r"override inner.opt=abc is invalid: inner.opt"):
+        apply_overrides(Outer(), ["inner.opt=abc"])
+
+
+def test_malformed_assignment():
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_assignment("noequals")
+    with pytest.raises(ConfigError, match="empty key"):
+        parse_assignment("a..b=1")

@@ -1,0 +1,19 @@
+"""Policies for the arena: ``fast`` (CNN + LSTM, legacy architecture) and ``mlp`` (flat tokens + LSTM)."""
+
+from __future__ import annotations
+
+from metta.agent.policy import RecurrentPolicy, State
+from metta.rl.trainer_config import AgentConfig
+
+__all__ = ["RecurrentPolicy", "State", "make_policy"]
+
+
+def make_policy(
+    cfg: AgentConfig, num_actions: int, obs_shape: tuple[int, int] = (200, 3), num_features: int = 25
+) -> RecurrentPolicy:
+    """Build the policy named by ``cfg.name`` (parameters initialised from torch's current RNG)."""
+    from metta.agent.fast import FastPolicy
+    from metta.agent.mlp import MLPPolicy
+
+    cls = {"fast": FastPolicy, "mlp": MLPPolicy}[cfg.name]
+    return cls(cfg, num_actions, obs_shape, num_features)

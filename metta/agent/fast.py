@@ -1,0 +1,52 @@
+"""The ``fast`` agent: tokens → box → two convs → fc → LSTM → critic / bilinear actor (legacy-spec §2)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from metta.agent.box import WINDOW, box_scale, tokens_to_box_u8
+from metta.agent.policy import RecurrentPolicy, orthogonal_, uniform_
+from metta.rl.trainer_config import AgentConfig
+
+
+class FastPolicy(RecurrentPolicy):
+    """CNN + LSTM actor-critic (~575k parameters with the default sizes)."""
+
+    def __init__(self, cfg: AgentConfig, num_actions: int, obs_shape: tuple[int, int], num_features: int):
+        super().__init__(cfg, num_actions, obs_shape, num_features)
+        ch = cfg.cnn_channels
+        self.register_buffer("box_scale", box_scale(num_features), persistent=False)
+        self.cnn1 = orthogonal_(nn.Conv2d(num_features + 1, ch, kernel_size=5, stride=3))
+        self.cnn2 = orthogonal_(nn.Conv2d(ch, ch, kernel_size=3, stride=1))
+        side = ((WINDOW - 5) // 3 + 1 - 3) + 1
+        self.fc1 = orthogonal_(nn.Linear(ch * side * side, cfg.fc_size))
+        self.encoded_obs = orthogonal_(nn.Linear(cfg.fc_size, cfg.hidden_size))
+        self.critic_1 = orthogonal_(nn.Linear(cfg.hidden_size, cfg.critic_hidden), gain=math.sqrt(2))
+        self.value_head = orthogonal_(nn.Linear(cfg.critic_hidden, 1))
+        self.actor_1 = orthogonal_(nn.Linear(cfg.hidden_size, cfg.actor_hidden))
+        e = cfg.action_embedding_dim
+        self.actor_w = nn.Parameter(uniform_(torch.empty(cfg.actor_hidden, e), cfg.actor_hidden))
+        self.actor_b = nn.Parameter(uniform_(torch.empty(1), cfg.actor_hidden))
+        emb = torch.empty(num_actions, e)
+        nn.init.orthogonal_(emb)
+        self.action_embeddings = nn.Parameter(emb * (0.1 / emb.abs().max().clamp(min=1e-12)))
+
+    def features(self, obs: torch.Tensor) -> torch.Tensor:
+        """The raw uint8 box [N, F+1, 11, 11] (what the rollout buffer stores)."""
+        return tokens_to_box_u8(obs, self.num_features)
+
+    def encode_features(self, feats: torch.Tensor) -> torch.Tensor:
+        box = feats.float() * self.box_scale
+        x = torch.relu(self.cnn1(box))
+        x = torch.relu(self.cnn2(x)).flatten(1)
+        x = torch.relu(self.fc1(x))
+        return torch.relu(self.encoded_obs(x))
+
+    def heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        value = self.value_head(torch.tanh(self.critic_1(hidden))).squeeze(-1)
+        a = torch.relu(self.actor_1(hidden))
+        logits = torch.tanh(a @ self.actor_w) @ self.action_embeddings.t() + self.actor_b
+        return logits, value

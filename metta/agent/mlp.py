@@ -1,0 +1,28 @@
+"""The ``mlp`` agent: flat normalised tokens → fc → LSTM → linear actor / critic. Small and quick."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from metta.agent.policy import RecurrentPolicy, orthogonal_
+from metta.rl.trainer_config import AgentConfig
+
+
+class MLPPolicy(RecurrentPolicy):
+    """Tokens [T, 3] flattened (÷255) → fc_size → hidden → LSTM → heads."""
+
+    def __init__(self, cfg: AgentConfig, num_actions: int, obs_shape: tuple[int, int], num_features: int):
+        super().__init__(cfg, num_actions, obs_shape, num_features)
+        flat = self.obs_shape[0] * self.obs_shape[1]
+        self.fc1 = orthogonal_(nn.Linear(flat, cfg.fc_size), gain=2**0.5)
+        self.encoded_obs = orthogonal_(nn.Linear(cfg.fc_size, cfg.hidden_size), gain=2**0.5)
+        self.actor = orthogonal_(nn.Linear(cfg.hidden_size, num_actions), gain=0.01)
+        self.critic = orthogonal_(nn.Linear(cfg.hidden_size, 1), gain=1.0)
+
+    def encode_features(self, obs: torch.Tensor) -> torch.Tensor:
+        x = obs.reshape(obs.shape[0], -1).float() * (1.0 / 255.0)
+        return torch.relu(self.encoded_obs(torch.relu(self.fc1(x))))
+
+    def heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.actor(hidden), self.critic(hidden).squeeze(-1)

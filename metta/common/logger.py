@@ -1,0 +1,162 @@
+"""Metric loggers behind one small protocol: ``log(metrics, step)``, ``summary(dict)``, ``close()``.
+
+- :class:`NullLogger` drops everything.
+- :class:`JsonlLogger` appends one JSON object per ``log`` call to a file (always used by the trainer).
+- :class:`WandbLogger` imports wandb lazily. Mode ``auto`` means online when credentials exist (WANDB_API_KEY or a
+  netrc entry), else offline with a one-line notice; an online init that fails (unreachable server) falls back to
+  offline instead of crashing. ``disabled`` never touches the network.
+- :class:`MultiLogger` fans out to several loggers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import netrc
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Logger(Protocol):
+    def log(self, metrics: dict[str, float], step: int) -> None: ...
+
+    def summary(self, data: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class NullLogger:
+    """Accepts and drops everything."""
+
+    def log(self, metrics: dict[str, float], step: int) -> None:
+        return None
+
+    def summary(self, data: dict[str, Any]) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN; null keeps the key visible
+    return value
+
+
+class JsonlLogger:
+    """One JSON line per log call (``{"step": ..., **metrics}``); summary written to ``summary.json`` beside it."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.path.open("a", encoding="utf-8")
+
+    def log(self, metrics: dict[str, float], step: int) -> None:
+        row = {"step": int(step), **{k: _clean(float(v)) for k, v in metrics.items()}}
+        self._fh.write(json.dumps(row) + "\n")
+        self._fh.flush()
+
+    def summary(self, data: dict[str, Any]) -> None:
+        out = self.path.with_name("summary.json")
+        out.write_text(json.dumps({k: _clean(v) for k, v in data.items()}, indent=2, default=str))
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+
+class MultiLogger:
+    """Forward every call to each logger in order."""
+
+    def __init__(self, loggers: Sequence[Logger]):
+        self.loggers = list(loggers)
+
+    def log(self, metrics: dict[str, float], step: int) -> None:
+        for lg in self.loggers:
+            lg.log(metrics, step)
+
+    def summary(self, data: dict[str, Any]) -> None:
+        for lg in self.loggers:
+            lg.summary(data)
+
+    def close(self) -> None:
+        for lg in self.loggers:
+            lg.close()
+
+
+def wandb_credentials_present(env: Mapping[str, str] | None = None) -> bool:
+    """True when WANDB_API_KEY is set or ~/.netrc has an entry for the W&B API host."""
+    env = os.environ if env is None else env
+    if env.get("WANDB_API_KEY"):
+        return True
+    host = env.get("WANDB_BASE_URL", "https://api.wandb.ai").split("://")[-1].rstrip("/")
+    try:
+        return netrc.netrc().authenticators(host) is not None
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        return False
+
+
+def choose_wandb_mode(mode: str, env: Mapping[str, str] | None = None) -> tuple[str, str | None]:
+    """Resolve ``auto`` to online/offline; returns (mode, notice or None)."""
+    if mode != "auto":
+        return mode, None
+    if wandb_credentials_present(env):
+        return "online", None
+    return "offline", "wandb: no credentials found; logging offline (run `wandb login`, then `wandb sync`)"
+
+
+class WandbLogger:
+    """W&B logger; see the module docstring for the mode rules."""
+
+    def __init__(
+        self,
+        run: str,
+        mode: str = "auto",
+        project: str = "metta",
+        entity: str | None = None,
+        group: str | None = None,
+        tags: Sequence[str] = (),
+        config: dict[str, Any] | None = None,
+        dir: str | Path | None = None,
+        notice=None,
+    ):
+        notice = notice or (lambda msg: print(msg, file=sys.stderr))
+        self.mode, msg = choose_wandb_mode(mode)
+        if msg:
+            notice(msg)
+        self._run = None
+        if self.mode == "disabled":
+            return
+        import wandb
+
+        kwargs = dict(
+            project=project, entity=entity, group=group, tags=list(tags), name=run, id=None, config=config or {},
+            dir=str(dir) if dir is not None else None, reinit="finish_previous",
+        )
+        try:
+            self._run = wandb.init(mode=self.mode, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - wandb raises many types for network problems
+            if self.mode != "online":
+                raise
+            notice(f"wandb: online init failed ({type(exc).__name__}: {exc}); falling back to offline")
+            self.mode = "offline"
+            self._run = wandb.init(mode="offline", **kwargs)
+
+    def log(self, metrics: dict[str, float], step: int) -> None:
+        if self._run is not None:
+            self._run.log(dict(metrics), step=int(step))
+
+    def summary(self, data: dict[str, Any]) -> None:
+        if self._run is not None:
+            for k, v in data.items():
+                self._run.summary[k] = v
+
+    def close(self) -> None:
+        if self._run is not None:
+            self._run.finish()
+            self._run = None

@@ -1,0 +1,135 @@
+"""One PPO update over a filled rollout buffer (minibatches are a permutation of segments)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from metta.agent.policy import RecurrentPolicy
+from metta.common.errors import TrainingError
+from metta.rl.advantage import gae
+from metta.rl.losses import PPOCoefficients, explained_variance, ppo_loss
+from metta.rl.rollout import RolloutBuffer
+from metta.rl.schedules import Hyperparameters
+from metta.rl.trainer_config import TrainerConfig
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Effective rollout/update sizes for a given number of agents (printed at start, stored with the run)."""
+
+    total_agents: int
+    horizon: int  # steps per agent per rollout (multiple of bptt)
+    batch_size: int  # = total_agents * horizon
+    num_segments: int
+    num_minibatches: int
+    segments_per_minibatch: int
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def effective_sizes(trainer: TrainerConfig, total_agents: int) -> Sizes:
+    """Round batch_size to a multiple of total_agents*bptt (at least one segment per agent); keep the requested
+    minibatch size as closely as a whole number of segments allows."""
+    bptt = trainer.bptt_horizon
+    k = max(1, round(trainer.batch_size / (total_agents * bptt)))
+    horizon = k * bptt
+    batch = total_agents * horizon
+    segments = total_agents * k
+    n_mb = min(segments, max(1, round(batch / trainer.minibatch_size)))
+    return Sizes(total_agents, horizon, batch, segments, n_mb, math.ceil(segments / n_mb))
+
+
+def _l2_terms(policy: RecurrentPolicy, trainer: TrainerConfig, init_params: list[torch.Tensor] | None) -> torch.Tensor:
+    total = torch.zeros(())
+    if trainer.ppo.l2_reg_loss_coef > 0:
+        total = total + trainer.ppo.l2_reg_loss_coef * sum((p**2).sum() for p in policy.parameters())
+    if trainer.ppo.l2_init_loss_coef > 0 and init_params is not None:
+        total = total + trainer.ppo.l2_init_loss_coef * sum(
+            ((p - p0) ** 2).sum() for p, p0 in zip(policy.parameters(), init_params, strict=True)
+        )
+    return total
+
+
+def ppo_update(
+    policy: RecurrentPolicy,
+    optimizer: torch.optim.Optimizer,
+    buf: RolloutBuffer,
+    trainer: TrainerConfig,
+    hp: Hyperparameters,
+    sizes: Sizes,
+    generator: torch.Generator,
+    init_params: list[torch.Tensor] | None = None,
+) -> dict[str, float]:
+    """Run ``update_epochs`` passes of minibatch PPO; returns averaged statistics (raises TrainingError on NaN/inf)."""
+    device = buf.values.device
+    values_np = buf.values.cpu().numpy()
+    adv_np = gae(buf.rewards, values_np, buf.dones, buf.bootstrap.cpu().numpy(), trainer.ppo.gamma, trainer.ppo.gae_lambda)
+    returns_np = adv_np + values_np
+    adv = buf.segment_view(torch.from_numpy(adv_np).to(device))
+    returns = buf.segment_view(torch.from_numpy(returns_np).to(device))
+    feats = buf.segment_view(buf.features)
+    actions = buf.segment_view(buf.actions)
+    old_logp = buf.segment_view(buf.logprobs)
+    old_values = buf.segment_view(buf.values)
+    h0, c0 = buf.segment_state()
+    resets = buf.reset_mask()
+    coef = PPOCoefficients(
+        clip_coef=hp.clip_coef,
+        vf_clip_coef=hp.vf_clip_coef,
+        ent_coef=hp.ent_coef,
+        vf_coef=trainer.ppo.vf_coef,
+        clip_vloss=trainer.ppo.clip_vloss,
+        norm_adv=trainer.ppo.norm_adv,
+    )
+    sums: dict[str, float] = {}
+    count = 0
+    stop_early = False
+    for update_epoch in range(trainer.update_epochs):
+        perm = torch.randperm(buf.num_segments, generator=generator).to(device)
+        epoch_kl = []
+        for mb_i, idx in enumerate(perm.tensor_split(sizes.num_minibatches)):
+            state = (h0[:, idx], c0[:, idx])
+            new_logp, entropy, new_values = policy.evaluate(feats[idx], actions[idx], state, resets[idx])
+            loss, stats = ppo_loss(
+                new_logp, old_logp[idx], entropy, new_values, old_values[idx], adv[idx], returns[idx], coef
+            )
+            if trainer.ppo.l2_reg_loss_coef > 0 or trainer.ppo.l2_init_loss_coef > 0:
+                loss = loss + _l2_terms(policy, trainer, init_params)
+            if not torch.isfinite(loss):
+                detail = ", ".join(f"{k}={float(v):.4g}" for k, v in stats.items())
+                raise TrainingError(
+                    f"non-finite PPO loss ({float(loss)}) in update epoch {update_epoch}, minibatch {mb_i}: {detail}; "
+                    "the optimizer step was skipped and the last good checkpoint is kept. "
+                    "Try a lower trainer.optimizer.learning_rate or trainer.ppo.max_grad_norm"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), trainer.ppo.max_grad_norm)
+            optimizer.step()
+            stats["grad_norm"] = grad_norm.detach()
+            for k, v in stats.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+            epoch_kl.append(float(stats["approx_kl"]))
+            count += 1
+        if trainer.ppo.target_kl is not None and float(np.mean(epoch_kl)) > trainer.ppo.target_kl:
+            stop_early = True
+            break
+    out = {f"losses/{k}": v / max(1, count) for k, v in sums.items()}
+    out["losses/explained_variance"] = explained_variance(values_np, returns_np)
+    out["losses/early_stop"] = float(stop_early)
+    out["experience/rewards"] = float(buf.rewards.mean())
+    out["experience/values"] = float(values_np.mean())
+    out["experience/advantages"] = float(adv_np.mean())
+    out["experience/act_log_prob"] = float(buf.logprobs.mean())
+    out["experience/dones"] = float(buf.dones.mean())
+    acts = buf.actions.float()
+    out["experience/actions_mean"] = float(acts.mean())
+    out["experience/actions_std"] = float(acts.std())
+    out["parameters/num_minibatches"] = float(sizes.num_minibatches)
+    out["parameters/minibatch_updates"] = float(count)
+    return out

@@ -53,9 +53,24 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
             node = node[part]
 
 
+def _dump(model: BaseModel) -> dict[str, Any]:
+    """Round-trip dump that keeps fields excluded from serialisation (e.g. a factory callable) as they are."""
+    data = model.model_dump(round_trip=True)
+    for name, field in type(model).model_fields.items():
+        if field.exclude:
+            data[name] = getattr(model, name)
+    return data
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _errors(exc: ValidationError) -> str:
     return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
+        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']} (got {_short(e.get('input'))})"
+        for e in exc.errors()
     )
 
 
@@ -74,7 +89,7 @@ def apply_overrides(model: M, overrides: Sequence[str] | Mapping[str, Any]) -> M
             items.append((key, parse_value(raw), raw))
     current = model
     for path, value, raw in items:
-        data = current.model_dump(round_trip=True)
+        data = _dump(current)
         _set_path(data, path, value)
         try:
             current = _validate(current, data)

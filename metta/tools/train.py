@@ -97,3 +97,14 @@ def _default_policy_uri(run_dir: str) -> str:
 def _result_fields(result: Any) -> dict[str, Any]:
     names = ("final_checkpoint", "agent_steps", "epochs", "wall_time_s")
     return {n: getattr(result, n) for n in names if hasattr(result, n)}
+
+
+def from_json(path: str) -> TrainTool:
+    """Recipe-like loader: the TrainTool a sweep trial wrote to ``<run_dir>/train_tool.json``."""
+    from metta.common.errors import ConfigError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read TrainTool config {path}: {exc}") from exc
+    return TrainTool.model_validate(data)

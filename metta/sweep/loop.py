@@ -24,7 +24,7 @@ from metta.common.seeding import derive_seed
 from metta.sweep.config import ProteinConfig, flatten
 from metta.sweep.dispatch import Dispatcher, TrainRequest
 from metta.sweep.launch import Evaluator, check_constraints, effective_trainer, to_overrides
-from metta.sweep.store import INTERRUPTED_REASON, Observation, SweepStore, worker_id
+from metta.sweep.store import INTERRUPTED_REASON, DuplicateTrialError, Observation, SweepStore, worker_id
 from metta.sweep.sweep_config import SweepJobConfig
 
 LogFn = Callable[[str], None]
@@ -197,7 +197,7 @@ class SweepLoop:
         phase, pcfg, opt = self.build_optimizer()
         suggestion, _info = self.suggest_valid(opt)
         run_id = self.store.next_run_id(self.name)
-        self.store.start_trial(self.name, run_id, suggestion, self.worker)
+        suggestion = self._claim(opt, run_id, suggestion)
         self.log(f"[{self.name}] {run_id} started (phase {phase}): {_short(suggestion)}")
         t0 = time.monotonic()
         with _Heartbeat(self.store, self.name, run_id, self.job.settings.heartbeat_interval, self.log):
@@ -210,6 +210,19 @@ class SweepLoop:
                 self._record(run_id, phase, suggestion, None, time.monotonic() - t0, f"sweep worker error: {exc!r}")
                 raise
         return self._record(run_id, phase, suggestion, objective, self._cost, reason)
+
+    def _claim(self, opt: Any, run_id: str, suggestion: dict[str, Any]) -> dict[str, Any]:
+        """Start the trial; if another worker runs the same point right now, mark it pending and ask again."""
+        for _ in range(self.job.settings.max_rejections):
+            try:
+                self.store.start_trial(self.name, run_id, suggestion, self.worker)
+                return suggestion
+            except DuplicateTrialError as exc:
+                self.log(f"[{self.name}] {exc}; asking for another point")
+                opt.mark_pending(suggestion)
+                suggestion, _ = self.suggest_valid(opt)
+        raise SweepError(f"could not find a point no other worker is running after "
+                         f"{self.job.settings.max_rejections} tries")
 
     def _execute(self, run_id: str, suggestion: dict[str, Any], metric: str) -> tuple[float | None, str]:
         """Train then evaluate; returns (objective, "") or (None, failure reason). Sets ``self._cost``."""

@@ -30,7 +30,7 @@ class ServedStore:
     def __init__(self, db: Path, token: str = TOKEN) -> None:
         self.backing = SQLiteSweepStore(db)
         self.server = SweepHTTPServer(("127.0.0.1", 0), self.backing, token=token)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     @property
@@ -152,3 +152,39 @@ def make_job(tmp_path: Path, name: str = "s", sweep: dict | None = None, uri: st
         "settings": base, "sim_name": "sweep_eval", "sweep_job_overrides": {}, "num_trials": num_trials,
         "wandb": {"mode": "disabled"}, "sweep": sweep or QUICK_SWEEP,
     })
+
+
+WORKER_SCRIPT = '''
+"""A sweep worker for process-level tests: SweepLoop + fake trainer command + fake evaluator."""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from tests.sweep.conftest import BASE_TRAINER, FakeEvaluator, make_job
+from metta.sweep.dispatch import LocalDispatcher
+from metta.sweep.loop import SweepLoop
+from metta.sweep.store import open_store
+from pathlib import Path
+cfg = json.loads(sys.argv[2])
+job = make_job(Path(cfg["tmp"]), name=cfg["name"], uri=cfg.get("uri"), **cfg["settings"])
+store = open_store(job.settings.sweep_server_uri)
+loop = SweepLoop(job, store, LocalDispatcher(cfg["trainer"], progress_interval=0.2), FakeEvaluator(),
+                 dict(BASE_TRAINER), sleep=lambda s: None)
+summary = loop.run()
+print("DONE", json.dumps([t.run_id for t in summary.trials]), flush=True)
+'''
+
+
+def start_worker(tmp_path: Path, trainer: list[str], name: str = "s", uri: str | None = None, env: dict | None = None,
+                 **settings):
+    """Start WORKER_SCRIPT as a subprocess (returns the Popen; stdout is a pipe)."""
+    import json
+    import subprocess
+    import sys
+
+    from metta.common.config import REPO_ROOT
+
+    script = tmp_path / "worker.py"
+    if not script.exists():
+        script.write_text(WORKER_SCRIPT)
+    cfg = {"tmp": str(tmp_path), "name": name, "uri": uri, "settings": settings, "trainer": trainer}
+    return subprocess.Popen([sys.executable, str(script), str(REPO_ROOT), json.dumps(cfg)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})})

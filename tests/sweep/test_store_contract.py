@@ -149,3 +149,18 @@ def test_numpy_values_in_suggestions_are_stored_as_plain_json(store: SweepStore,
 def test_invalid_sweep_names_are_rejected(store: SweepStore) -> None:
     with pytest.raises(StoreError, match="invalid sweep name"):
         store.register_sweep("a/b")
+
+
+def test_starting_a_point_another_worker_is_running_is_refused(store: SweepStore, sweep_name: str) -> None:
+    from metta.sweep.store import DuplicateTrialError
+
+    store.register_sweep(sweep_name)
+    a, b = store.next_run_id(sweep_name), store.next_run_id(sweep_name)
+    store.start_trial(sweep_name, a, {"lr": 0.1, "b": 2}, "w1")
+    with pytest.raises(DuplicateTrialError, match=a):
+        store.start_trial(sweep_name, b, {"b": 2, "lr": 0.1}, "w2")
+    assert [t.run_id for t in store.list_trials(sweep_name)] == [a]
+    store.start_trial(sweep_name, b, {"lr": 0.2, "b": 2}, "w2")  # a different point is fine
+    store.record_observation(sweep_name, a, {"lr": 0.1, "b": 2}, 1.0, 1.0, False)
+    c = store.next_run_id(sweep_name)
+    store.start_trial(sweep_name, c, {"lr": 0.1, "b": 2}, "w3")  # re-running a finished point is allowed

@@ -24,6 +24,10 @@ TRIAL_STATUSES = (TRIAL_RUNNING, TRIAL_DONE, TRIAL_FAILED)
 INTERRUPTED_REASON = "interrupted"
 
 
+class DuplicateTrialError(StoreError):
+    """Another worker is already running exactly this suggestion (ask the optimizer again)."""
+
+
 @dataclass(frozen=True)
 class SweepInfo:
     """A registered sweep: its name, free-form metadata (project, entity, config...) and creation time."""
@@ -110,7 +114,11 @@ class SweepStore(Protocol):
         ...
 
     def start_trial(self, name: str, run_id: str, suggestion: dict[str, Any], worker: str) -> Trial:
-        """Record that ``worker`` started ``run_id`` with ``suggestion`` (status ``running``)."""
+        """Record that ``worker`` started ``run_id`` with ``suggestion`` (status ``running``).
+
+        Raises DuplicateTrialError (nothing stored) when a running trial of the sweep has the same suggestion, so
+        workers that start at the same moment do not train the same point twice.
+        """
         ...
 
     def heartbeat(self, name: str, run_id: str) -> None:

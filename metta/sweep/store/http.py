@@ -27,6 +27,7 @@ from metta.common.errors import MettaError, StoreError
 from metta.sweep.store.base import (
     INTERRUPTED_REASON,
     TRIAL_RUNNING,
+    DuplicateTrialError,
     Observation,
     SweepInfo,
     SweepStore,
@@ -101,6 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._body() if method == "POST" else {}
             code, out = _route(self.server.store, method, parts, query, body)
+        except DuplicateTrialError as exc:
+            code, out = (409, {"detail": str(exc)})
         except (MettaError, KeyError, ValueError, TypeError) as exc:
             code, out = (400, {"detail": f"{type(exc).__name__}: {exc}"})
         self._reply(code, out)
@@ -196,6 +199,8 @@ class HTTPSweepStore:
                 return json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")
+            if exc.code == 409:
+                raise DuplicateTrialError(json.loads(detail).get("detail", detail)) from exc
             hint = f" (set ${TOKEN_ENV})" if exc.code == 401 else ""
             raise StoreError(f"sweep service {self.uri}{path} answered {exc.code}: {detail}{hint}") from exc
         except (urllib.error.URLError, OSError) as exc:

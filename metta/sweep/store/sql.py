@@ -18,6 +18,7 @@ from metta.common.errors import StoreError
 from metta.sweep.store.base import (
     INTERRUPTED_REASON,
     TRIAL_DONE,
+    DuplicateTrialError,
     TRIAL_FAILED,
     TRIAL_RUNNING,
     TRIAL_STATUSES,
@@ -133,13 +134,21 @@ class SQLSweepStore:
 
     def start_trial(self, name: str, run_id: str, suggestion: dict[str, Any], worker: str) -> Trial:
         t = now()
+        text = dumps(suggestion)
         with self._tx() as cur:
+            self._lock_sweep(cur, name)
             self._require_sweep(cur, name)
+            dup = self._exec(
+                cur, "SELECT run_id FROM trials WHERE sweep = ? AND status = ? AND suggestion = ?",
+                (name, TRIAL_RUNNING, text),
+            ).fetchone()
+            if dup is not None:
+                raise DuplicateTrialError(f"trial {dup[0]!r} of sweep {name!r} is already running this suggestion")
             try:
                 self._exec(
                     cur,
                     f"INSERT INTO trials ({_TRIAL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, name, dumps(suggestion), TRIAL_RUNNING, worker, t, t),
+                    (run_id, name, text, TRIAL_RUNNING, worker, t, t),
                 )
             except self._integrity_errors() as exc:
                 raise StoreError(f"trial {run_id!r} was already started in {self.uri}; allocate a new run id") from exc
@@ -244,6 +253,9 @@ class SQLSweepStore:
                 )
                 closed.append(rid)
         return closed
+
+    def _lock_sweep(self, cur: Any, name: str) -> None:
+        """Serialise trial starts of one sweep (SQLite's BEGIN IMMEDIATE already does)."""
 
     def _require_sweep(self, cur: Any, name: str) -> None:
         if self._exec(cur, "SELECT 1 FROM sweeps WHERE name = ?", (name,)).fetchone() is None:
@@ -355,6 +367,9 @@ class PostgresSweepStore(SQLSweepStore):
 
     def _integrity_errors(self) -> tuple[type[BaseException], ...]:
         return (self._psycopg.errors.UniqueViolation,)
+
+    def _lock_sweep(self, cur: Any, name: str) -> None:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
 
     def close(self) -> None:
         with self._lock:

@@ -380,12 +380,15 @@ def emit(o, n, dropped, loc, f, v):
 def write_obs(obs, env_step, env_max_steps, win_dr, win_dc, win_loc, agent_r, agent_c, agent_ori, agent_frozen,
               agent_group, inv, last_action, last_arg, last_reward_byte, cell_obj, cell_conv, cell_agent, conv_kind,
               conv_inv, conv_phase, obj_type_id, obj_color, obj_swappable, obj_is_conv, game_stats):
-    """Fill ``obs[E*N, T, 3]`` with legacy-ordered tokens (globals, then cells by distance), 0xFF padded."""
+    """Write legacy-ordered tokens (globals, then cells by distance) into ``obs[E*N, T, 3]``, pre-filled with 0xFF."""
     E, N, R = inv.shape
     T = obs.shape[1]
     H = cell_agent.shape[1]
     W = cell_agent.shape[2]
     ncell = win_dr.shape[0]
+    rad = 0
+    for k in range(ncell):
+        rad = max(rad, abs(win_dr[k]))
     for e in range(E):
         ms = env_max_steps[e]
         comp = int(np.floor(env_step[e] * 255.0 / ms + 0.5)) if ms > 0 else 0
@@ -404,10 +407,11 @@ def write_obs(obs, env_step, env_max_steps, win_dr, win_dc, win_loc, agent_r, ag
             n, d = emit(o, n, d, 0x55, F_LAST_REWARD, last_reward_byte[row])
             ar = agent_r[e, a]
             ac = agent_c[e, a]
+            inside = ar - rad >= 0 and ar + rad < H and ac - rad >= 0 and ac + rad < W
             for k in range(ncell):
                 r = ar + win_dr[k]
                 c = ac + win_dc[k]
-                if r < 0 or r >= H or c < 0 or c >= W:
+                if not inside and (r < 0 or r >= H or c < 0 or c >= W):
                     continue
                 loc = win_loc[k]
                 g = cell_agent[e, r, c]
@@ -436,10 +440,6 @@ def write_obs(obs, env_step, env_max_steps, win_dr, win_dc, win_loc, agent_r, ag
                     n, d = emit(o, n, d, loc, F_SWAPPABLE, 1)
             written_e += n
             dropped_e += d
-            for j in range(n, T):
-                o[j, 0] = 0xFF
-                o[j, 1] = 0xFF
-                o[j, 2] = 0xFF
         game_stats[e, G_TOKENS_WRITTEN] += written_e
         game_stats[e, G_TOKENS_DROPPED] += dropped_e
         game_stats[e, G_TOKENS_FREE] += N * T - written_e

@@ -196,7 +196,7 @@ class VecEnv:
 
     def _observe(self) -> np.ndarray:
         t = self.tables
-        obs = np.empty((self.total_agents, NUM_TOKENS, 3), dtype=np.uint8)
+        obs = np.full((self.total_agents, NUM_TOKENS, 3), 0xFF, dtype=np.uint8)
         dr, dc, loc = window_order(WINDOW)
         K.write_obs(obs, self.env_step, self.env_max_steps, dr, dc, loc, self.agent_r, self.agent_c, self.agent_ori,
                     self.agent_frozen, self.agent_group, self.inv, self.last_action, self.last_arg,

@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
 """Random-action agent-steps/s of metta's VecEnv (and, if installed, mettagrid's C++ simulator).
 
-Usage: .venv/bin/python bench/env_sps.py [--steps N] [--sizes 64,256,1024]
+Usage: .venv/bin/python bench/env_sps.py [--steps N] [--sizes 64,256,1024] [--mettagrid-python PY]
 Ours: one 25x25 room with 6 agents per instance (arena/basic_easy_shaped with game.num_agents=6), full token
 observations, num_envs instances stepped in one process. The last line is one JSON object.
+
+mettagrid (optional, 0.26.x) is measured in this interpreter when importable, else with the interpreter given by
+--mettagrid-python or $METTAGRID_PYTHON (a separate venv: mettagrid's dependency importnb registers a pytest
+plugin that breaks pytest, so keep it out of the project venv). Figures are wall-clock; cpu-time figures
+(``*_cpu``) are printed too because the machine may be shared.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,10 +25,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metta.env import VecEnv, load_env_config  # noqa: E402
 
+def bench_ours(num_envs: int, steps: int, seed: int = 0) -> tuple[float, float]:
+    """(wall-clock, cpu-time) agent-steps/s of VecEnv with random actions."""
+    from metta.env import VecEnv, load_env_config
 
-def bench_ours(num_envs: int, steps: int, seed: int = 0) -> float:
     cfg = load_env_config("arena/basic_easy_shaped", ["game.num_agents=6"])
     env = VecEnv(cfg, num_envs=num_envs, seed=seed)
     env.reset()
@@ -29,14 +37,14 @@ def bench_ours(num_envs: int, steps: int, seed: int = 0) -> float:
     acts = rng.integers(0, env.num_actions, size=(steps + 5, env.total_agents))
     for i in range(5):  # warm-up (numba compile/cache load)
         env.step(acts[i])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(steps):
         env.step(acts[5 + i])
-    dt = time.perf_counter() - t0
-    return env.total_agents * steps / dt
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
+    return env.total_agents * steps / dt, env.total_agents * steps / dc
 
 
-def bench_mettagrid(num_envs: int, steps: int, seed: int = 0) -> float | None:
+def bench_mettagrid(num_envs: int, steps: int, seed: int = 0) -> tuple[float, float] | None:
     """mettagrid's C++ simulator (optional package) on its 6-agent arena: 25x25 room, border 6, random actions.
 
     Steps each simulation's C++ object directly (no Python env wrapper), as fast as mettagrid can be driven
@@ -56,32 +64,57 @@ def bench_mettagrid(num_envs: int, steps: int, seed: int = 0) -> float | None:
     acts = rng.integers(0, n_actions, size=(steps + 5, num_envs, 6)).astype(c_sims[0].actions().dtype)
     for i in range(steps + 5):
         if i == 5:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
         for j, c in enumerate(c_sims):
             c.actions()[:] = acts[i, j]
             c.step()
-    dt = time.perf_counter() - t0
-    return num_envs * 6 * steps / dt
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
+    return num_envs * 6 * steps / dt, num_envs * 6 * steps / dc
+
+
+def mettagrid_elsewhere(python: str, num_envs: int, steps: int) -> tuple[float, float] | None:
+    """Run :func:`bench_mettagrid` in another interpreter (one with mettagrid installed)."""
+    cmd = [python, str(Path(__file__).resolve()), "--mettagrid-only", "--steps", str(steps), "--sizes", str(num_envs)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    if proc.returncode != 0:
+        print(f"mettagrid run with {python} failed (exit {proc.returncode}): {proc.stderr[-500:]}", flush=True)
+        return None
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    return data.get("wall"), data.get("cpu")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=200, help="timed steps per size")
     ap.add_argument("--sizes", default="64,256,1024", help="comma-separated env instance counts")
+    ap.add_argument("--mettagrid-python", default=os.environ.get("METTAGRID_PYTHON"),
+                    help="interpreter with mettagrid installed, used when it is not importable here")
+    ap.add_argument("--mettagrid-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.mettagrid_only:
+        res = bench_mettagrid(sizes[0], args.steps)
+        print(json.dumps({"wall": res[0], "cpu": res[1]} if res else {}))
+        return
     result: dict[str, object] = {"bench": "env_sps"}
-    for n in [int(s) for s in args.sizes.split(",")]:
-        sps = bench_ours(n, args.steps)
-        result[f"ours_{n}"] = round(sps)
-        print(f"ours num_envs={n:5d} agents={6 * n:6d}: {sps:,.0f} agent-steps/s", flush=True)
+    for n in sizes:
+        wall, cpu = bench_ours(n, args.steps)
+        result[f"ours_{n}"] = round(wall)
+        result[f"ours_{n}_cpu"] = round(cpu)
+        print(f"ours num_envs={n:5d} agents={6 * n:6d}: {wall:,.0f} agent-steps/s ({cpu:,.0f} per cpu-second)",
+              flush=True)
     mg = bench_mettagrid(64, args.steps)
-    if mg is not None:
-        result["mettagrid_64"] = round(mg)
-        print(f"mettagrid num_envs=64: {mg:,.0f} agent-steps/s", flush=True)
+    if mg is None and args.mettagrid_python:
+        mg = mettagrid_elsewhere(args.mettagrid_python, 64, args.steps)
+    if mg is not None and mg[0]:
+        result["mettagrid_64"] = round(mg[0])
+        result["mettagrid_64_cpu"] = round(mg[1])
+        print(f"mettagrid num_envs=64: {mg[0]:,.0f} agent-steps/s ({mg[1]:,.0f} per cpu-second)", flush=True)
         if "ours_64" in result:
-            result["ratio_64"] = round(float(result["ours_64"]) / mg, 2)
+            result["ratio_64"] = round(float(result["ours_64"]) / mg[0], 2)
+            result["ratio_64_cpu"] = round(float(result["ours_64_cpu"]) / mg[1], 2)
     else:
-        print("mettagrid not installed: skipping the C++ comparison", flush=True)
+        print("mettagrid not available: skipping the C++ comparison", flush=True)
     print(json.dumps(result), flush=True)
 
 

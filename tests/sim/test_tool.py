@@ -75,7 +75,7 @@ def test_tool_on_tiny_real_training_run(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(train), "run=tiny", f"data_dir={tmp_path}", "hardware=cpu", "trainer.total_timesteps=2000",
          "trainer.num_envs=2", "trainer.batch_size=768", "trainer.minibatch_size=384", "trainer.bptt_horizon=16",
-         "trainer.checkpoint.checkpoint_interval=1", "trainer.simulation.evaluate_interval=0", "wandb=off"],
+         "trainer.checkpoint.checkpoint_interval=1", "trainer.simulation.evaluate_interval=0", "wandb=disabled"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

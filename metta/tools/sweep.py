@@ -84,21 +84,24 @@ class SweepTool(Tool):
         """The factory's TrainTool with the per-trial overrides applied (what every suggestion is merged into)."""
         return make_trial_tool(self.train_tool_factory, run_name, self.sweep.train_overrides, ())
 
-    def invoke(self, args: Mapping[str, str], overrides: Sequence[str]) -> int:
+    def build_loop(self, dispatcher: Any = None, evaluator: Any = None, **loop_kwargs: Any) -> Any:
+        """The sweep module's SweepLoop wired to this tool (collaborators injectable for tests)."""
         from metta.sweep.launch import SimEvaluator
         from metta.sweep.loop import SweepLoop
         from metta.sweep.store import open_store
 
         job = self.job()
-        base_trainer = self.base_tool().trainer.model_dump(mode="json")
-        loop = SweepLoop(
+        return SweepLoop(
             job,
             open_store(job.settings.sweep_server_uri),
-            ToolDispatcher(self.train_tool_factory, self.sweep.train_overrides),
-            SimEvaluator(job.sim_name, self.sweep.protein.metric),
-            base_trainer,
+            dispatcher or ToolDispatcher(self.train_tool_factory, self.sweep.train_overrides),
+            evaluator or SimEvaluator(job.sim_name, self.sweep.protein.metric),
+            self.base_tool().trainer.model_dump(mode="json"),
+            **loop_kwargs,
         )
-        summary = loop.run()
+
+    def invoke(self, args: Mapping[str, str], overrides: Sequence[str]) -> int:
+        summary = self.build_loop().run()
         failures = sum(1 for t in summary.trials if t.is_failure)
         print(f"[{self.sweep_name}] {len(summary.trials)} trials, {failures} failed; {summary.stopped_reason}")
         return 0

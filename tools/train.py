@@ -30,13 +30,11 @@ def _has_override(argv: list[str], key: str) -> bool:
 def prepare_argv(argv: list[str]) -> list[str]:
     """Add the hardware profile and the no-litter Hydra settings unless the user set them."""
     args = list(argv)
-    if "--cfg" in args or "-c" in args:
-        if "--resolve" not in args:
-            args.append("--resolve")
+    extra = []  # prepended: argparse wants positional overrides before flags such as --cfg job
     if not _has_override(args, "hardware"):
         import torch
 
-        args.append("hardware=gpu" if torch.cuda.is_available() else "hardware=cpu")
+        extra.append("hardware=gpu" if torch.cuda.is_available() else "hardware=cpu")
     for key, value in (
         ("hydra.run.dir", "."),
         ("hydra.output_subdir", "null"),
@@ -44,8 +42,10 @@ def prepare_argv(argv: list[str]) -> list[str]:
         ("hydra/hydra_logging", "disabled"),
     ):
         if not _has_override(args, key):
-            args.append(f"{key}={value}")
-    return args
+            extra.append(f"{key}={value}")
+    if ("--cfg" in args or "-c" in args) and "--resolve" not in args:
+        args.append("--resolve")
+    return extra + args
 
 
 def write_result(run_dir: Path | None, payload: dict) -> None:

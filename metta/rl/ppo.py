@@ -103,7 +103,7 @@ def ppo_update(
             if not torch.isfinite(loss):
                 detail = ", ".join(f"{k}={float(v):.4g}" for k, v in stats.items())
                 raise TrainingError(
-                    f"non-finite PPO loss ({float(loss)}) in update epoch {update_epoch}, minibatch {mb_i}: {detail}; "
+                    f"non-finite PPO loss ({float(loss.detach())}) in update epoch {update_epoch}, minibatch {mb_i}: {detail}; "
                     "the optimizer step was skipped and the last good checkpoint is kept. "
                     "Try a lower trainer.optimizer.learning_rate or trainer.ppo.max_grad_norm"
                 )

@@ -138,12 +138,13 @@ def train(
     try:
         while agent_step < tr.total_timesteps and (tr.max_epochs is None or epoch < tr.max_epochs):
             t0 = time.monotonic()
-            hp = hyperparameters_at(tr, agent_step)
-            for group in optimizer.param_groups:
-                group["lr"] = hp.learning_rate
             policy.eval()
             carry, infos = collect(env, policy, buf, carry, gen_act, device)
             t1 = time.monotonic()
+            # the update sees progress including this rollout, so the last update runs at p = 1 (final values)
+            hp = hyperparameters_at(tr, agent_step + sizes.batch_size)
+            for group in optimizer.param_groups:
+                group["lr"] = hp.learning_rate
             policy.train()
             stats = ppo_update(policy, optimizer, buf, tr, hp, sizes, gen_mb, init_params)
             t2 = time.monotonic()

@@ -223,12 +223,21 @@ class TrainJobConfig(_Frozen):
         return out
 
 
-def _format_validation(what: str, exc: ValidationError) -> str:
+def _format_validation(what: str, exc: ValidationError, prefix: str = "") -> str:
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        parts.append(f"{loc}: {err['msg']} (got {err.get('input')!r})")
+        loc = prefix + ".".join(str(p) for p in err["loc"])
+        loc = loc.rstrip(".") or "(root)"
+        got = "" if err["type"] == "value_error" else f" (got {err.get('input')!r})"
+        parts.append(f"{loc}: {err['msg']}{got}")
     return f"invalid {what} config: " + "; ".join(parts)
+
+
+def _validate(model: type[BaseModel], data: Any, prefix: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation("train_job", exc, prefix)) from exc
 
 
 def flatten_overrides(tree: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -277,21 +286,18 @@ def resolve_train_job(cfg: Any, env: Any | None = None) -> TrainJobConfig:
             system["torch_threads"] = hardware["torch_threads"]
     else:
         hw_name = str(hardware)
-    try:
-        trainer = TrainerConfig.model_validate(data.get("trainer") or {})
-        payload = {
-            "run": data.get("run"),
-            "data_dir": data.get("data_dir", "./train_dir"),
-            "run_dir": data.get("run_dir"),
-            "policy_uri": data.get("policy_uri"),
-            "hardware": hw_name,
-            "system": SystemConfig.model_validate(system),
-            "trainer": trainer,
-            "agent": AgentConfig.model_validate(data.get("agent") or {}),
-            "wandb": WandbConfig.model_validate(data.get("wandb") or {}),
-        }
-    except ValidationError as exc:
-        raise ConfigError(_format_validation("train_job", exc)) from exc
+    trainer = _validate(TrainerConfig, data.get("trainer") or {}, "trainer.")
+    payload = {
+        "run": data.get("run"),
+        "data_dir": data.get("data_dir", "./train_dir"),
+        "run_dir": data.get("run_dir"),
+        "policy_uri": data.get("policy_uri"),
+        "hardware": hw_name,
+        "system": _validate(SystemConfig, system, ""),
+        "trainer": trainer,
+        "agent": _validate(AgentConfig, data.get("agent") or {}, "agent."),
+        "wandb": _validate(WandbConfig, data.get("wandb") or {}, "wandb."),
+    }
     if env is None:
         env = data.get("env")
     if env is None:

@@ -43,3 +43,50 @@ def test_no_replay_by_default(tmp_path):
              policy_loader=lambda p, d: (ScriptedPolicy(), {}))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model_0003.pt", "s.db", "s.db-shm", "s.db-wal"] or \
         sorted(p.name for p in tmp_path.iterdir()) == ["model_0003.pt", "s.db"]
+
+
+NODE_STUB = """
+const els = {};
+function el(id) {
+  if (!els[id]) els[id] = {id, textContent: id === 'replay-data' ? DATA : '', innerHTML: '', value: 0, max: 0,
+    getContext: () => new Proxy({}, {get: (t, k) => (k in t ? t[k] : () => {}), set: (t, k, v) => { t[k] = v; return true; }})};
+  return els[id];
+}
+const document = {getElementById: el};
+const ticks = []; function setInterval(f) { ticks.push(f); return ticks.length; } function clearInterval() {}
+"""
+NODE_CHECK = """
+;el('next').onclick(); el('next').onclick();
+if (!el('lbl').textContent.startsWith('frame 3/5')) throw new Error('label ' + el('lbl').textContent);
+if (!el('agents').innerHTML.includes('ore_red:2')) throw new Error('inventory table ' + el('agents').innerHTML);
+el('play').onclick(); ticks[0](); console.log(el('lbl').textContent);
+"""
+
+
+def test_html_player_script_runs(tmp_path):
+    """Run the player's script under node with a stub DOM: stepping updates the label and inventory table."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from metta.sim.replay import ReplayRecorder
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    env = CountingEnv(1, 0, num_agents=2, length=5)
+    rec = ReplayRecorder(tmp_path, "arena/r")
+    rec.on_step(env, 0, None)
+    for t in range(1, 5):
+        env.step(__import__("numpy").ones(2, dtype=int))
+        rec.on_step(env, t, __import__("numpy").zeros(2, dtype=bool))
+    html_path, _ = rec.write()
+    html = html_path.read_text()
+    data = re.search(r'<script id="replay-data" type="application/json">(.*?)</script>', html, re.S)[1]
+    script = re.findall(r"<script>(.*?)</script>", html, re.S)[-1]
+    js = tmp_path / "t.js"
+    js.write_text("const DATA = " + json.dumps(data) + ";" + NODE_STUB + script + NODE_CHECK)
+    out = subprocess.run([node, str(js)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "frame 4/5  step 3"

@@ -144,7 +144,54 @@ def diff(
             add(path, "missing", lflat[path], None, orig(lorig, path), None, _sibling_note(path, rflat))
         else:
             add(path, "added", None, rflat[path], None, orig(rorig, path), _sibling_note(path, lflat))
-    return [classify(d, rules, schema_defaults) for d in out]
+    classified = [classify(d, rules, schema_defaults) for d in out]
+    return collapse_blocks(classified, set(lflat), set(rflat), rules)
+
+
+def _block_root(path: Path_, other: set[Path_]) -> Path_:
+    """Shortest prefix of ``path`` that no path of the other side starts with."""
+    other_prefixes = {p[:i] for p in other for i in range(1, len(p) + 1)}
+    for i in range(1, len(path) + 1):
+        if path[:i] not in other_prefixes:
+            return path[:i]
+    return path
+
+
+def _trim(original: str | None, n: int) -> str | None:
+    if original is None or n == 0:
+        return original
+    parts = original.split(".")
+    return ".".join(parts[:-n]) if len(parts) > n else original
+
+
+def collapse_blocks(diffs: list[Difference], lpaths: set[Path_], rpaths: set[Path_], rules: Rules) -> list[Difference]:
+    """Leaves of a block that only one side has become one difference at the block's root (value = the block,
+    severity = the most severe leaf), e.g. a whole schedule or the whole ``env`` missing on one side."""
+    groups: dict[tuple[str, Path_], list[Difference]] = {}
+    out: list[Difference] = []
+    for d in diffs:
+        if d.kind not in ("missing", "added"):
+            out.append(d)
+            continue
+        path = split(d.path)
+        root = _block_root(path, rpaths if d.kind == "missing" else lpaths)
+        if root == path:
+            out.append(d)
+        else:
+            groups.setdefault((d.kind, root), []).append(d)
+    for (kind, root), items in groups.items():
+        n = len(split(items[0].path)) - len(root)
+        sub = {split(d.path)[len(root):]: (d.left if kind == "missing" else d.right) for d in items}
+        worst = max(items, key=lambda d: SEVERITY_RANK[d.severity])
+        block = unflatten(sub)
+        out.append(Difference(
+            path=dotted(root), kind=kind, left=block if kind == "missing" else None,
+            right=block if kind == "added" else None, left_path=_trim(items[0].left_path, n),
+            right_path=_trim(items[0].right_path, n), mapped=any(d.mapped for d in items),
+            note=f"whole block on one side only ({len(items)} keys; most severe: {worst.path})",
+            subsystem=rules.subsystem_of(dotted(root)), severity=worst.severity, why=worst.why,
+        ))
+    return sorted(out, key=lambda d: d.path)
 
 
 PARENT_PRESENT = "its parent exists on the other side"

@@ -24,6 +24,14 @@ def _short(value: Any) -> str:
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 3] + "..."
 
 
+def _notes(left: Tree, right: Tree) -> list[tuple[str, str]]:
+    both = [n for n in left.notes if n in right.notes]
+    out = [("both", n) for n in both]
+    out += [("LEFT", n) for n in left.notes if n not in both]
+    out += [("RIGHT", n) for n in right.notes if n not in both]
+    return out
+
+
 def _grouped(diffs: Sequence[Difference], rules: Rules) -> list[tuple[str, list[Difference]]]:
     order = list(rules.report_order)
     groups: dict[str, list[Difference]] = {}
@@ -53,8 +61,7 @@ def _alias(d: Difference) -> str:
 
 def render_text(left: Tree, right: Tree, diffs: Sequence[Difference], rules: Rules) -> str:
     lines = [f"LEFT : {left.label}", f"RIGHT: {right.label}"]
-    for tree, side in ((left, "LEFT"), (right, "RIGHT")):
-        lines.extend(f"  note ({side}): {n}" for n in tree.notes)
+    lines.extend(f"  note ({side}): {n}" for side, n in _notes(left, right))
     if not diffs:
         lines.append("No differences.")
         return "\n".join(lines) + "\n"
@@ -70,8 +77,7 @@ def render_text(left: Tree, right: Tree, diffs: Sequence[Difference], rules: Rul
 
 def render_markdown(left: Tree, right: Tree, diffs: Sequence[Difference], rules: Rules) -> str:
     lines = ["# Config diff", "", f"- LEFT: `{left.label}`", f"- RIGHT: `{right.label}`"]
-    for tree, side in ((left, "LEFT"), (right, "RIGHT")):
-        lines.extend(f"- note ({side}): {n}" for n in tree.notes)
+    lines.extend(f"- note ({side}): {n}" for side, n in _notes(left, right))
     if not diffs:
         return "\n".join([*lines, "", "No differences.", ""])
     counts = _counts(diffs)

@@ -87,3 +87,16 @@ def test_lists_compare_elementwise_with_tolerance():
     assert diff({"a": [1.0, 2.0]}, {"a": [1, 2]}, NO_MAP, RULES) == []
     d = diff({"a": [1, 2]}, {"a": [1, 2, 3]}, NO_MAP, RULES)
     assert d[0].kind == "changed" and "length" in d[0].note
+
+
+def test_a_block_only_one_side_has_is_one_difference_with_its_worst_severity():
+    right = {"env": {"game": {"max_steps": 1000, "agent": {"rewards": {"heart": 1.0}}}}, "x": 1}
+    d = diff({"x": 1}, right, NO_MAP, RULES)
+    assert len(d) == 1
+    assert d[0].path == "env" and d[0].kind == "added"
+    assert d[0].right == right["env"] and d[0].severity == "critical"  # it holds a reward
+    sched = {"type": "linear", "min_value": 0.0}
+    d = diff({"trainer": {"hyperparameter_scheduler": {"a_schedule": sched, "b": 1}}},
+             {"trainer": {"hyperparameter_scheduler": {"b": 1}}}, NO_MAP, RULES)
+    assert [(x.path, x.kind, x.left, x.severity) for x in d] == [
+        ("trainer.hyperparameter_scheduler.a_schedule", "missing", sched, "critical")]

@@ -128,6 +128,15 @@ def fire_events(e, step, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, ob
 
 
 @njit
+def start_all(e, n, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out, obj_ticks,
+              game_stats):
+    """Episode start: every converter of env ``e`` tries to start a conversion at step 0."""
+    for ci in range(n):
+        maybe_start(e, ci, 0, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out, obj_ticks,
+                    game_stats)
+
+
+@njit
 def find_attack_target(e, r, c, o, arg, cell_agent):
     """The arg-th agent among the 9 cells ahead (rows at distance 1..3: centre, left, right); else the last one."""
     H = cell_agent.shape[1]

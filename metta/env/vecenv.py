@@ -8,7 +8,7 @@ phantom transition. Episode ``k`` of env ``j`` uses seed ``derive_seed(seed, j, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,7 +33,6 @@ class EpisodeInfo:
     game_stats: dict[str, float]
     max_steps: int = 0
     label: str = ""
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 class VecEnv:
@@ -146,9 +145,8 @@ class VecEnv:
         self.conv_inv[e, :n] *= t.obj_initial[kinds][:, None]
         self.conv_phase[e, :n] = 0
         self.conv_timer[e] = 0
-        for ci in range(n):
-            K.maybe_start(e, ci, 0, self.conv_kind, self.conv_inv, self.conv_phase, self.conv_timer, t.obj_in,
-                          t.obj_out, t.obj_max_out, t.obj_ticks, self.game_stats)
+        K.start_all(e, n, self.conv_kind, self.conv_inv, self.conv_phase, self.conv_timer, t.obj_in, t.obj_out,
+                    t.obj_max_out, t.obj_ticks, self.game_stats)
         self.game_stats[e] = 0.0
 
     # ----------------------------------------------------------------------------------------------- API

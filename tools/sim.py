@@ -44,7 +44,8 @@ def _fmt(v: Any) -> str:
 
 def _tables(res: Any) -> str:
     lines = [f"policy {res.policy_uri}  ({res.policy_key} v{res.policy_version})  suite {res.suite}"]
-    head = f"{'simulation':<28} {'status':<9} {'episodes':>8} " + " ".join(f"{m:>14}" for m in SHOWN) + f" {'time_s':>7}"
+    cols = " ".join(f"{m:>14}" for m in SHOWN)
+    head = f"{'simulation':<28} {'status':<9} {'episodes':>8} {cols} {'time_s':>7}"
     lines += [head, "-" * len(head)]
     for s in res.simulations:
         eps = f"{s.episodes_completed}/{s.episodes_requested}"

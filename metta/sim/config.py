@@ -62,7 +62,9 @@ class SimulationConfig(BaseModel):
     @model_validator(mode="after")
     def _npc_share(self) -> SimulationConfig:
         if self.policy_agents_pct < 1.0 and self.npc_policy_uri is None:
-            raise ValueError(f"policy_agents_pct={self.policy_agents_pct} < 1 needs npc_policy_uri for the other agents")
+            raise ValueError(
+                f"policy_agents_pct={self.policy_agents_pct} < 1 needs npc_policy_uri for the other agents"
+            )
         return self
 
     @property
@@ -119,9 +121,13 @@ def resolve_suite(data: Any) -> SimulationSuiteConfig:
     sims = raw.pop("simulations", None)
     defaults = {k: raw.pop(k) for k in _INHERITED if k in raw}
     if raw:
-        raise ConfigError(f"unknown key(s) {sorted(raw)} in suite {name!r}; allowed: name, simulations, {list(_INHERITED)}")
+        raise ConfigError(
+            f"unknown key(s) {sorted(raw)} in suite {name!r}; allowed: name, simulations, {list(_INHERITED)}"
+        )
     if not isinstance(sims, Mapping) or not sims:
-        raise ConfigError(f"suite {name!r} needs a non-empty 'simulations' mapping of name -> {{env: ...}}, got {sims!r}")
+        raise ConfigError(
+            f"suite {name!r} needs a non-empty 'simulations' mapping of name -> {{env: ...}}, got {sims!r}"
+        )
     try:
         resolved = []
         for sim_name, body in sims.items():

@@ -194,7 +194,8 @@ def _evaluate(policy_uri: str, suite: SimulationSuiteConfig | str, stats_db_path
     db = StatsDB(stats_db_path)  # a corrupt database fails here, before any simulation runs
     try:
         makers = [(sim, (env_maker or _default_env_maker)(sim)) for sim in suite_cfg.simulations]
-        npcs = {u: load_policy_handle(u, device, policy_loader) for u in {s.npc_policy_uri for s in suite_cfg.simulations} if u}
+        npc_uris = sorted({s.npc_policy_uri for s in suite_cfg.simulations if s.npc_policy_uri})
+        npcs = {u: load_policy_handle(u, device, policy_loader) for u in npc_uris}
         eval_id, t0 = uuid.uuid4().hex, time.monotonic()
         for sim, make in makers:
             _run_one(db, suite_cfg.name, sim, make, handle, npcs.get(sim.npc_policy_uri), eval_id, device, replay_dir)

@@ -74,7 +74,8 @@ def _resolve_wandb(uri: str, cache_dir: Path | None) -> ResolvedPolicy:
     if not pts:
         raise CheckpointError(f"W&B artifact for {uri!r} (downloaded to {root}) holds no .pt file")
     path = max(pts, key=lambda p: (checkpoint_epoch(p) or -1, p.name))
-    return ResolvedPolicy(uri=uri, path=path, policy_key=f"wandb://run/{name}", policy_version=checkpoint_epoch(path) or 0)
+    version_num = checkpoint_epoch(path) or 0
+    return ResolvedPolicy(uri=uri, path=path, policy_key=f"wandb://run/{name}", policy_version=version_num)
 
 
 def resolve_policy_uri(uri: str, cache_dir: Path | None = None) -> ResolvedPolicy:

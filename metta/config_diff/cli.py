@@ -17,13 +17,14 @@ from metta.common.config import REPO_ROOT
 from metta.common.errors import MettaError
 from metta.config_diff.diff import at_or_above, canonicalize, diff
 from metta.config_diff.explain import explain
-from metta.config_diff.hydra_side import resolve_hydra
+from metta.config_diff.hydra_side import resolve_hydra, typed_view
 from metta.config_diff.render import RENDERERS
 from metta.config_diff.rules import SEVERITY_RANK, load_mapping, load_rules
 from metta.config_diff.sources import export_ref, git_root, resolve_commit, resolve_path, resolve_recipe
 from metta.config_diff.tree import Tree, dotted, flatten, split
 
 DEFAULT_RECIPE = "experiments.recipes.arena_basic_easy_shaped.train"
+DEFAULT_RUN = "config_diff"
 
 EPILOG = """\
 LEFT defaults to the Hydra tree of the repository (configs/, composed and fully interpolated); RIGHT defaults to
@@ -53,8 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", help=f"RIGHT = this recipe (default {DEFAULT_RECIPE})")
     p.add_argument("--recipe-arg", action="append", default=[], metavar="K=V", help="argument for the recipe(s)")
     p.add_argument("--config-name", default="train_job", help="Hydra config to compose (default train_job)")
+    p.add_argument("--run", default=DEFAULT_RUN,
+                   help=f"run name given to both sides unless set by --override/--recipe-arg (default {DEFAULT_RUN})")
     p.add_argument("--override", action="append", default=[], metavar="K=V", help="Hydra override for Hydra sides")
+    p.add_argument("--typed", action="store_true",
+                   help="pass Hydra sides through resolve_train_job (what the trainer receives; this repo's layout)")
     p.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    p.add_argument("--show", choices=list(SEVERITY_RANK), default="info",
+                   help="list only differences at or above this severity (default info = all); exit status still "
+                        "follows --fail-on over all differences")
     p.add_argument("--fail-on", choices=[*SEVERITY_RANK, "never"], default="critical",
                    help="exit 1 when a difference is at or above this severity (default critical)")
     p.add_argument("--explain", action="append", default=[], metavar="PATH",
@@ -70,24 +78,40 @@ def _left(args: argparse.Namespace, repo: Path, tmp: Path) -> Tree:
     if args.left and (args.ref or args.ref_recipe):
         raise MettaError("give either a LEFT path or --ref/--ref-recipe, not both")
     if args.left:
-        return resolve_path(args.left, args.config_name, args.override)
+        return _hydra_path(args, args.left)
     if args.ref:
         commit = resolve_commit(repo, args.ref)
         paths = ("configs", "experiments", "metta") if args.ref_recipe else ("configs",)
         export_ref(repo, commit, tmp, paths)
         if args.ref_recipe:
             return resolve_recipe(args.ref_recipe, tmp, args.recipe_arg, label=f"recipe:{args.ref_recipe}@{args.ref}")
-        return resolve_hydra(tmp / "configs", args.config_name, args.override, label=f"hydra:{args.ref} ({commit[:10]})")
+        return _hydra(args, tmp / "configs", f"hydra:{args.ref} ({commit[:10]})")
     if args.ref_recipe:
         return resolve_recipe(args.ref_recipe, repo, args.recipe_arg)
-    return resolve_hydra(repo / "configs", args.config_name, args.override, label="hydra:configs (work tree)")
+    return _hydra(args, repo / "configs", "hydra:configs (work tree)")
+
+
+def _hydra(args: argparse.Namespace, cdir: Path, label: str) -> Tree:
+    """Compose with the soft ``run=`` override first; a tree without a ``run`` key is composed without it."""
+    if args.soft_override:
+        try:
+            return resolve_hydra(cdir, args.config_name, [*args.override, *args.soft_override], label=label)
+        except MettaError as exc:
+            if "run" not in str(exc):
+                raise
+    return resolve_hydra(cdir, args.config_name, args.override, label=label)
+
+
+def _hydra_path(args: argparse.Namespace, path: str) -> Tree:
+    p = Path(path)
+    return _hydra(args, p, f"hydra:{p}") if p.is_dir() else resolve_path(p, args.config_name, args.override)
 
 
 def _right(args: argparse.Namespace, repo: Path) -> Tree:
     if args.right and args.recipe:
         raise MettaError("give either a RIGHT path or --recipe, not both")
     if args.right:
-        return resolve_path(args.right, args.config_name, args.override)
+        return _hydra_path(args, args.right)
     return resolve_recipe(args.recipe or DEFAULT_RECIPE, repo, args.recipe_arg)
 
 
@@ -109,6 +133,11 @@ def _explain(left: Tree, right: Tree, paths: Sequence[str], table) -> str:
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not any(o.lstrip("+~").split("=", 1)[0] == "run" for o in args.override):
+        args.soft_override = [f"run={args.run}"]
+    else:
+        args.soft_override = []
+    args.recipe_arg = [*args.recipe_arg, f"?run={args.run}"]
     if (args.ref or args.ref_recipe) and args.left and not args.right:
         args.left, args.right = None, args.left  # with --ref the one path given is the RIGHT side
     t0 = time.perf_counter()
@@ -120,6 +149,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             t1 = time.perf_counter()
             right = _right(args, repo)
             t2 = time.perf_counter()
+            if args.typed:
+                left, right = (typed_view(t) if t.kind == "hydra" else t for t in (left, right))
             if args.explain:
                 _emit(_explain(left, right, args.explain, table), args.output)
                 return 0
@@ -127,7 +158,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             path for tree in (left, right) for path, src in tree.provenance.items() if src.startswith("default of ")
         )
         diffs = diff(left.data, right.data, table, rules, defaults)
-        report = RENDERERS[args.format](left, right, diffs, rules)
+        report = RENDERERS[args.format](left, right, at_or_above(diffs, args.show), rules)
     except MettaError as exc:
         print(f"config_diff: error: {exc}", file=sys.stderr)
         return 2

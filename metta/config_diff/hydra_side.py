@@ -77,6 +77,34 @@ def descend_group(data: dict[str, Any], config_path: str) -> dict[str, Any]:
     return node if isinstance(node, dict) else data
 
 
+def merge_dotted(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``overrides`` (nested or with dotted keys, as trainer.env_overrides) into a copy of ``base``."""
+    out = dict(base)
+    for key, value in overrides.items():
+        head, _, rest = str(key).partition(".")
+        if rest:
+            value = {rest: value}
+        if isinstance(value, dict) and isinstance(out.get(head), dict):
+            out[head] = merge_dotted(out[head], value)
+        else:
+            out[head] = value
+    return out
+
+
+def typed_view(tree: Tree) -> Tree:
+    """The Hydra tree as the trainer receives it: through ``resolve_train_job`` (schema defaults filled in).
+
+    Only for trees in this repository's layout; a legacy tree fails with a ConfigError naming the bad keys.
+    """
+    from metta.rl.trainer_config import resolve_train_job
+
+    data = dict(tree.data)
+    env = data.pop("env", None)
+    job = resolve_train_job(data, env=env)
+    return Tree(label=f"{tree.label} [typed]", kind=tree.kind, data=job.to_dict(), source=tree.source,
+                notes=(*tree.notes, "resolved through resolve_train_job (typed view)"))
+
+
 def find_configs_dir(path: Path) -> Path:
     """Accept either a configs dir or a repo/archive root that contains ``configs/``."""
     if (path / "configs").is_dir() and not any(path.glob("*.yaml")):
@@ -104,8 +132,12 @@ def resolve_hydra(
     if include_curriculum and isinstance(curriculum, str) and curriculum.strip() and "env" not in data:
         env_name = curriculum.strip().lstrip("/")
         if (cdir / f"{env_name}.yaml").is_file():
-            env = _compose_plain(cdir, env_name, (), notes)
-            data["env"] = descend_group(env, env_name)
+            env = descend_group(_compose_plain(cdir, env_name, (), notes), env_name)
+            env_overrides = data["trainer"].get("env_overrides")
+            if isinstance(env_overrides, dict) and env_overrides:
+                env = merge_dotted(env, env_overrides)
+                notes.append(f"applied trainer.env_overrides to env: {sorted(env_overrides)}")
+            data["env"] = env
             source["env_config"] = env_name
         else:
             notes.append(f"trainer.curriculum={curriculum!r} names no config in {cdir}; env not resolved")

@@ -97,7 +97,13 @@ def main(argv: list[str]) -> int:
         func = getattr(module, func_name, None)
         if func is None or not callable(func):
             raise ValueError(f"{module_name} has no function {func_name!r}")
-        kwargs = dict(item.split("=", 1) for item in kv)
+        kwargs = dict(item.split("=", 1) for item in kv if not item.startswith("?"))
+        params = inspect.signature(func).parameters
+        for item in kv:  # "?name=value": a soft default, used only when the function takes `name` and it is unset
+            if item.startswith("?"):
+                name, value = item[1:].split("=", 1)
+                if name in params and name not in kwargs:
+                    kwargs[name] = value
         tool = func(**kwargs)
         data = _dump(tool)
         src_file, _ = _source_lines(func)

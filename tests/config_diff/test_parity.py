@@ -38,6 +38,15 @@ def test_repo_hydra_tree_and_recipe_agree(hardware):
     assert not {p for p in paths if p.startswith(("trainer.ppo", "trainer.optimizer", "system", "agent"))}
 
 
+@pytest.mark.parametrize("hardware", ["gpu", "cpu"])
+def test_typed_views_are_identical(hardware):
+    """Through resolve_train_job the Hydra job equals the recipe's TrainTool field for field (run name aside)."""
+    r = run_tool("--typed", f"--override=hardware={hardware}", "--recipe-arg", f"hardware={hardware}",
+                 "--fail-on", "info")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    assert "No differences." in r.stdout
+
+
 def _git(repo, *args):
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@t"}

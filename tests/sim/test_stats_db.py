@@ -113,10 +113,14 @@ def test_two_concurrent_writer_processes_lose_nothing(tmp_path):
     StatsDB(path).close()
     script = textwrap.dedent(
         """
-        import sys
+        import pathlib, sys, time
         from metta.sim.stats_db import EpisodeRecord, StatsDB
         db = StatsDB(sys.argv[1])
         tag = sys.argv[2]
+        ready = pathlib.Path(sys.argv[1] + "." + tag + ".ready")
+        ready.touch()
+        while len(list(ready.parent.glob("*.ready"))) < 2:  # start writing together
+            time.sleep(0.01)
         for i in range(40):
             sid = db.start_simulation(eval_id=tag, name=f"arena/s{i}", suite="s", env="e", policy_key=tag,
                                       policy_version=0, num_episodes=1)
@@ -138,3 +142,6 @@ def test_two_concurrent_writer_processes_lose_nothing(tmp_path):
             assert db.average_metric("x", Filter(policy_key=tag)) == pytest.approx(sum(range(40)) / 40)
         assert db.query("SELECT COUNT(*) FROM episodes") == [(80,)]
         assert db.query("SELECT COUNT(*) FROM simulations WHERE status = 'complete'") == [(80,)]
+        # the two writers really interleaved (ids alternate between them at least once)
+        owners = [r[0] for r in db.query("SELECT policy_key FROM simulations ORDER BY id")]
+        assert sum(a != b for a, b in zip(owners, owners[1:], strict=False)) > 1

@@ -1,0 +1,66 @@
+"""Best-params ranking and the Hydra patch round trip: the written patch composes into train_job and applies."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metta.common.config import CONFIGS_DIR, REPO_ROOT, compose
+from metta.sweep.best_params import rank_observations
+from metta.sweep.store import Observation, open_store
+
+TOOL = REPO_ROOT / "tools" / "get_best_params_from_sweep.py"
+
+
+def _obs(obj: float | None, cost: float, seq: int, fail: bool = False) -> Observation:
+    return Observation("s", f"s.r.{seq}", {"x": seq}, obj, cost, fail, "boom" if fail else "", 0.0, seq)
+
+
+def test_rank_maximize_minimize_and_ties() -> None:
+    obs = [_obs(1.0, 5, 1), _obs(3.0, 9, 2), _obs(None, 1, 3, fail=True), _obs(3.0, 2, 4), _obs(-1.0, 1, 5)]
+    assert [o.seq for o in rank_observations(obs, "maximize")] == [4, 2, 1, 5]  # tie on 3.0: cheaper first
+    assert [o.seq for o in rank_observations(obs, "minimize")] == [5, 1, 4, 2]
+    assert rank_observations([_obs(None, 1, 1, fail=True)]) == []
+
+
+def test_patch_round_trip_through_train_job(tmp_path: Path) -> None:
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS_DIR, configs, ignore=shutil.ignore_patterns("*_best.yaml"))
+    store = open_store(tmp_path / "sweep" / "sweeps.db")
+    store.register_sweep("pr", {"goal": "maximize", "metric": "avg_category_score"})
+    best = {"trainer": {"optimizer": {"learning_rate": 0.00123456789}, "ppo": {"ent_coef": 0.0042, "clip_coef": 0.2},
+                        "batch_size": 8192}}
+    store.record_observation("pr", "pr.r.0", {"trainer": {"optimizer": {"learning_rate": 0.1}}}, 0.1, 3.0, False)
+    store.record_observation("pr", "pr.r.1", best, 0.9, 5.0, False)
+    store.record_observation("pr", "pr.r.2", {"trainer": {"optimizer": {"learning_rate": 0.5}}}, None, 1.0, True, "x")
+    out_dir = configs / "trainer" / "patch"
+    r = subprocess.run([sys.executable, str(TOOL), "sweep_name=pr", f"data_dir={tmp_path}", "--top-n", "5",
+                        "--show-scores", "--output-dir", str(out_dir)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "2 successful of 3 observations" in r.stdout and "#1 pr.r.1  score=0.9" in r.stdout
+    assert "#2 pr.r.0  score=0.1" in r.stdout
+    patch = out_dir / "pr_best.yaml"
+    assert patch.read_text().startswith("# @package _global_")
+    for hw in ("cpu", "gpu"):
+        cfg = compose("train_job", ["run=production", f"hardware={hw}", "+trainer/patch=pr_best"], config_dir=configs)
+        assert cfg.trainer.optimizer.learning_rate == pytest.approx(0.00123456789, rel=1e-12)
+        assert cfg.trainer.ppo.ent_coef == pytest.approx(0.0042) and cfg.trainer.ppo.clip_coef == pytest.approx(0.2)
+        assert cfg.trainer.batch_size == 8192  # the patch wins over the hardware profile
+        assert cfg.trainer.ppo.gamma == pytest.approx(0.977)  # untouched values keep their defaults
+
+
+def test_no_patch_and_unknown_sweep(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "sweep" / "sweeps.db")
+    store.register_sweep("np")
+    store.record_observation("np", "np.r.0", {"trainer": {"bptt_horizon": 32}}, 1.0, 1.0, False)
+    out = tmp_path / "patches"
+    r = subprocess.run([sys.executable, str(TOOL), "sweep_name=np", f"data_dir={tmp_path}", "--no-patch",
+                        "--output-dir", str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "bptt_horizon: 32" in r.stdout and not out.exists()
+    r = subprocess.run([sys.executable, str(TOOL), "sweep_name=missing", f"data_dir={tmp_path}"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "not found" in r.stderr

@@ -127,6 +127,7 @@ def test_two_concurrent_writer_processes_lose_nothing(tmp_path):
             db.add_episode(sid, EpisodeRecord(env_index=0, seed=i, steps=5, created_at=0.0, completed_at=0.0,
                            agent_metrics=[{"reward": 1.0, "x": float(i)}] * 3, agent_policies=[(tag, 0)] * 3))
             db.finish_simulation(sid, "complete", 0.1)
+            time.sleep(0.02)  # keep both writers active over the same ~1 s
         """
     )
     procs = [

@@ -84,3 +84,20 @@ def test_kill_9_mid_trial_then_resume(tmp_path: Path, fake_trainer: list[str]) -
     assert obs["s.r.0"].is_failure and obs["s.r.0"].reason == "interrupted"
     assert not obs["s.r.1"].is_failure and obs["s.r.1"].cost > 0
     assert store.list_trials("s") == []
+
+
+@pytest.mark.slow
+def test_devops_sweep_sh_runs_two_workers_with_legacy_run_spelling(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
+    cmd = "[" + ",".join(fake_trainer) + "]"
+    r = subprocess.run(
+        [str(REPO_ROOT / "devops" / "sweep.sh"), "run=sh", "--workers", "2", f"data_dir={tmp_path}", "num_trials=1",
+         f"settings.train_command={cmd}", "settings.rollout_retry_delay=0"],
+        capture_output=True, text=True, timeout=300, cwd=str(REPO_ROOT),
+    )
+    logs = [(tmp_path / "sweep" / "sh" / f"worker_{i}.log") for i in (1, 2)]
+    assert r.returncode == 0, r.stderr + "".join(p.read_text() for p in logs if p.exists())
+    assert all(p.exists() and "[sh] sh.r." in p.read_text() for p in logs)
+    obs = open_store(tmp_path / "sweep" / "sweeps.db").load_observations("sh")
+    # the fake checkpoint cannot be evaluated, so both trials are recorded failures with the evaluation's reason
+    assert sorted(o.run_id for o in obs) == ["sh.r.0", "sh.r.1"]
+    assert all(o.cost > 0 and (not o.is_failure or "evaluation" in o.reason) for o in obs)

@@ -135,10 +135,11 @@ def _result(db: StatsDB, suite: SimulationSuiteConfig, uri: str, handle: PolicyH
     names = list(dict.fromkeys([*KEY_METRICS, *db.metric_names(flt)]))
     pooled = {m: v for m in names if (v := db.average_metric(m, flt)) is not None}
     sim_scores = {s.name: s.metrics.get("reward") for s in sims}
+    cats = db.category_scores(flt)
     return SuiteResult(
         suite=suite.name, policy_uri=uri, policy_key=handle.key, policy_version=handle.version, eval_id=eval_id,
         stats_db_path=str(db.path), sim_scores=sim_scores,
-        category_scores={c: db.category_scores(flt).get(c) for c in dict.fromkeys(s.category for s in sims)},
+        category_scores={c: cats.get(c) for c in dict.fromkeys(s.category for s in sims)},
         avg_category_score=None if any(s.episodes_completed == 0 for s in sims) else db.avg_category_score(flt),
         metrics=pooled, simulations=sims, wall_time_s=wall,
     )

@@ -16,12 +16,16 @@ try:  # numba is optional: it only changes speed
     def njit(fn):  # noqa: D103
         return _numba_njit(cache=True, nogil=True)(fn)
 
+    def njit_inline(fn):  # noqa: D103
+        return _numba_njit(cache=True, nogil=True, inline="always")(fn)
+
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only without numba
 
     def njit(fn):  # noqa: D103
         return fn
 
+    njit_inline = njit
     HAVE_NUMBA = False
 
 # Action type indices (alphabetical, as legacy).
@@ -374,7 +378,7 @@ def step_envs(actions, act_type, act_arg, enabled, env_step, rng, order, agent_r
             ep_return[e, a] += rewards[e * N + a]
 
 
-@njit
+@njit_inline
 def emit(o, n, dropped, loc, f, v):
     """Append one token if there is room, else count it as dropped."""
     if n < o.shape[0]:
@@ -388,7 +392,8 @@ def emit(o, n, dropped, loc, f, v):
 @njit
 def write_obs(obs, env_step, env_max_steps, win_dr, win_dc, win_loc, agent_r, agent_c, agent_ori, agent_frozen,
               agent_group, inv, last_action, last_arg, last_reward_byte, cell_obj, cell_conv, cell_agent, conv_kind,
-              conv_inv, conv_phase, obj_type_id, obj_color, obj_swappable, obj_is_conv, game_stats):
+              conv_inv, conv_phase, obj_type_id, obj_color, obj_swappable, obj_is_conv, obj_items, obj_nitems,
+              game_stats):
     """Write legacy-ordered tokens (globals, then cells by distance) into ``obs[E*N, T, 3]``, pre-filled with 0xFF."""
     E, N, R = inv.shape
     T = obs.shape[1]
@@ -442,7 +447,8 @@ def write_obs(obs, env_step, env_max_steps, win_dr, win_dc, win_loc, agent_r, ag
                     ci = cell_conv[e, r, c]
                     n, d = emit(o, n, d, loc, F_COLOR, obj_color[kind])
                     n, d = emit(o, n, d, loc, F_CONVERTING, 1 if conv_phase[e, ci] != 0 else 0)
-                    for i in range(R):
+                    for j in range(obj_nitems[kind]):
+                        i = obj_items[kind, j]
                         if conv_inv[e, ci, i] > 0:
                             n, d = emit(o, n, d, loc, F_INV + i, conv_inv[e, ci, i])
                 elif obj_swappable[kind]:

@@ -50,6 +50,8 @@ class Tables:
     obj_ticks: np.ndarray
     obj_cooldown: np.ndarray
     obj_initial: np.ndarray
+    obj_items: np.ndarray  # [K, R] item ids a converter can hold (recipe inputs/outputs), padded with -1
+    obj_nitems: np.ndarray  # [K] number of valid entries in obj_items
     limits: np.ndarray
     reward_w: np.ndarray
     reward_cap: np.ndarray
@@ -98,6 +100,17 @@ def build_tables(cfg: EnvConfig) -> Tables:
         *MISC_STATS,
         *(f"action.swap.{n}" for n in names),
     )
+    obj_in = np.array([_item_vec(o.input_resources, items, np.int64) for o in objs], dtype=np.int64).reshape(
+        len(objs), len(items)
+    )
+    obj_out = np.array([_item_vec(o.output_resources, items, np.int64) for o in objs], dtype=np.int64).reshape(
+        len(objs), len(items)
+    )
+    held = (obj_in > 0) | (obj_out > 0)
+    obj_items = np.full((len(objs), len(items)), -1, dtype=np.int64)
+    for k in range(len(objs)):
+        ids = np.flatnonzero(held[k])
+        obj_items[k, : len(ids)] = ids
     return Tables(
         items=items,
         object_names=names,
@@ -105,16 +118,14 @@ def build_tables(cfg: EnvConfig) -> Tables:
         obj_color=np.array([o.color for o in objs], dtype=np.int64),
         obj_swappable=np.array([o.swappable for o in objs], dtype=np.bool_),
         obj_is_conv=np.array([o.is_converter for o in objs], dtype=np.bool_),
-        obj_in=np.array([_item_vec(o.input_resources, items, np.int64) for o in objs], dtype=np.int64).reshape(
-            len(objs), len(items)
-        ),
-        obj_out=np.array([_item_vec(o.output_resources, items, np.int64) for o in objs], dtype=np.int64).reshape(
-            len(objs), len(items)
-        ),
+        obj_in=obj_in,
+        obj_out=obj_out,
         obj_max_out=np.array([o.max_output for o in objs], dtype=np.int64),
         obj_ticks=np.array([o.conversion_ticks for o in objs], dtype=np.int64),
         obj_cooldown=np.array([o.cooldown for o in objs], dtype=np.int64),
         obj_initial=np.array([o.initial_resource_count for o in objs], dtype=np.int64),
+        obj_items=obj_items,
+        obj_nitems=held.sum(axis=1).astype(np.int64),
         limits=limits,
         reward_w=_item_vec(a.rewards.inventory, items, np.float64),
         reward_cap=_item_vec(a.rewards.inventory_max, items, np.float64, default=math.inf),

@@ -200,7 +200,7 @@ class VecEnv:
                     self.agent_frozen, self.agent_group, self.inv, self.last_action, self.last_arg,
                     self._last_reward_byte, self.cell_obj, self.cell_conv, self.cell_agent, self.conv_kind,
                     self.conv_inv, self.conv_phase, t.obj_type_id, t.obj_color, t.obj_swappable, t.obj_is_conv,
-                    self.game_stats)
+                    t.obj_items, t.obj_nitems, self.game_stats)
         return obs
 
     def _episode_info(self, e: int) -> EpisodeInfo:

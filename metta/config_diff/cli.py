@@ -154,9 +154,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             if args.explain:
                 _emit(_explain(left, right, args.explain, table), args.output)
                 return 0
-        defaults = frozenset(
-            path for tree in (left, right) for path, src in tree.provenance.items() if src.startswith("default of ")
-        )
+        defaults = left.schema_defaults | right.schema_defaults
         diffs = diff(left.data, right.data, table, rules, defaults)
         report = RENDERERS[args.format](left, right, at_or_above(diffs, args.show), rules)
     except MettaError as exc:

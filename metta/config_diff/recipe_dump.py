@@ -18,6 +18,9 @@ import traceback
 from typing import Any
 
 
+SCHEMA_DEFAULT_PREFIX = "schema-default:"
+
+
 def _field_default(field: Any) -> Any:
     from pydantic_core import PydanticUndefined
 
@@ -75,11 +78,16 @@ def provenance(model: Any, target: str, src_file: str, module_lines: list[str], 
                 if isinstance(item, BaseModel):
                     out.update(provenance(item, target, src_file, module_lines, prefix=f"{path}.{key}."))
             continue
-        if default is not PydanticUndefined and _dump(default) == _dump(value):
+        is_default = default is not PydanticUndefined and _dump(default) == _dump(value)
+        if name not in model.model_fields_set:
             out[path] = f"default of {cls}.{name}"
         else:
             where = _where_set(name, src_file, module_lines)
             out[path] = f"set by recipe {target}" + (f" ({where})" if where else "")
+            if is_default:
+                out[path] += f" (equal to the default of {cls}.{name})"
+        if is_default:
+            out[SCHEMA_DEFAULT_PREFIX + path] = "1"
     return out
 
 

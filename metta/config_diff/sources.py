@@ -43,12 +43,15 @@ def resolve_recipe(target: str, root: str | Path, args: Sequence[str] = (), labe
         raise ConfigError(f"recipe {target} (under {root}) raised {result['error']}\n{result.get('traceback', '')}")
     if not isinstance(result["data"], dict):
         raise ConfigError(f"recipe {target} returned {result.get('type')}, which does not dump to a mapping")
+    raw = result.get("provenance", {})
+    marker = "schema-default:"
     return Tree(
         label=label or f"recipe:{target}",
         kind="recipe",
         data=result["data"],
         source={"target": target, "root": str(root), "type": result.get("type")},
-        provenance=result.get("provenance", {}),
+        provenance={k: v for k, v in raw.items() if not k.startswith(marker)},
+        schema_defaults=frozenset(k[len(marker):] for k in raw if k.startswith(marker)),
     )
 
 

@@ -24,6 +24,7 @@ class Tree:
     source: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    schema_defaults: frozenset[str] = frozenset()  # paths whose value equals the typed class default
 
 
 def flatten(data: Mapping[str, Any], prefix: Path_ = ()) -> dict[Path_, Any]:

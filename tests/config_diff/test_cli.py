@@ -109,3 +109,13 @@ def test_explain_names_yaml_file_and_line():
     assert r.returncode == 0, r.stderr
     assert "trainer/trainer.yaml:12: learning_rate: 0.000457" in r.stdout
     assert "path : seed (canonical system.seed)" in r.stdout and "common.yaml:1: seed: 0" in r.stdout
+
+
+def test_explain_recipe_side_names_the_recipe_line_or_the_class_default():
+    r = run_tool("--explain", "trainer.ppo.clip_coef", "--explain", "trainer.hyperparameter_scheduler."
+                 "learning_rate_schedule.decay_rate")
+    assert r.returncode == 0, r.stderr
+    assert "trainer/trainer.yaml:" in r.stdout  # Hydra side: file and line
+    assert "arena_basic_easy_shaped.py:" in r.stdout and "clip_coef=0.1" in r.stdout  # recipe side: its line
+    assert "default of ScheduleConfig.decay_rate" in r.stdout
+    assert "value: <absent>" in r.stdout  # the YAML leaves decay_rate unset for a cosine schedule

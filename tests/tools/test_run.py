@@ -9,7 +9,7 @@ import yaml
 
 from metta.common.config import REPO_ROOT
 from metta.common.errors import ConfigError
-from metta.tools.runner import bind_args, build_tool
+from metta.tools.runner import bind_args, build_tool, main
 
 RUN = REPO_ROOT / "tools" / "run.py"
 TRAIN = "experiments.recipes.arena_basic_easy_shaped.train"
@@ -47,16 +47,20 @@ def test_seed_command_dry_run_prints_final_config():
         ([], "needs argument(s) ['run']"),
     ],
 )
-def test_errors_exit_2_and_name_the_problem(args, message):
-    r = run_py(TRAIN, *args, "--dry-run")
-    assert r.returncode == 2
-    assert message in r.stderr
+def test_errors_exit_2_and_name_the_problem(args, message, capsys):
+    assert main([TRAIN, *args, "--dry-run"]) == 2  # in-process: the same code path as the script, faster
+    assert message in capsys.readouterr().err
 
 
-def test_unknown_function_lists_the_module_functions():
-    r = run_py("experiments.recipes.arena_basic_easy_shaped.trian", "--dry-run")
-    assert r.returncode == 2
-    assert "no function 'trian'" in r.stderr and "train" in r.stderr and "evaluate_in_sweep" in r.stderr
+def test_error_exit_code_through_the_script():
+    r = run_py(TRAIN, "--args", "run=x", "--overrides", "trainer.ppo.clip_cof=0.2", "--dry-run")
+    assert r.returncode == 2 and "trainer.ppo has no key 'clip_cof'" in r.stderr
+
+
+def test_unknown_function_lists_the_module_functions(capsys):
+    assert main(["experiments.recipes.arena_basic_easy_shaped.trian", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "no function 'trian'" in err and "train" in err and "evaluate_in_sweep" in err
 
 
 def test_bind_args_converts_to_annotated_types():

@@ -102,8 +102,10 @@ def _unserialisable(tool: Tool) -> set[str]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="run.py", description="Run a recipe function that returns a Tool.")
     p.add_argument("target", help="module.function, e.g. experiments.recipes.arena_basic_easy_shaped.train")
-    p.add_argument("--args", nargs="*", default=[], metavar="K=V", help="arguments of the recipe function")
-    p.add_argument("--overrides", nargs="*", default=[], metavar="A.B.C=V", help="dotted-path config overrides")
+    p.add_argument("--args", nargs="*", action="extend", default=[], metavar="K=V",
+                   help="arguments of the recipe function (repeatable)")
+    p.add_argument("--overrides", nargs="*", action="extend", default=[], metavar="A.B.C=V",
+                   help="dotted-path config overrides (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="print the final config and exit")
     return p
 

@@ -18,6 +18,7 @@ from metta.env import kernels as K
 from metta.env.config import EnvConfig
 from metta.env.mapgen import converters_per_env, generate_map, grid_shape
 from metta.env.obs import NUM_TOKENS, WINDOW, encode_last_reward, window_order
+from metta.env.obs_kernel import write_obs
 from metta.env.tables import build_tables
 
 
@@ -196,7 +197,7 @@ class VecEnv:
         t = self.tables
         obs = np.full((self.total_agents, NUM_TOKENS, 3), 0xFF, dtype=np.uint8)
         dr, dc, loc = window_order(WINDOW)
-        K.write_obs(obs, self.env_step, self.env_max_steps, dr, dc, loc, self.agent_r, self.agent_c, self.agent_ori,
+        write_obs(obs, self.env_step, self.env_max_steps, dr, dc, loc, self.agent_r, self.agent_c, self.agent_ori,
                     self.agent_frozen, self.agent_group, self.inv, self.last_action, self.last_arg,
                     self._last_reward_byte, self.cell_obj, self.cell_conv, self.cell_agent, self.conv_kind,
                     self.conv_inv, self.conv_phase, t.obj_type_id, t.obj_color, t.obj_swappable, t.obj_is_conv,

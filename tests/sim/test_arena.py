@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from metta.common.errors import ConfigError, EvaluationError
 from metta.sim import SimulationConfig, SimulationSuiteConfig, StatsDB, evaluate, load_suite
@@ -89,3 +90,40 @@ def test_unknown_env_is_clear(tmp_path, ckpt):
     with pytest.raises(ConfigError, match="arena/nope"):
         evaluate(f"file://{ckpt}", SimulationSuiteConfig(name="t", simulations=(sim,)), tmp_path / "s.db",
                  policy_loader=lambda p, d: (ArenaScripted(), {}))
+
+
+CHAIN = ("#####", "#.m.#", "#nA_#", "#####")  # mine above, generator left, altar right of the agent
+# rotate up, take ore, rotate left, put ore into the generator, take the battery, rotate right, put it into the
+# altar, take the heart; then noop. Flat indices: get_items 9, noop 12, put_items 13, rotate up/left/right 14/16/17.
+HEART_SCRIPT = (14, 9, 16, 13, 9, 17, 13, 9)
+
+
+class TimedScript(ArenaScripted):
+    """Plays HEART_SCRIPT by episode step (the recurrent state is the step counter; reset at episode end)."""
+
+    def act(self, obs, state, generator):
+        t = state.long()
+        actions = torch.tensor([HEART_SCRIPT[i] if i < len(HEART_SCRIPT) else NOOP for i in t.tolist()])
+        b = obs.shape[0]
+        return actions, torch.zeros(b), torch.zeros(b), state + 1
+
+
+def test_scripted_heart_chain_on_hand_made_map(tmp_path, ckpt):
+    from metta.env import VecEnv, load_env_config
+
+    layout = "[" + ",".join(f"'{row}'" for row in CHAIN) + "]"
+    cfg = load_env_config("arena/basic_easy_shaped", [f"++game.map.layout={layout}", "++game.num_agents=1",
+                                                      "++game.desync_episodes=false", "++game.max_steps=10"])
+    sim = SimulationConfig(name="chain/heart", env="hand-made", num_episodes=3, seed=1)
+    res = evaluate(f"file://{ckpt}", SimulationSuiteConfig(name="t", simulations=(sim,)), tmp_path / "s.db",
+                   env_maker=lambda s: (lambda n, seed: VecEnv(cfg, num_envs=n, seed=seed)),
+                   policy_loader=lambda p, d: (TimedScript(), {}))
+    # every episode: ore 0.1 → battery 0.8 → heart 1.0 (shaped reward of the final inventory: one heart)
+    expected = {"reward": 1.0, "heart.get": 1, "ore_red.get": 1, "battery_red.get": 1, "ore_red.put": 1,
+                "action.rotate.success": 3, "action.get_items.success": 3, "action.put_items.success": 2,
+                "action.noop.success": 2, "action.move.success": 0}
+    for k, v in expected.items():
+        assert res.metric(k) == pytest.approx(v, abs=1e-6), k
+    assert res.metric("chain") == pytest.approx(1.0, abs=1e-6)
+    with StatsDB(tmp_path / "s.db") as db:
+        assert db.query("SELECT steps FROM episodes") == [(10,)] * 3

@@ -57,9 +57,19 @@ def _tables(res: Any) -> str:
     return "\n".join(lines)
 
 
-def run(cfg: DictConfig) -> int:
+def _check_policy_given(task_overrides: list[str]) -> None:
+    keys = {o.lstrip("+~").split("=", 1)[0] for o in task_overrides}
+    if not keys & {"policy_uri", "policy_uris", "run"}:
+        raise ConfigError(
+            "no policy given; pass run=<training run> (evaluates its newest checkpoint) or policy_uri=file://<path>"
+        )
+
+
+def run(cfg: DictConfig, task_overrides: list[str] | None = None) -> int:
     from metta.sim import evaluate, resolve_suite
 
+    if task_overrides is not None:
+        _check_policy_given(task_overrides)
     data = to_container(cfg)
     suite = resolve_suite(data["sim"])
     uris = [u for u in [data.get("policy_uri"), *(data.get("policy_uris") or [])] if u]
@@ -83,8 +93,10 @@ def run(cfg: DictConfig) -> int:
 
 @hydra.main(config_path="../configs", config_name="sim_job", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
     try:
-        code = run(cfg)
+        code = run(cfg, list(HydraConfig.get().overrides.task))
     except MettaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = 1

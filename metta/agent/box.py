@@ -31,11 +31,16 @@ def feature_divisors(num_features: int) -> torch.Tensor:
 def tokens_to_box_u8(obs: torch.Tensor, num_features: int) -> torch.Tensor:
     """uint8 tokens [N, T, 3] → raw uint8 box [N, num_features + 1, 11, 11] (values as-is; presence channel = 1).
 
+    The result is a channels-last view of an [N, 11, 11, C] buffer (``box_hwc_u8``), the fast layout for the convs.
     Only valid tokens are scattered. Two tokens with the same feature at the same cell do not occur in env output;
     if they did, the later token would win.
     """
+    return box_hwc_u8(obs, num_features).permute(0, 3, 1, 2)
+
+
+def box_hwc_u8(obs: torch.Tensor, num_features: int) -> torch.Tensor:
+    """uint8 tokens [N, T, 3] → contiguous uint8 [N, 11, 11, num_features + 1] (see tokens_to_box_u8)."""
     n = obs.shape[0]
-    cells = WINDOW * WINDOW
     channels = num_features + 1
     b, t = torch.nonzero(obs[..., 0] != 255, as_tuple=True)
     tok = obs[b, t].long()
@@ -44,11 +49,11 @@ def tokens_to_box_u8(obs: torch.Tensor, num_features: int) -> torch.Tensor:
     ok = (feat < num_features) & (row < WINDOW) & (col < WINDOW)
     if not bool(ok.all()):
         b, feat, val, row, col = b[ok], feat[ok], val[ok], row[ok], col[ok]
-    pos = b * (channels * cells) + row * WINDOW + col
-    box = torch.zeros(n * channels * cells, dtype=torch.uint8, device=obs.device)
-    box[pos + feat * cells] = val.to(torch.uint8)
-    box[pos + num_features * cells] = 1
-    return box.view(n, channels, WINDOW, WINDOW)
+    pos = (b * (WINDOW * WINDOW) + row * WINDOW + col) * channels
+    box = torch.zeros(n * WINDOW * WINDOW * channels, dtype=torch.uint8, device=obs.device)
+    box[pos + feat] = val.to(torch.uint8)
+    box[pos + num_features] = 1
+    return box.view(n, WINDOW, WINDOW, channels)
 
 
 def box_scale(num_features: int) -> torch.Tensor:

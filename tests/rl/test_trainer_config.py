@@ -31,7 +31,7 @@ def test_compose_train_job_with_overrides(tmp_path):
 def test_hardware_cpu_profile_scales_sizes(tmp_path):
     job = resolve_train_job(compose("train_job", ["run=a", f"data_dir={tmp_path}", "hardware=cpu"]))
     assert job.hardware == "cpu"
-    assert job.system.device == "cpu" and job.system.torch_threads == 2
+    assert job.system.device == "cpu" and job.system.torch_threads == 1
     assert job.trainer.batch_size == 12288 and job.trainer.num_envs == 8
     # everything else keeps the Hydra-era values
     assert job.trainer.ppo.gae_lambda == 0.916 and job.trainer.optimizer.eps == 1e-12

@@ -64,7 +64,9 @@ class ObjectConfig(_Frozen):
     swappable: bool = Field(False, description="Agents can swap places with it (blocks)")
     input_resources: dict[str, int] = Field(default_factory=dict, description="Recipe inputs consumed per conversion")
     output_resources: dict[str, int] = Field(default_factory=dict, description="Recipe outputs; non-empty = converter")
-    max_output: int = Field(5, ge=-1, le=255, description="No conversion starts while output stock >= this (-1 = no cap)")
+    max_output: int = Field(
+        5, ge=-1, le=255, description="No conversion starts while output stock >= this (-1 = no cap)"
+    )
     conversion_ticks: int = Field(1, ge=1, le=100_000, description="Steps from conversion start to outputs")
     cooldown: int = Field(0, ge=0, le=100_000, description="Idle steps after a conversion")
     initial_resource_count: int = Field(0, ge=0, le=255, description="Initial stock of each output item")

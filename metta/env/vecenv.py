@@ -173,7 +173,7 @@ class VecEnv:
             raise ValueError(
                 f"actions must be an integer array of shape ({self.total_agents},), got {acts.dtype} {acts.shape}"
             )
-        acts = acts.astype(np.int64, copy=False)
+        acts = np.ascontiguousarray(acts, dtype=np.int64)
         t = self.tables
         rewards = self._rewards
         K.step_envs(acts, t.act_type, t.act_arg, t.enabled, self.env_step, self.rng_state, self._order, self.agent_r,

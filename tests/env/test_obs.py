@@ -104,3 +104,16 @@ def test_box_makes_agents_visible_and_matches_torch():
     tbox = tokens_to_box_torch(torch.from_numpy(obs), env.num_features).numpy()
     np.testing.assert_array_equal(tbox, box)
     assert tokens_to_box(obs[0]).shape == (25, 11, 11)
+
+
+def test_box_equals_slow_reference_loop():
+    env = VecEnv(load_env_config("arena/combat"), num_envs=1, seed=9)
+    obs = env.reset()
+    obs, *_ = env.step(np.random.default_rng(2).integers(0, 19, env.total_agents))
+    box = tokens_to_box(obs[:5])
+    for b in range(5):
+        ref = np.zeros((25, 11, 11), dtype=np.float32)
+        for loc, feat, val in obs[b].tolist():
+            if loc != 0xFF and feat < 25:
+                ref[feat, loc >> 4, loc & 15] = val + (1 if feat == 0 else 0)
+        np.testing.assert_array_equal(box[b], ref)

@@ -72,8 +72,8 @@ class SuiteResult:
             value = self.category_scores[name]
         elif name in self.sim_scores:
             value = self.sim_scores[name]
-        elif name in self.metrics:
-            value = self.metrics[name]
+        elif name in self.metrics or not self.metrics:  # no metrics at all: no episode finished anywhere
+            value = self.metrics.get(name)
         else:
             known = ["avg_category_score", *self.category_scores, *self.sim_scores, *self.metrics]
             raise EvaluationError(f"unknown metric {name!r} for suite {self.suite!r}; known: {known}")

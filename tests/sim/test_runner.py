@@ -118,8 +118,9 @@ def test_evaluate_records_timeout_and_metric_raises(tmp_path, ckpts):
                    policy_loader=_loader({"model_0007.pt": ScriptedPolicy()}))
     assert res.simulations[0].status == "timeout" and not res.complete
     assert res.sim_scores == {"arena/slow": None}
-    with pytest.raises(EvaluationError, match="finished no episode"):
-        res.metric("avg_category_score")
+    for name in ("avg_category_score", "arena", "arena/slow", "reward"):
+        with pytest.raises(EvaluationError, match=r"simulations \['arena/slow'\] finished no episode"):
+            res.metric(name)
     with StatsDB(tmp_path / "s.db") as db:
         assert db.query("SELECT status, num_episodes_completed FROM simulations") == [("timeout", 0)]
 

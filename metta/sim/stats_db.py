@@ -141,6 +141,11 @@ class StatsDB:
                     if stmt.strip():
                         self._conn.execute(stmt)
             self._check_schema()
+        except sqlite3.OperationalError as exc:
+            self._close_quietly()
+            raise EvaluationError(
+                f"cannot open stats database {self.path} ({exc}); check that it is a writable file path"
+            ) from exc
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
             raise EvaluationError(

@@ -92,6 +92,12 @@ def test_corrupt_db_raises_and_keeps_file(tmp_path):
     assert path.read_bytes() == garbage
 
 
+def test_directory_path_is_a_clear_error(tmp_path):
+    (tmp_path / "stats.db").mkdir()
+    with pytest.raises(EvaluationError, match="cannot open stats database .*stats.db"):
+        StatsDB(tmp_path / "stats.db")
+
+
 def test_foreign_schema_rejected(tmp_path):
     import sqlite3
 

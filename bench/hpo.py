@@ -113,7 +113,8 @@ PROBLEMS = {
     "branin": Problem("branin", branin, ((-5.0, 10.0), (0.0, 15.0)), 0.397887357729739, 40),
     "hartmann6": Problem("hartmann6", hartmann6, ((0.0, 1.0),) * 6, -H6_OPT, 40),
     "rosenbrock4": Problem("rosenbrock4", rosenbrock, ((-5.0, 10.0),) * 4, 0.0, 40),
-    "ackley5": Problem("ackley5", ackley, ((-32.768, 32.768),) * 5, 0.0, 40),
+    # the usual box shifted by +10 so that the optimum (0) is not the search centre every method may try first
+    "ackley5": Problem("ackley5", ackley, ((-22.768, 42.768),) * 5, 0.0, 40),
     "levy8": Problem("levy8", levy, ((-10.0, 10.0),) * 8, 0.0, 60),
     "hartmann6_mixed": Problem("hartmann6_mixed", hartmann6, ((0.0, 1.0),) * 6, -H6_OPT, 40),
 }

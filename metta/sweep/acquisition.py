@@ -1,4 +1,4 @@
-"""Pure acquisition maths (maximisation convention): log expected improvement, UCB, failure penalty, cost weight.
+"""Pure acquisition maths (maximisation convention): log expected improvement, UCB, cost-target weight.
 
 Log-EI is used instead of EI so that candidates far below the incumbent still rank sensibly (EI underflows to 0).
 """
@@ -44,19 +44,6 @@ def expected_improvement(mu: np.ndarray, sigma: np.ndarray, tau: float) -> np.nd
 def upper_confidence_bound(mu: np.ndarray, sigma: np.ndarray, beta: float) -> np.ndarray:
     """mu + beta * sigma."""
     return np.asarray(mu, dtype=float) + float(beta) * np.asarray(sigma, dtype=float)
-
-
-def failure_probability(
-    d2_to_obs: np.ndarray, failed: np.ndarray, prior_rate: float, prior_weight: float = 1.0
-) -> np.ndarray:
-    """Kernel-weighted failure rate: sum_i w_i f_i plus a prior pseudo-count, over sum_i w_i plus its weight.
-
-    ``d2_to_obs`` (m, n) are squared scaled distances to the observed points (successes and failures),
-    ``failed`` (n,) their 0/1 failure flags; weights are exp(-d2 / 2). Far from all data the rate is the prior.
-    """
-    w = np.exp(-0.5 * np.asarray(d2_to_obs, dtype=float))
-    f = np.asarray(failed, dtype=float)
-    return (w @ f + prior_rate * prior_weight) / (w.sum(1) + prior_weight)
 
 
 def log_cost_weight(pred_cost: np.ndarray, target_cost: float, rate: float) -> np.ndarray:

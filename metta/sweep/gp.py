@@ -71,10 +71,14 @@ class GaussianProcess:
 
     # ---- hyperparameter fit -------------------------------------------------------------------------------------
     def _prior(self, theta: np.ndarray, d: int) -> tuple[float, np.ndarray]:
-        """Negative log prior and its gradient: log ls ~ N(log(2 * (sqrt 2 + log(d)/2)... ), sf2 ~ N(0,1), sn2 ~ N(-6,3)."""
-        mu_ls = math.sqrt(2.0) + 0.5 * math.log(d) + math.log(2.0) - 1.0  # dimension-scaled, span-2 inputs
+        """Negative log prior and gradient: log ls ~ N(log(d)/2 - 0.9, 1), log sf2 ~ N(0, 1), log sn2 ~ N(-6, 3).
+
+        The lengthscale prior grows with sqrt(d) (distances grow with dimension) and is centred on about half the
+        [-1, 1] span in 2-d; it only regularises small data, the likelihood dominates soon.
+        """
+        mu_ls = 0.5 * math.log(d) - 0.9
         mus = np.concatenate([np.full(d, mu_ls), [0.0, -6.0]])
-        sds = np.concatenate([np.full(d, math.sqrt(3.0)), [1.0, 3.0]])
+        sds = np.concatenate([np.full(d, 1.0), [1.0, 3.0]])
         z = (theta - mus) / sds
         return 0.5 * float(z @ z), z / sds
 

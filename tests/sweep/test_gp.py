@@ -1,0 +1,64 @@
+"""Exact GP: gradients vs finite differences, fit quality, independence of instances, closed-form posterior."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import approx_fprime
+
+from metta.sweep.gp import GaussianProcess, kernel_matrix
+
+
+@pytest.mark.parametrize("kernel", ["matern52", "rbf"])
+def test_marginal_likelihood_gradient_matches_finite_differences(kernel: str) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (25, 3))
+    y = np.sin(3 * x[:, 0]) + x[:, 1] ** 2
+    ys = (y - y.mean()) / y.std()
+    gp = GaussianProcess(kernel)
+    d2 = (x[:, None, :] - x[None, :, :]).transpose(2, 0, 1) ** 2
+    theta = np.array([0.1, -0.3, 0.5, 0.2, -3.0])
+    _, grad = gp._nll(theta, x, ys, d2)
+    num = approx_fprime(theta, lambda t: gp._nll(t, x, ys, d2)[0], 1e-6)
+    assert np.allclose(grad, num, rtol=1e-4, atol=1e-4)
+
+
+def test_fit_predicts_held_out_points_and_learns_irrelevant_dimension() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (60, 3))
+    f = lambda a: np.sin(3 * a[:, 0]) + a[:, 1] ** 2  # noqa: E731  (dimension 2 is irrelevant)
+    gp = GaussianProcess().fit(x, f(x), rng)
+    xt = rng.uniform(-1, 1, (200, 3))
+    mean, std = gp.predict(xt)
+    assert np.sqrt(np.mean((mean - f(xt)) ** 2)) < 0.05
+    assert np.all(std > 0)
+    ls = gp.hyper()[0]
+    assert ls[2] > 5 * ls[0]
+
+
+def test_posterior_matches_closed_form() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, (10, 2))
+    y = rng.normal(size=10)
+    gp = GaussianProcess().fit(x, y, rng, optimize=False)
+    ls, sf2, sn2 = gp.hyper()
+    xs = rng.uniform(-1, 1, (5, 2))
+    ys = (y - y.mean()) / y.std()
+    k = kernel_matrix(x, x, ls, sf2, "matern52") + sn2 * np.eye(10)
+    ks = kernel_matrix(xs, x, ls, sf2, "matern52")
+    mean = ks @ np.linalg.solve(k, ys) * y.std() + y.mean()
+    var = (sf2 - np.einsum("ij,ji->i", ks, np.linalg.solve(k, ks.T))) * y.std() ** 2
+    m, s = gp.predict(xs)
+    assert np.allclose(m, mean) and np.allclose(s**2, var)
+
+
+def test_two_models_are_independent() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, (30, 2))
+    a = GaussianProcess().fit(x, np.sin(4 * x[:, 0]), np.random.default_rng(0))
+    theta_a = a.theta.copy()
+    b = GaussianProcess().fit(x, 100.0 * x[:, 1], np.random.default_rng(0))  # very different target and scale
+    assert np.array_equal(a.theta, theta_a)
+    assert not np.allclose(a.theta, b.theta)
+    mean_a, _ = a.predict(x[:3])
+    assert np.allclose(mean_a, np.sin(4 * x[:3, 0]), atol=0.05)

@@ -38,28 +38,43 @@ def parse_value(raw: str) -> Any:
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``value`` at dotted ``path`` (list items by index, e.g. ``suite.simulations.0.num_episodes``)."""
     node: Any = data
     parts = path.split(".")
     for i, part in enumerate(parts):
         here = ".".join(parts[:i]) or "<root>"
-        if not isinstance(node, dict):
+        key: Any = part
+        if isinstance(node, list):
+            if not (part.isdigit() and int(part) < len(node)):
+                raise ConfigError(f"override path {path!r}: {here} is a list of {len(node)}; use an index 0..{len(node) - 1}")
+            key = int(part)
+        elif not isinstance(node, dict):
             raise ConfigError(f"override path {path!r}: {here} is {node!r}, not a mapping; set {here} as a whole")
-        if part not in node:
+        elif part not in node:
             valid = ", ".join(sorted(str(k) for k in node)) or "(none)"
             raise ConfigError(f"unknown override path {path!r}: {here} has no key {part!r}; valid keys: {valid}")
         if i == len(parts) - 1:
-            node[part] = value
+            node[key] = value
         else:
-            node = node[part]
+            node = node[key]
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
     """Round-trip dump that keeps fields excluded from serialisation (e.g. a factory callable) as they are."""
-    data = model.model_dump(round_trip=True)
+    data = _listify(model.model_dump(round_trip=True))
     for name, field in type(model).model_fields.items():
         if field.exclude:
             data[name] = getattr(model, name)
     return data
+
+
+def _listify(value: Any) -> Any:
+    """Tuples → lists (pydantic validates lists into tuple fields) so that items can be overridden by index."""
+    if isinstance(value, dict):
+        return {k: _listify(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_listify(v) for v in value]
+    return value
 
 
 def _short(value: Any, limit: int = 120) -> str:
@@ -79,7 +94,8 @@ def _validate(model: M, data: dict[str, Any]) -> M:
 
 
 def apply_overrides(model: M, overrides: Sequence[str] | Mapping[str, Any]) -> M:
-    """Return ``model`` with each dotted-path override applied and the whole object re-validated."""
+    """Return ``model`` with every dotted-path override applied, then the whole object validated once (so that
+    related values such as batch_size and minibatch_size can change together)."""
     items: list[tuple[str, Any, str | None]] = []
     if isinstance(overrides, Mapping):
         items = [(k, v, None) for k, v in overrides.items()]
@@ -87,22 +103,25 @@ def apply_overrides(model: M, overrides: Sequence[str] | Mapping[str, Any]) -> M
         for text in overrides:
             key, raw = parse_assignment(text)
             items.append((key, parse_value(raw), raw))
-    current = model
-    for path, value, raw in items:
-        data = _dump(current)
+    if not items:
+        return model
+    data = _dump(model)
+    for path, value, _ in items:
         _set_path(data, path, value)
-        try:
-            current = _validate(current, data)
-            continue
-        except ValidationError as exc:
-            first = exc
-        if raw is not None and not isinstance(value, str):
+    try:
+        return _validate(model, data)
+    except ValidationError as exc:
+        first = exc
+    # a string field given text that YAML parsed as another type (run=007, tag=true): retry those with the raw text
+    bad = {".".join(str(p) for p in e["loc"]) for e in first.errors()}
+    retry = [(path, raw) for path, value, raw in items
+             if raw is not None and not isinstance(value, str) and any(b == path or b.startswith(path + ".") for b in bad)]
+    if retry:
+        for path, raw in retry:
             _set_path(data, path, raw)
-            try:
-                current = _validate(current, data)
-                continue
-            except ValidationError:
-                pass
-        shown = raw if raw is not None else repr(value)
-        raise ConfigError(f"override {path}={shown} is invalid: {_errors(first)}")
-    return current
+        try:
+            return _validate(model, data)
+        except ValidationError:
+            pass
+    shown = ", ".join(f"{p}={r if r is not None else repr(v)}" for p, v, r in items)
+    raise ConfigError(f"overrides [{shown}] are invalid: {_errors(first)}")

@@ -124,5 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     seed_everything(tool.system.seed, tool.system.torch_deterministic)
     args = dict(parse_assignment(a, what="--args entry") for a in ns.args)
-    code = tool.invoke(args, list(ns.overrides))
+    try:
+        code = tool.invoke(args, list(ns.overrides))
+    except MettaError as exc:
+        print(f"run.py: {type(tool).__name__} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     return int(code or 0)

@@ -42,7 +42,7 @@ def test_unknown_path_names_the_path_and_valid_keys():
 def test_wrong_type_or_bound_names_the_path():
     with pytest.raises(ConfigError, match=r"inner.lr.*greater than 0"):
         apply_overrides(Outer(), ["inner.lr=-1"])
-    with pytest.raises(ConfigError, match=r"override inner.opt=abc is invalid: inner.opt"):
+    with pytest.raises(ConfigError, match=r"overrides \[inner.opt=abc\] are invalid: inner.opt"):
         apply_overrides(Outer(), ["inner.opt=abc"])
 
 
@@ -51,3 +51,24 @@ def test_malformed_assignment():
         parse_assignment("noequals")
     with pytest.raises(ConfigError, match="empty key"):
         parse_assignment("a..b=1")
+
+
+class Sized(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    batch: int = 8
+    mini: int = 4
+    items: tuple[Inner, ...] = (Inner(), Inner())
+
+    def model_post_init(self, __context):
+        if self.mini > self.batch:
+            raise ValueError(f"mini {self.mini} > batch {self.batch}")
+
+
+def test_related_values_change_together_and_list_items_by_index():
+    s = apply_overrides(Sized(), ["batch=2", "mini=1", "items.1.lr=0.7"])
+    assert (s.batch, s.mini) == (2, 1)
+    assert s.items[1].lr == 0.7 and s.items[0].lr == 0.1 and isinstance(s.items, tuple)
+    with pytest.raises(ConfigError, match="list of 2; use an index 0..1"):
+        apply_overrides(Sized(), ["items.2.lr=1"])
+    with pytest.raises(ConfigError, match="mini 4 > batch 2"):
+        apply_overrides(Sized(), ["batch=2"])

@@ -67,8 +67,10 @@ class VecEnv:
         c = max(converters_per_env(self.game), 1)
         i64 = np.int64
         self.cell_obj = np.full((e, h, w), -1, dtype=np.int16)
-        self.cell_conv = np.full((e, h, w), -1, dtype=np.int32)
-        self.cell_agent = np.full((e, h, w), -1, dtype=np.int32)
+        if c >= 2**15:
+            raise EnvConfigError(f"game.map: {c} converters per env; at most {2**15 - 1} are supported")
+        self.cell_conv = np.full((e, h, w), -1, dtype=np.int16)  # int16 keeps the grids cache-friendly
+        self.cell_agent = np.full((e, h, w), -1, dtype=np.int16)
         self.agent_r = np.zeros((e, n), i64)
         self.agent_c = np.zeros((e, n), i64)
         self.agent_ori = np.zeros((e, n), i64)

@@ -12,6 +12,7 @@
 import _bootstrap  # noqa: F401  (re-exec into the repo .venv; must stay first)
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -135,11 +136,13 @@ def run(cfg) -> int:
         print(f"error: {exc}", file=sys.stderr)
         write_result(run_dir, {**result, "error": f"ConfigError: {exc}"})
         return 2
-    print_effective(job, effective_sizes(job.trainer, job.trainer.num_envs * job.env.num_agents))
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    if is_main:
+        print_effective(job, effective_sizes(job.trainer, job.trainer.num_envs * job.env.num_agents))
     logger = NullLogger()
     code = 1
     try:
-        if job.wandb.mode != "disabled":
+        if job.wandb.mode != "disabled" and is_main:
             logger = WandbLogger(
                 job.run, job.wandb.mode, job.wandb.project, job.wandb.entity, job.wandb.group, job.wandb.tags,
                 config=job.to_dict(), dir=job.wandb.dir or job.run_dir,
@@ -165,8 +168,9 @@ def run(cfg) -> int:
             result.update(final_checkpoint=good["path"], agent_steps=good["agent_step"], epochs=good["epoch"])
         result["wall_time_s"] = time.monotonic() - start
         print(f"error: {result['error']}", file=sys.stderr)
-    write_result(run_dir, result)
-    print(json.dumps({"train_result": str(Path(job.run_dir) / "train_result.json"), **result}), flush=True)
+    if is_main:
+        write_result(run_dir, result)
+        print(json.dumps({"train_result": str(Path(job.run_dir) / "train_result.json"), **result}), flush=True)
     return code
 
 
@@ -179,4 +183,12 @@ def main(cfg) -> None:
 if __name__ == "__main__":
     sys.argv = [sys.argv[0], *prepare_argv(sys.argv[1:])]
     main()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # torchrun: leave the process group cleanly, then skip interpreter teardown (gloo can abort there)
+        from metta.rl.distributed import DistContext
+
+        DistContext(world_size=2).shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_CODE)
     sys.exit(EXIT_CODE)

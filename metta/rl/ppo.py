@@ -11,6 +11,7 @@ import torch
 from metta.agent.policy import RecurrentPolicy
 from metta.common.errors import TrainingError
 from metta.rl.advantage import gae
+from metta.rl.distributed import DistContext
 from metta.rl.losses import PPOCoefficients, explained_variance, ppo_loss
 from metta.rl.rollout import RolloutBuffer
 from metta.rl.schedules import Hyperparameters
@@ -64,8 +65,13 @@ def ppo_update(
     sizes: Sizes,
     generator: torch.Generator,
     init_params: list[torch.Tensor] | None = None,
+    dist: DistContext | None = None,
 ) -> dict[str, float]:
-    """Run ``update_epochs`` passes of minibatch PPO; returns averaged statistics (raises TrainingError on NaN/inf)."""
+    """Run ``update_epochs`` passes of minibatch PPO; returns averaged statistics (raises TrainingError on NaN/inf).
+
+    With a multi-process ``dist`` context, gradients (and the NaN flag and target-KL statistic) are averaged
+    across ranks before each optimizer step, so every rank applies the same update.
+    """
     device = buf.values.device
     values_np = buf.values.cpu().numpy()
     adv_np = gae(buf.rewards, values_np, buf.dones, buf.bootstrap.cpu().numpy(), trainer.ppo.gamma, trainer.ppo.gae_lambda)
@@ -100,15 +106,19 @@ def ppo_update(
             )
             if trainer.ppo.l2_reg_loss_coef > 0 or trainer.ppo.l2_init_loss_coef > 0:
                 loss = loss + _l2_terms(policy, trainer, init_params)
-            if not torch.isfinite(loss):
+            finite = bool(torch.isfinite(loss))
+            optimizer.zero_grad(set_to_none=True)
+            if finite:
+                loss.backward()
+            if dist is not None and dist.world_size > 1:
+                finite = dist.sync_gradients(policy, finite)
+            if not finite:
                 detail = ", ".join(f"{k}={float(v):.4g}" for k, v in stats.items())
                 raise TrainingError(
-                    f"non-finite PPO loss ({float(loss.detach())}) in update epoch {update_epoch}, minibatch {mb_i}: {detail}; "
-                    "the optimizer step was skipped and the last good checkpoint is kept. "
+                    f"non-finite PPO loss ({float(loss.detach())}) in update epoch {update_epoch}, minibatch {mb_i}: "
+                    f"{detail}; the optimizer step was skipped and the last good checkpoint is kept. "
                     "Try a lower trainer.optimizer.learning_rate or trainer.ppo.max_grad_norm"
                 )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), trainer.ppo.max_grad_norm)
             optimizer.step()
             stats["grad_norm"] = grad_norm.detach()
@@ -116,7 +126,10 @@ def ppo_update(
                 sums[k] = sums.get(k, 0.0) + float(v)
             epoch_kl.append(float(stats["approx_kl"]))
             count += 1
-        if trainer.ppo.target_kl is not None and float(np.mean(epoch_kl)) > trainer.ppo.target_kl:
+        mean_kl = float(np.mean(epoch_kl))
+        if dist is not None and dist.world_size > 1:
+            mean_kl = dist.mean_scalar(mean_kl)
+        if trainer.ppo.target_kl is not None and mean_kl > trainer.ppo.target_kl:
             stop_early = True
             break
     out = {f"losses/{k}": v / max(1, count) for k, v in sums.items()}

@@ -8,6 +8,7 @@ TrainingError before the optimizer step, so the last written checkpoint stays th
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
@@ -23,7 +24,14 @@ from metta.common.errors import CheckpointError, TrainingError
 from metta.common.logger import JsonlLogger, Logger, MultiLogger, NullLogger
 from metta.common.progress import Progress
 from metta.common.seeding import derive_seed, seed_everything
-from metta.rl.checkpoint import load_latest_good, policy_from_checkpoint, prune_checkpoints, save_checkpoint
+from metta.rl.checkpoint import (
+    checkpoint_path,
+    load_latest_good,
+    policy_from_checkpoint,
+    prune_checkpoints,
+    save_checkpoint,
+)
+from metta.rl.distributed import DistContext
 from metta.rl.ppo import effective_sizes, ppo_update
 from metta.rl.rollout import RolloutBuffer, RolloutState, collect
 from metta.rl.schedules import hyperparameters_at
@@ -80,10 +88,14 @@ def train(
     """Train (or resume) the run described by ``job``; see the module docstring."""
     start = time.monotonic()
     tr = job.trainer
-    seed_everything(job.system.seed, job.system.torch_deterministic)
     if job.system.torch_threads > 0:
         torch.set_num_threads(job.system.torch_threads)
     device = resolve_device(job.system.device)
+    dist = DistContext.from_env(device.type)
+    if device.type == "cuda" and dist.world_size > 1:
+        device = torch.device(f"cuda:{dist.local_rank}")
+    seed_everything(job.system.seed, job.system.torch_deterministic)  # same init weights on every rank
+    rank_seed = (dist.rank,) if dist.rank else ()
     run_dir = Path(job.run_dir)
     ckpt_dir = run_dir / "checkpoints"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +105,8 @@ def train(
     resume = load_latest_good(ckpt_dir, warn=_say)
     start_epoch = int(resume["epoch"]) if resume else 0
     agent_step = int(resume["agent_step"]) if resume else 0
-    env = env_factory(job.env, tr.num_envs, derive_seed(job.system.seed, start_epoch) if resume else job.system.seed)
+    env_seed = derive_seed(job.system.seed, start_epoch, *rank_seed) if (resume or dist.rank) else job.system.seed
+    env = env_factory(job.env, tr.num_envs, env_seed)
     sizes = effective_sizes(tr, env.total_agents)
     num_features = int(getattr(env, "num_features", 25))
     policy = make_policy(job.agent, env.num_actions, tuple(env.obs_shape), num_features).to(device)
@@ -107,22 +120,29 @@ def train(
         except (RuntimeError, ValueError) as exc:
             raise CheckpointError(f"checkpoint {resume['path']} does not match this run's agent: {exc}") from exc
         _say(f"resuming from {resume['path']} (epoch {start_epoch}, agent_step {agent_step})")
+    dist.broadcast_parameters(policy)
     init_params = [p.detach().clone() for p in policy.parameters()] if tr.ppo.l2_init_loss_coef > 0 else None
 
     config_data = job.to_dict()
-    (run_dir / "config.json").write_text(json.dumps({**config_data, "effective": sizes.as_dict()}, indent=2))
-    jsonl = JsonlLogger(run_dir / "metrics.jsonl")
-    log = MultiLogger([jsonl, logger if logger is not None else NullLogger()])
-    meta = {"run": job.run, "hardware": job.hardware}
+    effective = {**sizes.as_dict(), "world_size": dist.world_size}
+    if dist.is_main:
+        (run_dir / "config.json").write_text(json.dumps({**config_data, "effective": effective}, indent=2))
+        jsonl = JsonlLogger(run_dir / "metrics.jsonl")
+        log = MultiLogger([jsonl, logger if logger is not None else NullLogger()])
+    else:
+        jsonl, log = NullLogger(), NullLogger()
+    meta = {"run": job.run, "hardware": job.hardware, "world_size": dist.world_size}
 
     def save(epoch: int) -> Path:
+        if not dist.is_main:
+            return checkpoint_path(ckpt_dir, epoch)
         path = save_checkpoint(ckpt_dir, epoch, agent_step, policy, optimizer, config_data, meta)
         prune_checkpoints(ckpt_dir, tr.checkpoint.keep_last)
         return path
 
     last_ckpt = Path(resume["path"]) if resume else save(0)
-    gen_act = torch.Generator(device=device).manual_seed(derive_seed(job.system.seed, 1, start_epoch))
-    gen_mb = torch.Generator().manual_seed(derive_seed(job.system.seed, 2, start_epoch))
+    gen_act = torch.Generator(device=device).manual_seed(derive_seed(job.system.seed, 1, start_epoch, *rank_seed))
+    gen_mb = torch.Generator().manual_seed(derive_seed(job.system.seed, 2, start_epoch, *rank_seed))
     obs0 = env.reset()
     feats0 = policy.features(torch.from_numpy(obs0[:1]).to(device))
     buf = RolloutBuffer.allocate(
@@ -130,7 +150,11 @@ def train(
         job.agent.lstm_layers, job.agent.hidden_size, device,
     )  # fmt: skip
     carry = RolloutState(obs=obs0, state=policy.initial_state(sizes.total_agents, device))
-    progress = Progress(tr.total_timesteps, stream=progress_stream)
+    if dist.is_main:
+        progress = Progress(tr.total_timesteps, stream=progress_stream)
+    else:
+        progress = Progress(tr.total_timesteps, stream=io.StringIO(), interactive=False)
+        evaluate_fn = None
     epoch = start_epoch
     last_reward: float | None = None
     metrics: dict[str, float] = {}
@@ -146,14 +170,14 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = hp.learning_rate
             policy.train()
-            stats = ppo_update(policy, optimizer, buf, tr, hp, sizes, gen_mb, init_params)
+            stats = ppo_update(policy, optimizer, buf, tr, hp, sizes, gen_mb, init_params, dist)
             t2 = time.monotonic()
             train_time += t2 - t0
-            agent_step += sizes.batch_size
+            agent_step += sizes.batch_size * dist.world_size
             epoch += 1
             ep = episode_metrics(infos, Path(tr.curriculum).name)
             last_reward = ep.get("overview/reward", last_reward)
-            sps = sizes.batch_size / max(1e-9, t2 - t0)
+            sps = sizes.batch_size * dist.world_size / max(1e-9, t2 - t0)
             metrics = {
                 **stats, **ep, **hp.as_metrics(),
                 "overview/sps": sps,
@@ -179,6 +203,7 @@ def train(
             progress.update(agent_step, epoch, sps, last_reward)
         if int(last_ckpt.stem.split("_")[1]) != epoch:
             last_ckpt = save(epoch)
+        dist.barrier()
     finally:
         progress.close()
         wall = time.monotonic() - start

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.rl.helpers import TINY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,3 +56,20 @@ def test_train_tool_cfg_job_prints_resolved_config(tmp_path):
     assert f"run_dir: {tmp_path}/show" in proc.stdout  # interpolations resolved
     assert "batch_size: 12288" in proc.stdout  # hardware=cpu auto-selected (no GPU here)
     assert not (tmp_path / "show").exists()
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_ranks_average_gradients(tmp_path):
+    """torchrun --nproc_per_node=2 (gloo): rank 0 writes; agent_steps count both ranks."""
+    args = [f"data_dir={tmp_path}", "run=ddp", *[a for a in TINY if not a.startswith("trainer.total_timesteps")],
+            "trainer.total_timesteps=3072"]  # fmt: skip
+    env = {**os.environ, "METTA_NO_REEXEC": "1", "WANDB_MODE": "disabled"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(TOOL), *args],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "ddp" / "train_result.json").read_text())
+    assert (result["status"], result["epochs"], result["agent_steps"]) == ("success", 2, 3072)  # 2 ranks x 768 x 2
+    cfg = json.loads((tmp_path / "ddp" / "config.json").read_text())
+    assert cfg["effective"]["world_size"] == 2

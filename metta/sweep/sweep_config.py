@@ -104,10 +104,11 @@ def build_sweep_spec(sweep: Mapping[str, Any]) -> SweepSpec:
     data = dict(sweep)
     schedule = data.pop("schedule", None) or {}
     train_overrides = data.pop("train_overrides", None) or {}
+    data.pop("num_trials", None)  # the sweep's default trial count; read through sweep_job.yaml's num_trials
     unknown = set(data) - _PROTEIN_KEYS
     if unknown:
         raise ConfigError(f"unknown keys {sorted(unknown)} in sweep config; allowed: {sorted(_PROTEIN_KEYS)}, "
-                          "schedule, train_overrides")
+                          "schedule, train_overrides, num_trials")
     if not isinstance(schedule, Mapping) or set(schedule) - {"phases"}:
         raise ConfigError(f"sweep.schedule must be a mapping with only 'phases', got {schedule!r}")
     try:

@@ -52,7 +52,7 @@ HARDWARE: dict[str, dict[str, Any]] = {
     },
     "cpu": {
         "trainer": dict(total_timesteps=5_000_000, num_envs=8, batch_size=12288, minibatch_size=3072, bptt_horizon=64),
-        "system": dict(device="cpu", torch_threads=2),
+        "system": dict(device="cpu", torch_threads=1),
         "evaluate_interval": 0,
     },
 }

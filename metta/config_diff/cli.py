@@ -95,11 +95,12 @@ def _hydra(args: argparse.Namespace, cdir: Path, label: str) -> Tree:
     """Compose with the soft ``run=`` override first; a tree without a ``run`` key is composed without it."""
     if args.soft_override:
         try:
-            return resolve_hydra(cdir, args.config_name, [*args.override, *args.soft_override], label=label)
+            return resolve_hydra(cdir, args.config_name, [*args.override, *args.soft_override], label=label,
+                                 target_fields=args.table.target_fields)
         except MettaError as exc:
             if "run" not in str(exc):
                 raise
-    return resolve_hydra(cdir, args.config_name, args.override, label=label)
+    return resolve_hydra(cdir, args.config_name, args.override, label=label, target_fields=args.table.target_fields)
 
 
 def _hydra_path(args: argparse.Namespace, path: str) -> Tree:
@@ -143,6 +144,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         table, rules = load_mapping(args.mapping), load_rules(args.rules)
+        args.table = table
         repo = git_root(args.repo) if args.repo else (_repo_of_cwd() or REPO_ROOT)
         with tempfile.TemporaryDirectory(prefix="config_diff_ref_") as tmp:
             left = _left(args, repo, Path(tmp))

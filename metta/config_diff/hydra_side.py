@@ -9,7 +9,7 @@ which is where the typed ``TrainJobConfig`` (and therefore the recipe dump) keep
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,16 @@ def _to_plain(node: Any, path: str, notes: list[str]) -> Any:
     return out
 
 
-def _compose_plain(config_dir: Path, config_name: str, overrides: Sequence[str], notes: list[str]) -> dict[str, Any]:
+def _target_fields() -> dict[str, dict[str, Any]]:
+    from metta.config_diff.rules import load_mapping
+
+    return load_mapping().target_fields
+
+
+def _compose_plain(
+    config_dir: Path, config_name: str, overrides: Sequence[str], notes: list[str],
+    target_fields: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     from metta.common.config import compose
 
     with safe_resolvers():
@@ -60,7 +69,8 @@ def _compose_plain(config_dir: Path, config_name: str, overrides: Sequence[str],
     if not isinstance(data, dict):
         raise ConfigError(f"config {config_name!r} in {config_dir} is not a mapping; point at a train_job-like config")
     data.pop("hydra", None)
-    data, removed = strip_keys(data, STRIPPED_KEYS)
+    fields = _target_fields() if target_fields is None else target_fields
+    data, removed = strip_keys(data, STRIPPED_KEYS, target_fields=fields)
     if removed:
         notes.append(f"stripped {len(removed)} Hydra-only keys (_target_ etc.), e.g. {', '.join(removed[:3])}")
     return data
@@ -118,6 +128,7 @@ def resolve_hydra(
     overrides: Sequence[str] = (),
     label: str | None = None,
     include_curriculum: bool = True,
+    target_fields: Mapping[str, Any] | None = None,
 ) -> Tree:
     """Compose ``config_name`` from ``config_dir`` and return it (plus its curriculum env under ``env``) as a Tree."""
     cdir = find_configs_dir(Path(config_dir))
@@ -126,13 +137,13 @@ def resolve_hydra(
     if not (cdir / f"{config_name}.yaml").is_file():
         raise ConfigError(f"{cdir} has no {config_name}.yaml; choose another --config-name or directory")
     notes: list[str] = []
-    data = _compose_plain(cdir, config_name, overrides, notes)
+    data = _compose_plain(cdir, config_name, overrides, notes, target_fields)
     source: dict[str, Any] = {"config_dir": str(cdir), "config_name": config_name, "overrides": list(overrides)}
     curriculum = (data.get("trainer") or {}).get("curriculum") if isinstance(data.get("trainer"), dict) else None
     if include_curriculum and isinstance(curriculum, str) and curriculum.strip() and "env" not in data:
         env_name = curriculum.strip().lstrip("/")
         if (cdir / f"{env_name}.yaml").is_file():
-            env = descend_group(_compose_plain(cdir, env_name, (), notes), env_name)
+            env = descend_group(_compose_plain(cdir, env_name, (), notes, target_fields), env_name)
             env_overrides = data["trainer"].get("env_overrides")
             if isinstance(env_overrides, dict) and env_overrides:
                 env = merge_dotted(env, env_overrides)

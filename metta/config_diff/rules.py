@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,6 +28,9 @@ class MappingTable(_Frozen):
 
     version: int = Field(ge=1, description="Version of the table; bump when an entry changes.")
     aliases: dict[str, str] = Field(default_factory=dict, description="alias path -> canonical path")
+    target_fields: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="_target_ class name -> fields that replace it (e.g. schedule type)"
+    )
 
 
 class Tolerance(_Frozen):

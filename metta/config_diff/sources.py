@@ -77,7 +77,13 @@ def load_dump(path: str | Path, label: str | None = None) -> Tree:
         raise ConfigError(f"cannot parse {p} as {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{p} does not hold a mapping at top level")
-    return Tree(label=label or f"file:{p}", kind="dump", data=data, source={"file": str(p)})
+    from metta.config_diff.hydra_side import STRIPPED_KEYS, _target_fields
+    from metta.config_diff.tree import strip_keys
+
+    data.pop("hydra", None)
+    data, removed = strip_keys(data, STRIPPED_KEYS, target_fields=_target_fields())
+    notes = (f"stripped {len(removed)} Hydra-only keys (_target_ etc.)",) if removed else ()
+    return Tree(label=label or f"file:{p}", kind="dump", data=data, source={"file": str(p)}, notes=notes)
 
 
 def resolve_path(path: str | Path, config_name: str, overrides: Sequence[str] = ()) -> Tree:

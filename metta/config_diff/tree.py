@@ -58,22 +58,32 @@ def split(path: str) -> Path_:
     return tuple(p for p in path.split(".") if p)
 
 
-def strip_keys(data: Any, keys: frozenset[str], prefix: Path_ = ()) -> tuple[Any, list[str]]:
-    """Remove ``keys`` (e.g. ``_target_``) anywhere in ``data``; return the cleaned copy and the removed paths."""
+def strip_keys(
+    data: Any, keys: frozenset[str], prefix: Path_ = (), target_fields: Mapping[str, Mapping[str, Any]] | None = None
+) -> tuple[Any, list[str]]:
+    """Remove ``keys`` (e.g. ``_target_``) anywhere in ``data``; return the cleaned copy and the removed paths.
+
+    A removed ``_target_`` whose class name is in ``target_fields`` is replaced by those fields (unless the block
+    already sets them), so that e.g. ``_target_: ...CosineSchedule`` compares as ``type: cosine``.
+    """
     removed: list[str] = []
     if isinstance(data, Mapping):
         out = {}
         for k, v in data.items():
             if k in keys:
                 removed.append(dotted((*prefix, str(k))))
+                if k == "_target_" and isinstance(v, str) and target_fields:
+                    for fk, fv in (target_fields.get(v.rsplit(".", 1)[-1]) or {}).items():
+                        if fk not in data:
+                            out[fk] = fv
                 continue
-            out[k], sub = strip_keys(v, keys, (*prefix, str(k)))
+            out[k], sub = strip_keys(v, keys, (*prefix, str(k)), target_fields)
             removed.extend(sub)
         return out, removed
     if isinstance(data, list):
         items = []
         for i, v in enumerate(data):
-            item, sub = strip_keys(v, keys, (*prefix, str(i)))
+            item, sub = strip_keys(v, keys, (*prefix, str(i)), target_fields)
             items.append(item)
             removed.extend(sub)
         return items, removed

@@ -27,6 +27,9 @@ def test_legacy_tree_resolves_with_safe_resolvers_and_strips_hydra_only_keys(mon
     assert d["wandb"]["entity"] == "<env:WANDB_ENTITY>"
     assert d["data_dir"] == "./train_dir"
     assert d["trainer"]["hyperparameter_scheduler"]["ppo_clip_schedule"]["initial_value"] == 0.1
+    # a schedule class named only by _target_ becomes our `type:` field (mapping.yaml target_fields)
+    assert d["trainer"]["hyperparameter_scheduler"]["learning_rate_schedule"]["type"] == "cosine"
+    assert d["trainer"]["hyperparameter_scheduler"]["ppo_clip_schedule"]["type"] == "logarithmic"
     # the curriculum env is composed and placed under env
     assert d["env"]["game"]["agent"]["rewards"] == {"heart": 1, "ore_red": 0.1, "battery_red": 0.8, "laser": 0.5}
     # run is ??? so run_dir cannot resolve: kept as raw text with a note, not an abort

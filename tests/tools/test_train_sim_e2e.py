@@ -43,7 +43,10 @@ def test_train_then_evaluate_in_sweep(tmp_path):
     StatsDB(db).close()  # the evaluation wrote a readable stats database
 
 
-def test_failing_tool_exits_1_with_the_error(tmp_path):
-    r = run_py(f"{RECIPE}.evaluate", "--args", f"policy_uri=file://{tmp_path}/none", f"stats_db_path={tmp_path}/s.db")
-    assert r.returncode == 1
-    assert "SimTool failed: CheckpointError" in r.stderr and "does not exist" in r.stderr
+def test_failing_tool_exits_1_with_the_error(tmp_path, capsys):
+    from metta.tools.runner import main
+
+    code = main([f"{RECIPE}.evaluate", "--args", f"policy_uri=file://{tmp_path}/none", f"stats_db_path={tmp_path}/s.db"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "SimTool failed: CheckpointError" in err and "does not exist" in err

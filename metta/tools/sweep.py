@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from metta.common.config import REPO_ROOT
-from metta.common.errors import MettaError
+from metta.common.errors import ConfigError, MettaError
 from metta.sweep.config import ProteinConfig
 from metta.sweep.dispatch import LocalDispatcher, ProgressFn, TrainOutcome, TrainRequest
 from metta.sweep.sweep_config import SweepSettings
@@ -84,12 +84,26 @@ class SweepTool(Tool):
         """The factory's TrainTool with the per-trial overrides applied (what every suggestion is merged into)."""
         return make_trial_tool(self.train_tool_factory, run_name, self.sweep.train_overrides, ())
 
+    def check_parameters(self) -> None:
+        """Every searched path must exist in the TrainTool and accept its bounds (ConfigError naming the path)."""
+        base = self.base_tool()
+        for path, p in self.sweep.protein.flat_parameters().items():
+            probes = list(p.values) if p.values else [v for v in (p.min, p.max) if v is not None]
+            for value in probes:
+                if p.distribution.startswith("int") and isinstance(value, float):
+                    value = int(value)
+                try:
+                    base.with_overrides({path: value})
+                except MettaError as exc:
+                    raise ConfigError(f"sweep parameter {path} (value {value!r}) does not fit the TrainTool: {exc}") from exc
+
     def build_loop(self, dispatcher: Any = None, evaluator: Any = None, **loop_kwargs: Any) -> Any:
         """The sweep module's SweepLoop wired to this tool (collaborators injectable for tests)."""
         from metta.sweep.launch import SimEvaluator
         from metta.sweep.loop import SweepLoop
         from metta.sweep.store import open_store
 
+        self.check_parameters()
         job = self.job()
         return SweepLoop(
             job,

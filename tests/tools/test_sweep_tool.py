@@ -102,3 +102,32 @@ def test_sweep_arena_recipe_builds():
     assert set(tool.sweep.protein.flat_parameters()) == {"trainer.optimizer.learning_rate", "trainer.ppo.clip_coef",
                                                          "trainer.ppo.ent_coef", "trainer.ppo.gae_lambda"}
     assert tool.base_tool().trainer.total_timesteps == 98304
+
+
+def test_unknown_or_out_of_bounds_parameter_is_rejected_before_any_trial(tmp_path):
+    import pytest
+
+    from metta.common.errors import ConfigError
+
+    tool = make_tool(tmp_path)
+    bad = ProteinConfig(metric="m", parameters={"trainer": {"ppo": {"clip_cof": ParameterConfig(
+        min=0.05, max=0.3, distribution="uniform")}}})
+    with pytest.raises(ConfigError, match="trainer.ppo.clip_cof.*valid keys: clip_coef"):
+        tool.model_copy(update={"sweep": tool.sweep.model_copy(update={"protein": bad})}).build_loop()
+    too_big = ProteinConfig(metric="m", parameters={"trainer": {"ppo": {"gamma": ParameterConfig(
+        min=0.9, max=1.5, distribution="uniform")}}})
+    with pytest.raises(ConfigError, match="trainer.ppo.gamma"):
+        tool.model_copy(update={"sweep": tool.sweep.model_copy(update={"protein": too_big})}).build_loop()
+    assert not (tmp_path / "sweeps.db").exists()  # nothing was started
+
+
+def test_seed_003_override_of_protein_settings(capsys):
+    from metta.tools.runner import main
+
+    assert main(["experiments.sweep_arena.sweep_optimizer", "--args", "sweep_name=my_sweep", "num_trials=50",
+                 "--overrides", "sweep.protein.settings.num_random_samples=100", "--dry-run"]) == 0
+    import yaml
+
+    cfg = yaml.safe_load(capsys.readouterr().out)
+    assert cfg["sweep"]["protein"]["settings"]["num_random_samples"] == 100 and cfg["sweep"]["num_trials"] == 50
+    assert "train_tool_factory" not in cfg

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from metta.common.config import REPO_ROOT
-from metta.common.errors import MettaError
+from metta.common.errors import ConfigError, MettaError
 from metta.config_diff.diff import at_or_above, canonicalize, diff
 from metta.config_diff.explain import explain
 from metta.config_diff.hydra_side import resolve_hydra, typed_view
 from metta.config_diff.render import RENDERERS
-from metta.config_diff.rules import SEVERITY_RANK, load_mapping, load_rules
+from metta.config_diff.rules import SEVERITY_RANK, MappingTable, load_mapping, load_rules
 from metta.config_diff.sources import export_ref, git_root, resolve_commit, resolve_path, resolve_recipe
 from metta.config_diff.tree import Tree, dotted, flatten, split
 
@@ -27,7 +27,7 @@ DEFAULT_RECIPE = "experiments.recipes.arena_basic_easy_shaped.train"
 DEFAULT_RUN = "config_diff"
 
 EPILOG = """\
-LEFT defaults to the Hydra tree of the repository (configs/, composed and fully interpolated); RIGHT defaults to
+LEFT defaults to the Hydra tree of this repository (or of --repo) (configs/, composed and fully interpolated); RIGHT defaults to
 the recipe {recipe} dumped in JSON mode. Examples:
   ./tools/config_diff.py                                  # repo's Hydra tree vs its recipe (parity)
   ./tools/config_diff.py --ref HEAD~3                     # Hydra tree of HEAD~3 vs today's recipe
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _left(args: argparse.Namespace, repo: Path, tmp: Path) -> Tree:
     if args.left and (args.ref or args.ref_recipe):
-        raise MettaError("give either a LEFT path or --ref/--ref-recipe, not both")
+        raise ConfigError("give either a LEFT path or --ref/--ref-recipe, not both")
     if args.left:
         return _hydra_path(args, args.left)
     if args.ref:
@@ -110,13 +110,13 @@ def _hydra_path(args: argparse.Namespace, path: str) -> Tree:
 
 def _right(args: argparse.Namespace, repo: Path) -> Tree:
     if args.right and args.recipe:
-        raise MettaError("give either a RIGHT path or --recipe, not both")
+        raise ConfigError("give either a RIGHT path or --recipe, not both")
     if args.right:
         return _hydra_path(args, args.right)
     return resolve_recipe(args.recipe or DEFAULT_RECIPE, repo, args.recipe_arg)
 
 
-def _explain(left: Tree, right: Tree, paths: Sequence[str], table) -> str:
+def _explain(left: Tree, right: Tree, paths: Sequence[str], table: MappingTable) -> str:
     out: list[str] = []
     for raw in paths:
         lines = [f"== {raw} =="]
@@ -145,7 +145,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         table, rules = load_mapping(args.mapping), load_rules(args.rules)
         args.table = table
-        repo = git_root(args.repo) if args.repo else (_repo_of_cwd() or REPO_ROOT)
+        repo = git_root(args.repo) if args.repo else REPO_ROOT
         with tempfile.TemporaryDirectory(prefix="config_diff_ref_") as tmp:
             left = _left(args, repo, Path(tmp))
             t1 = time.perf_counter()
@@ -167,13 +167,6 @@ def run(argv: Sequence[str] | None = None) -> int:
         t3 = time.perf_counter()
         print(f"timing: left {t1 - t0:.2f}s, right {t2 - t1:.2f}s, diff+render {t3 - t2:.2f}s", file=sys.stderr)
     return 1 if at_or_above(diffs, args.fail_on) else 0
-
-
-def _repo_of_cwd() -> Path | None:
-    try:
-        return git_root(Path.cwd())
-    except MettaError:
-        return None
 
 
 def _emit(text: str, output: str | None) -> None:

@@ -71,21 +71,25 @@ def effective_trainer(base_trainer: Mapping[str, Any], suggestion: Mapping[str, 
 
 
 def compose_train_tree(train_overrides: Mapping[str, Any], config_dir: str | Path | None = None) -> dict[str, Any]:
-    """Compose train_job as a sweep trial would (hardware=cpu without CUDA) and return plain data."""
+    """Compose train_job as a sweep trial would (hardware=gpu when an NVIDIA device is present, else cpu; the same
+    rule as tools/train.py without importing torch) and return plain data."""
     from metta.common.config import compose, to_container
 
-    hardware = "cpu"
-    try:
-        import torch
-
-        hardware = "gpu" if torch.cuda.is_available() else "cpu"
-    except ImportError:  # pragma: no cover - torch is a core dependency
-        pass
+    hardware = "gpu" if _has_nvidia_device() else "cpu"
     cfg = compose("train_job", ["run=sweep_validation", f"hardware={hardware}", *to_overrides(train_overrides)],
                   config_dir=config_dir)
     tree = to_container(cfg)
     tree.pop("hydra", None)
     return tree
+
+
+def _has_nvidia_device() -> bool:
+    import glob
+    import os
+
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return bool(glob.glob("/dev/nvidia[0-9]*"))
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def train(
     dist = DistContext.from_env(device.type)
     if device.type == "cuda" and dist.world_size > 1:
         device = torch.device(f"cuda:{dist.local_rank}")
-    seed_everything(job.system.seed, job.system.torch_deterministic)  # same init weights on every rank
+    seed_everything(job.system.seed, job.system.torch_deterministic, rank=dist.rank)  # weights: broadcast below
     rank_seed = (dist.rank,) if dist.rank else ()
     run_dir = Path(job.run_dir)
     ckpt_dir = run_dir / "checkpoints"

@@ -76,3 +76,18 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     assert [e for e, _ in ckpts] == [0, 1]
     data = load_checkpoint(ckpts[-1][1])
     assert all(torch.isfinite(v).all() for v in data["policy"]["state_dict"].values())
+
+
+def test_in_training_evaluation_hook_gets_the_epoch_checkpoint(tmp_path):
+    calls = []
+
+    def fake_eval(checkpoint, epoch):
+        calls.append((checkpoint.name, epoch, checkpoint.is_file()))
+        return {"overview/avg_category_score": 0.5 * epoch}
+
+    job = tiny_job(tmp_path, extra=["trainer.checkpoint.checkpoint_interval=5", "trainer.simulation.evaluate_interval=2",
+                                     "trainer.total_timesteps=3072"])  # fmt: skip
+    train(job, evaluate_fn=fake_eval)
+    assert calls == [("model_0002.pt", 2, True), ("model_0004.pt", 4, True)]
+    rows = _metrics(tmp_path / "tiny")
+    assert [r.get("overview/avg_category_score") for r in rows] == [None, 1.0, None, 2.0]

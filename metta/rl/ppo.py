@@ -56,6 +56,19 @@ def _l2_terms(policy: RecurrentPolicy, trainer: TrainerConfig, init_params: list
     return total
 
 
+def _experience_stats(buf: RolloutBuffer, values: np.ndarray, adv: np.ndarray) -> dict[str, float]:
+    acts = buf.actions.float()
+    return {
+        "experience/rewards": float(buf.rewards.mean()),
+        "experience/values": float(values.mean()),
+        "experience/advantages": float(adv.mean()),
+        "experience/act_log_prob": float(buf.logprobs.mean()),
+        "experience/dones": float(buf.dones.mean()),
+        "experience/actions_mean": float(acts.mean()),
+        "experience/actions_std": float(acts.std()),
+    }
+
+
 def ppo_update(
     policy: RecurrentPolicy,
     optimizer: torch.optim.Optimizer,
@@ -135,14 +148,7 @@ def ppo_update(
     out = {f"losses/{k}": v / max(1, count) for k, v in sums.items()}
     out["losses/explained_variance"] = explained_variance(values_np, returns_np)
     out["losses/early_stop"] = float(stop_early)
-    out["experience/rewards"] = float(buf.rewards.mean())
-    out["experience/values"] = float(values_np.mean())
-    out["experience/advantages"] = float(adv_np.mean())
-    out["experience/act_log_prob"] = float(buf.logprobs.mean())
-    out["experience/dones"] = float(buf.dones.mean())
-    acts = buf.actions.float()
-    out["experience/actions_mean"] = float(acts.mean())
-    out["experience/actions_std"] = float(acts.std())
+    out.update(_experience_stats(buf, values_np, adv_np))
     out["parameters/num_minibatches"] = float(sizes.num_minibatches)
     out["parameters/minibatch_updates"] = float(count)
     return out

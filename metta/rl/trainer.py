@@ -78,6 +78,161 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+class Trainer:
+    """One training run: set up (or resume), then ``run()`` epochs until the budget is spent."""
+
+    def __init__(self, job: TrainJobConfig, logger: Logger | None, evaluate_fn: EvaluateFn | None,
+                 progress_stream, env_factory: Callable[..., Any] | None):  # fmt: skip
+        self.start = time.monotonic()
+        self.job, self.tr = job, job.trainer
+        if job.system.torch_threads > 0:
+            torch.set_num_threads(job.system.torch_threads)
+        device = resolve_device(job.system.device)
+        self.dist = DistContext.from_env(device.type)
+        if device.type == "cuda" and self.dist.world_size > 1:
+            device = torch.device(f"cuda:{self.dist.local_rank}")
+        self.device = device
+        seed_everything(job.system.seed, job.system.torch_deterministic, rank=self.dist.rank)  # weights: broadcast
+        self.run_dir = Path(job.run_dir)
+        self.ckpt_dir = self.run_dir / "checkpoints"
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        resume = load_latest_good(self.ckpt_dir, warn=_say)
+        self.epoch = int(resume["epoch"]) if resume else 0
+        self.agent_step = int(resume["agent_step"]) if resume else 0
+        self._build(env_factory, resume)
+        self._outputs(logger, evaluate_fn, progress_stream)
+        self.last_ckpt = Path(resume["path"]) if resume else self.save(0)
+
+    def _seed(self, *parts: int) -> int:
+        rank = (self.dist.rank,) if self.dist.rank else ()
+        return derive_seed(self.job.system.seed, *parts, *rank)
+
+    def _build(self, env_factory, resume: dict | None) -> None:
+        job, tr, device = self.job, self.tr, self.device
+        if env_factory is None:
+            from metta.env import VecEnv as env_factory  # noqa: N813
+        fresh = resume is None and self.dist.rank == 0
+        self.env = env_factory(job.env, tr.num_envs, job.system.seed if fresh else self._seed(self.epoch))
+        self.sizes = effective_sizes(tr, self.env.total_agents)
+        num_features = int(getattr(self.env, "num_features", 25))
+        self.policy = make_policy(job.agent, self.env.num_actions, tuple(self.env.obs_shape), num_features).to(device)
+        self.optimizer = make_optimizer(self.policy, job)
+        if resume:
+            try:
+                self.policy.load_state_dict(policy_from_checkpoint(resume, device).state_dict())
+                if resume.get("optimizer"):
+                    self.optimizer.load_state_dict(resume["optimizer"])
+            except (RuntimeError, ValueError) as exc:
+                raise CheckpointError(f"checkpoint {resume['path']} does not match this run's agent: {exc}") from exc
+            _say(f"resuming from {resume['path']} (epoch {self.epoch}, agent_step {self.agent_step})")
+        self.dist.broadcast_parameters(self.policy)
+        self.init_params = (
+            [p.detach().clone() for p in self.policy.parameters()] if tr.ppo.l2_init_loss_coef > 0 else None
+        )
+        self.gen_act = torch.Generator(device=device).manual_seed(self._seed(1, self.epoch))
+        self.gen_mb = torch.Generator().manual_seed(self._seed(2, self.epoch))
+        obs0 = self.env.reset()
+        feats0 = self.policy.features(torch.from_numpy(obs0[:1]).to(device))
+        self.buf = RolloutBuffer.allocate(
+            self.sizes.total_agents, self.sizes.horizon, tr.bptt_horizon, feats0.shape[1:], feats0.dtype,
+            job.agent.lstm_layers, job.agent.hidden_size, device,
+        )  # fmt: skip
+        self.carry = RolloutState(obs=obs0, state=self.policy.initial_state(self.sizes.total_agents, device))
+
+    def _outputs(self, logger: Logger | None, evaluate_fn: EvaluateFn | None, progress_stream) -> None:
+        self.config_data = self.job.to_dict()
+        self.meta = {"run": self.job.run, "hardware": self.job.hardware, "world_size": self.dist.world_size}
+        if self.dist.is_main:
+            effective = {**self.sizes.as_dict(), "world_size": self.dist.world_size}
+            (self.run_dir / "config.json").write_text(json.dumps({**self.config_data, "effective": effective}, indent=2))
+            self.jsonl: Any = JsonlLogger(self.run_dir / "metrics.jsonl")
+            self.log: Any = MultiLogger([self.jsonl, logger if logger is not None else NullLogger()])
+            self.progress = Progress(self.tr.total_timesteps, stream=progress_stream)
+            self.evaluate_fn = evaluate_fn
+        else:
+            self.jsonl, self.log = NullLogger(), NullLogger()
+            self.progress = Progress(self.tr.total_timesteps, stream=io.StringIO(), interactive=False)
+            self.evaluate_fn = None
+
+    def save(self, epoch: int) -> Path:
+        """Checkpoint the current policy/optimizer as model_{epoch:04d}.pt (rank 0 only)."""
+        if not self.dist.is_main:
+            return checkpoint_path(self.ckpt_dir, epoch)
+        path = save_checkpoint(
+            self.ckpt_dir, epoch, self.agent_step, self.policy, self.optimizer, self.config_data, self.meta
+        )
+        prune_checkpoints(self.ckpt_dir, self.tr.checkpoint.keep_last)
+        return path
+
+    def _saved_epoch(self) -> int:
+        return int(self.last_ckpt.stem.split("_")[1])
+
+    def run_epoch(self) -> dict[str, float]:
+        """One rollout + update; returns this epoch's metrics."""
+        tr, sizes = self.tr, self.sizes
+        t0 = time.monotonic()
+        self.policy.eval()
+        self.carry, infos = collect(self.env, self.policy, self.buf, self.carry, self.gen_act, self.device)
+        t1 = time.monotonic()
+        # the update sees progress including this rollout, so the last update runs at p = 1 (final values)
+        hp = hyperparameters_at(tr, self.agent_step + sizes.batch_size)
+        for group in self.optimizer.param_groups:
+            group["lr"] = hp.learning_rate
+        self.policy.train()
+        stats = ppo_update(self.policy, self.optimizer, self.buf, tr, hp, sizes, self.gen_mb, self.init_params,
+                           self.dist)  # fmt: skip
+        t2 = time.monotonic()
+        self.train_time += t2 - t0
+        self.agent_step += sizes.batch_size * self.dist.world_size
+        self.epoch += 1
+        return {
+            **stats, **episode_metrics(infos, Path(tr.curriculum).name), **hp.as_metrics(),
+            "overview/sps": sizes.batch_size * self.dist.world_size / max(1e-9, t2 - t0),
+            "timing/rollout_s": t1 - t0,
+            "timing/update_s": t2 - t1,
+            "parameters/learning_rate": hp.learning_rate,
+            "parameters/epoch_steps": float(sizes.batch_size),
+            "metric/agent_step": float(self.agent_step),
+            "metric/epoch": float(self.epoch),
+            "metric/total_time": time.monotonic() - self.start,
+            "metric/train_time": self.train_time,
+        }  # fmt: skip
+
+    def _checkpoint_and_evaluate(self, metrics: dict[str, float]) -> None:
+        tr, epoch = self.tr, self.epoch
+        if epoch % tr.checkpoint.checkpoint_interval == 0:
+            self.last_ckpt = self.save(epoch)
+            metrics["parameters/latest_saved_policy_epoch"] = float(epoch)
+        if self.evaluate_fn is not None and tr.simulation.evaluate_interval > 0:
+            if epoch % tr.simulation.evaluate_interval == 0:
+                if self._saved_epoch() != epoch:
+                    self.last_ckpt = self.save(epoch)
+                metrics.update(self.evaluate_fn(self.last_ckpt, epoch) or {})
+
+    def run(self) -> TrainResult:
+        tr = self.tr
+        metrics: dict[str, float] = {}
+        last_reward: float | None = None
+        self.train_time = 0.0
+        try:
+            while self.agent_step < tr.total_timesteps and (tr.max_epochs is None or self.epoch < tr.max_epochs):
+                metrics = self.run_epoch()
+                last_reward = metrics.get("overview/reward", last_reward)
+                self._checkpoint_and_evaluate(metrics)
+                if self.epoch % tr.log_interval == 0:
+                    self.log.log(metrics, self.agent_step)
+                self.progress.update(self.agent_step, self.epoch, metrics["overview/sps"], last_reward)
+            if self._saved_epoch() != self.epoch:
+                self.last_ckpt = self.save(self.epoch)
+            self.dist.barrier()
+        finally:
+            self.progress.close()
+            wall = time.monotonic() - self.start
+            self.log.summary({"agent_steps": self.agent_step, "epochs": self.epoch, "wall_time_s": wall, **metrics})
+            self.jsonl.close()
+        return TrainResult(str(self.last_ckpt), self.agent_step, self.epoch, time.monotonic() - self.start, metrics)
+
+
 def train(
     job: TrainJobConfig,
     logger: Logger | None = None,
@@ -86,127 +241,4 @@ def train(
     env_factory: Callable[..., Any] | None = None,
 ) -> TrainResult:
     """Train (or resume) the run described by ``job``; see the module docstring."""
-    start = time.monotonic()
-    tr = job.trainer
-    if job.system.torch_threads > 0:
-        torch.set_num_threads(job.system.torch_threads)
-    device = resolve_device(job.system.device)
-    dist = DistContext.from_env(device.type)
-    if device.type == "cuda" and dist.world_size > 1:
-        device = torch.device(f"cuda:{dist.local_rank}")
-    seed_everything(job.system.seed, job.system.torch_deterministic, rank=dist.rank)  # weights: broadcast below
-    rank_seed = (dist.rank,) if dist.rank else ()
-    run_dir = Path(job.run_dir)
-    ckpt_dir = run_dir / "checkpoints"
-    run_dir.mkdir(parents=True, exist_ok=True)
-
-    if env_factory is None:
-        from metta.env import VecEnv as env_factory  # noqa: N813
-    resume = load_latest_good(ckpt_dir, warn=_say)
-    start_epoch = int(resume["epoch"]) if resume else 0
-    agent_step = int(resume["agent_step"]) if resume else 0
-    env_seed = derive_seed(job.system.seed, start_epoch, *rank_seed) if (resume or dist.rank) else job.system.seed
-    env = env_factory(job.env, tr.num_envs, env_seed)
-    sizes = effective_sizes(tr, env.total_agents)
-    num_features = int(getattr(env, "num_features", 25))
-    policy = make_policy(job.agent, env.num_actions, tuple(env.obs_shape), num_features).to(device)
-    optimizer = make_optimizer(policy, job)
-    if resume:
-        loaded = policy_from_checkpoint(resume, device)
-        try:
-            policy.load_state_dict(loaded.state_dict())
-            if resume.get("optimizer"):
-                optimizer.load_state_dict(resume["optimizer"])
-        except (RuntimeError, ValueError) as exc:
-            raise CheckpointError(f"checkpoint {resume['path']} does not match this run's agent: {exc}") from exc
-        _say(f"resuming from {resume['path']} (epoch {start_epoch}, agent_step {agent_step})")
-    dist.broadcast_parameters(policy)
-    init_params = [p.detach().clone() for p in policy.parameters()] if tr.ppo.l2_init_loss_coef > 0 else None
-
-    config_data = job.to_dict()
-    effective = {**sizes.as_dict(), "world_size": dist.world_size}
-    if dist.is_main:
-        (run_dir / "config.json").write_text(json.dumps({**config_data, "effective": effective}, indent=2))
-        jsonl = JsonlLogger(run_dir / "metrics.jsonl")
-        log = MultiLogger([jsonl, logger if logger is not None else NullLogger()])
-    else:
-        jsonl, log = NullLogger(), NullLogger()
-    meta = {"run": job.run, "hardware": job.hardware, "world_size": dist.world_size}
-
-    def save(epoch: int) -> Path:
-        if not dist.is_main:
-            return checkpoint_path(ckpt_dir, epoch)
-        path = save_checkpoint(ckpt_dir, epoch, agent_step, policy, optimizer, config_data, meta)
-        prune_checkpoints(ckpt_dir, tr.checkpoint.keep_last)
-        return path
-
-    last_ckpt = Path(resume["path"]) if resume else save(0)
-    gen_act = torch.Generator(device=device).manual_seed(derive_seed(job.system.seed, 1, start_epoch, *rank_seed))
-    gen_mb = torch.Generator().manual_seed(derive_seed(job.system.seed, 2, start_epoch, *rank_seed))
-    obs0 = env.reset()
-    feats0 = policy.features(torch.from_numpy(obs0[:1]).to(device))
-    buf = RolloutBuffer.allocate(
-        sizes.total_agents, sizes.horizon, tr.bptt_horizon, feats0.shape[1:], feats0.dtype,
-        job.agent.lstm_layers, job.agent.hidden_size, device,
-    )  # fmt: skip
-    carry = RolloutState(obs=obs0, state=policy.initial_state(sizes.total_agents, device))
-    if dist.is_main:
-        progress = Progress(tr.total_timesteps, stream=progress_stream)
-    else:
-        progress = Progress(tr.total_timesteps, stream=io.StringIO(), interactive=False)
-        evaluate_fn = None
-    epoch = start_epoch
-    last_reward: float | None = None
-    metrics: dict[str, float] = {}
-    train_time = 0.0
-    try:
-        while agent_step < tr.total_timesteps and (tr.max_epochs is None or epoch < tr.max_epochs):
-            t0 = time.monotonic()
-            policy.eval()
-            carry, infos = collect(env, policy, buf, carry, gen_act, device)
-            t1 = time.monotonic()
-            # the update sees progress including this rollout, so the last update runs at p = 1 (final values)
-            hp = hyperparameters_at(tr, agent_step + sizes.batch_size)
-            for group in optimizer.param_groups:
-                group["lr"] = hp.learning_rate
-            policy.train()
-            stats = ppo_update(policy, optimizer, buf, tr, hp, sizes, gen_mb, init_params, dist)
-            t2 = time.monotonic()
-            train_time += t2 - t0
-            agent_step += sizes.batch_size * dist.world_size
-            epoch += 1
-            ep = episode_metrics(infos, Path(tr.curriculum).name)
-            last_reward = ep.get("overview/reward", last_reward)
-            sps = sizes.batch_size * dist.world_size / max(1e-9, t2 - t0)
-            metrics = {
-                **stats, **ep, **hp.as_metrics(),
-                "overview/sps": sps,
-                "timing/rollout_s": t1 - t0,
-                "timing/update_s": t2 - t1,
-                "parameters/learning_rate": hp.learning_rate,
-                "parameters/epoch_steps": float(sizes.batch_size),
-                "metric/agent_step": float(agent_step),
-                "metric/epoch": float(epoch),
-                "metric/total_time": time.monotonic() - start,
-                "metric/train_time": train_time,
-            }  # fmt: skip
-            if epoch % tr.checkpoint.checkpoint_interval == 0:
-                last_ckpt = save(epoch)
-                metrics["parameters/latest_saved_policy_epoch"] = float(epoch)
-            if evaluate_fn is not None and tr.simulation.evaluate_interval > 0:
-                if epoch % tr.simulation.evaluate_interval == 0:
-                    if int(last_ckpt.stem.split("_")[1]) != epoch:
-                        last_ckpt = save(epoch)
-                    metrics.update(evaluate_fn(last_ckpt, epoch) or {})
-            if epoch % tr.log_interval == 0:
-                log.log(metrics, agent_step)
-            progress.update(agent_step, epoch, sps, last_reward)
-        if int(last_ckpt.stem.split("_")[1]) != epoch:
-            last_ckpt = save(epoch)
-        dist.barrier()
-    finally:
-        progress.close()
-        wall = time.monotonic() - start
-        log.summary({"agent_steps": agent_step, "epochs": epoch, "wall_time_s": wall, **metrics})
-        jsonl.close()
-    return TrainResult(str(last_ckpt), agent_step, epoch, time.monotonic() - start, metrics)
+    return Trainer(job, logger, evaluate_fn, progress_stream, env_factory).run()

@@ -52,6 +52,18 @@ class LoopSummary:
     stopped_reason: str = ""
 
 
+@dataclass
+class _OptimizerState:
+    """The optimizer kept between trials of one worker and what it has already been fed."""
+
+    phase: str
+    config: ProteinConfig
+    opt: Any
+    seen: set[int] = field(default_factory=set)
+    pending: set[str] = field(default_factory=set)
+    n_observed: int = 0
+
+
 class _Heartbeat:
     """Background thread refreshing a running trial's heartbeat in the store."""
 
@@ -120,6 +132,7 @@ class SweepLoop:
         self.name = job.sweep_name
         self.sweep_dir = Path(job.sweep_dir)
         self._rejections = 0
+        self._opt_state: _OptimizerState | None = None
 
     # -- setup -----------------------------------------------------------------------------------------------------
     def register(self) -> None:
@@ -149,28 +162,44 @@ class SweepLoop:
 
     # -- optimizer ------------------------------------------------------------------------------------------------
     def build_optimizer(self) -> tuple[str, ProteinConfig, Any]:
-        """Phase from the launched-trial count; optimizer fed the newest observations and other workers' trials."""
+        """Phase from the launched-trial count; optimizer fed the newest observations and other workers' trials.
+
+        The optimizer instance is kept between this worker's trials (so its GP fit warm-starts) and only fed what
+        is new: observations not seen yet (up to ``max_observations_to_load`` newest per trial) and running trials
+        not yet marked pending. It is rebuilt from the newest ``max_observations_to_load`` observations when the
+        phase changes or once it has absorbed twice that many.
+        """
         from metta.sweep.registry import make_optimizer
 
         launched = self.store.count_observations(self.name, launched_only=True)
         phase, pcfg = self.job.sweep.protein_for(launched)
-        obs = self.store.load_observations(self.name, self.job.settings.max_observations_to_load)
-        running = self.store.list_trials(self.name)
-        opt = make_optimizer(pcfg, seed=derive_seed(self.job.seed, len(obs), len(running), self.seed_salt))
+        cap = self.job.settings.max_observations_to_load
+        st = self._opt_state
+        if st is None or st.phase != phase or st.n_observed >= 2 * cap:
+            seed = derive_seed(self.job.seed, launched, self.seed_salt)
+            st = self._opt_state = _OptimizerState(phase, pcfg, make_optimizer(pcfg, seed=seed))
+        obs = self.store.load_observations(self.name, cap)
         skipped = 0
         for o in reversed(obs):  # oldest first
+            if o.seq in st.seen:
+                continue
+            st.seen.add(o.seq)
+            st.n_observed += 1
             try:
-                opt.observe(o.suggestion, o.objective, max(o.cost, 1e-6), o.is_failure)
+                st.opt.observe(o.suggestion, o.objective, max(o.cost, 1e-6), o.is_failure)
             except OptimizerError:
                 skipped += 1  # e.g. a point of an earlier phase outside this phase's bounds
-        for t in running:
+        for t in self.store.list_trials(self.name):
+            if t.run_id in st.pending:
+                continue
+            st.pending.add(t.run_id)
             try:
-                opt.mark_pending(t.suggestion)
+                st.opt.mark_pending(t.suggestion)
             except OptimizerError:
                 skipped += 1
         if skipped:
             self.log(f"[{self.name}] note: {skipped} stored points do not fit phase {phase!r} and were not used")
-        return phase, pcfg, opt
+        return phase, st.config, st.opt
 
     def suggest_valid(self, opt: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """Suggest until the trainer constraints hold; each violation is stored as a failure (no run id)."""
@@ -181,8 +210,12 @@ class SweepLoop:
             if violation is None:
                 return suggestion, info
             cost = max(time.monotonic() - t0, 1e-3)
-            self.store.record_observation(self.name, None, suggestion, None, cost, True, f"constraint: {violation}")
+            rec = self.store.record_observation(self.name, None, suggestion, None, cost, True,
+                                                f"constraint: {violation}")
             opt.observe(suggestion, None, cost, True)
+            if self._opt_state is not None and self._opt_state.opt is opt:
+                self._opt_state.seen.add(rec.seq)
+                self._opt_state.n_observed += 1
             self._rejections += 1
             self.log(f"[{self.name}] rejected suggestion ({violation}); asking again")
         raise SweepError(

@@ -141,3 +141,24 @@ def test_dead_local_worker_trial_is_recorded_as_interrupted(tmp_path: Path, fake
     obs = {o.run_id: o for o in store.load_observations("s")}
     assert obs[rid].is_failure and obs[rid].reason == "interrupted"
     assert summary.trials[0].run_id == "s.r.1"  # ids keep counting
+
+
+def test_optimizer_is_kept_within_a_phase_fed_once_and_rebuilt_on_phase_change(
+    tmp_path: Path, fake_trainer: list[str]
+) -> None:
+    sweep = copy.deepcopy(QUICK_SWEEP)
+    sweep["schedule"] = {"phases": [{"name": "one", "num_runs": 2, "sweep": {}},
+                                    {"name": "two", "num_runs": 5, "sweep": {"protein": {"expansion_rate": 0.1}}}]}
+    job = make_job(tmp_path, sweep=sweep, num_trials=1)
+    loop, store, _ = _loop(job, fake_trainer)
+    loop.register()
+    phases, opts = [], []
+    for _ in range(4):
+        rec = loop.run_trial()
+        phases.append(rec.phase)
+        opts.append(loop._opt_state.opt)
+    assert phases == ["one", "one", "two", "two"]
+    assert opts[0] is opts[1] and opts[2] is opts[3] and opts[1] is not opts[2]
+    _, _, opt = loop.build_optimizer()
+    assert len(opt.history) == store.count_observations("s") == 4  # each observation fed exactly once
+    assert len(opt.history.pending_x()) == 0

@@ -71,7 +71,8 @@ def render_text(left: Tree, right: Tree, diffs: Sequence[Difference], rules: Rul
         lines.append("")
         lines.append(f"== {name} ({len(items)}) ==")
         for d in items:
-            lines.append(f"  [{d.severity.upper():8}] {d.path}{_alias(d)}: {_what(d)}")
+            why = f"  ({d.why})" if d.why and d.severity in ("critical", "major") else ""
+            lines.append(f"  [{d.severity.upper():8}] {d.path}{_alias(d)}: {_what(d)}{why}")
     return "\n".join(lines) + "\n"
 
 

@@ -162,3 +162,44 @@ def test_optimizer_is_kept_within_a_phase_fed_once_and_rebuilt_on_phase_change(
     _, _, opt = loop.build_optimizer()
     assert len(opt.history) == store.count_observations("s") == 4  # each observation fed exactly once
     assert len(opt.history.pending_x()) == 0
+
+
+def test_ctrl_c_records_the_running_trial_and_stops_cleanly(tmp_path: Path, fake_trainer: list[str]) -> None:
+    import os
+    import signal
+    import time
+
+    from .conftest import start_worker
+
+    store = open_store(tmp_path / "sweeps.db")
+    w = start_worker(tmp_path, fake_trainer, env={"FAKE_TRAIN_SLEEP": "0"}, num_trials=1)
+    assert w.wait(120) == 0  # one finished trial first
+    w = start_worker(tmp_path, fake_trainer, env={"FAKE_TRAIN_SLEEP": "60"}, num_trials=3)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not store.list_trials("s"):
+        time.sleep(0.2)
+    (running,) = store.list_trials("s")
+    time.sleep(0.5)  # let the trainer subprocess start
+    os.kill(w.pid, signal.SIGINT)
+    out = w.communicate(timeout=60)[0]
+    assert w.returncode == 0 and "interrupted by user" in out, out
+    obs = {o.run_id: o for o in store.load_observations("s")}
+    assert not obs["s.r.0"].is_failure  # what finished before is kept
+    assert obs[running.run_id].is_failure and obs[running.run_id].reason == "interrupted by user (Ctrl-C)"
+    assert store.list_trials("s") == [] and len(obs) == 2
+    assert not _processes_running(fake_trainer[1])  # the training subprocess was stopped too
+
+
+def _processes_running(script: str) -> list[int]:
+    import os
+
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    if script.encode() in f.read():
+                        pids.append(int(d))
+            except OSError:
+                continue
+    return pids

@@ -59,7 +59,7 @@ def measure(agent: str, threads: int, num_envs: int, epochs: int, bptt: int, min
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--num-envs", type=int, default=16)
     ap.add_argument("--bptt", type=int, default=64)
     ap.add_argument("--minibatch-segments", type=int, default=128)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from metta.agent.policy import RecurrentPolicy, orthogonal_
 from metta.rl.trainer_config import AgentConfig
@@ -21,8 +22,9 @@ class MLPPolicy(RecurrentPolicy):
         self.critic = orthogonal_(nn.Linear(cfg.hidden_size, 1), gain=1.0)
 
     def encode_features(self, obs: torch.Tensor) -> torch.Tensor:
-        x = obs.reshape(obs.shape[0], -1).float() * (1.0 / 255.0)
-        return torch.relu(self.encoded_obs(torch.relu(self.fc1(x))))
+        x = obs.reshape(obs.shape[0], -1).float()
+        h = F.linear(x, self.fc1.weight * (1.0 / 255.0), self.fc1.bias)  # == fc1(x / 255), one pass fewer
+        return torch.relu(self.encoded_obs(torch.relu(h)))
 
     def heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.actor(hidden), self.critic(hidden).squeeze(-1)

@@ -93,7 +93,7 @@ class Trainer:
             device = torch.device(f"cuda:{self.dist.local_rank}")
         self.device = device
         seed_everything(job.system.seed, job.system.torch_deterministic, rank=self.dist.rank)  # weights: broadcast
-        self.run_dir = Path(job.run_dir)
+        self.run_dir = Path(job.run_dir).resolve()  # absolute paths in results, whatever the cwd
         self.ckpt_dir = self.run_dir / "checkpoints"
         self.run_dir.mkdir(parents=True, exist_ok=True)
         resume = load_latest_good(self.ckpt_dir, warn=_say)

@@ -76,6 +76,12 @@ def test_kill_9_mid_trial_then_resume(tmp_path: Path, fake_trainer: list[str]) -
     assert running.run_id == "s.r.0"
     os.kill(w.pid, signal.SIGKILL)
     w.wait(10)
+    from .test_loop import _processes_running
+
+    deadline = time.monotonic() + 10
+    while _processes_running(fake_trainer[1]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _processes_running(fake_trainer[1])  # the training subprocess died with its worker (Linux)
     # a second worker resumes: records the interrupted trial as failed, continues numbering, finishes a trial
     w2 = start_worker(tmp_path, fake_trainer, num_trials=1)
     out = w2.communicate(timeout=120)[0]

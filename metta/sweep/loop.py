@@ -25,6 +25,7 @@ from metta.sweep.config import ProteinConfig, flatten
 from metta.sweep.dispatch import Dispatcher, TrainRequest
 from metta.sweep.launch import Evaluator, check_constraints, effective_trainer, to_overrides
 from metta.sweep.store import INTERRUPTED_REASON, DuplicateTrialError, Observation, SweepStore, worker_id
+from metta.sweep.store.base import parse_worker_id
 from metta.sweep.sweep_config import SweepJobConfig
 
 LogFn = Callable[[str], None]
@@ -145,14 +146,14 @@ class SweepLoop:
 
     def recover_orphans(self) -> list[str]:
         """Record running trials whose worker is gone (same host) or silent too long as failed ('interrupted')."""
-        host, now = socket.gethostname(), time.time()
+        host, now, me = socket.gethostname(), time.time(), os.getpid()
         dead = []
         for t in self.store.list_trials(self.name):
-            h, _, pid = t.worker.rpartition(":")
             if t.worker == self.worker:
                 continue
-            if h == host and pid.isdigit() and not _pid_alive(int(pid)):
-                dead.append(t.run_id)
+            h, pid = parse_worker_id(t.worker)
+            if h == host and pid is not None and (pid == me or not _pid_alive(pid)):
+                dead.append(t.run_id)  # gone, or a predecessor of this process that had the same pid
             elif now - t.heartbeat_at > self.job.settings.stale_trial_timeout:
                 dead.append(t.run_id)
         closed = self.store.mark_interrupted(self.name, dead, INTERRUPTED_REASON) if dead else []

@@ -203,3 +203,23 @@ def _processes_running(script: str) -> list[int]:
             except OSError:
                 continue
     return pids
+
+
+def test_trial_of_a_predecessor_with_the_same_pid_is_recovered(tmp_path: Path, fake_trainer: list[str]) -> None:
+    import os
+    import socket
+
+    from metta.sweep.store.base import parse_worker_id, worker_id
+
+    me = worker_id()
+    assert parse_worker_id(me) == (socket.gethostname(), os.getpid()) and me == worker_id()
+    job = make_job(tmp_path, num_trials=1)
+    loop, store, _ = _loop(job, fake_trainer)
+    loop.register()
+    rid = store.next_run_id("s")
+    # a container restart: the dead worker had our pid but another token
+    store.start_trial("s", rid, {"trainer": {"optimizer": {"learning_rate": 0.002}}},
+                      f"{socket.gethostname()}:{os.getpid()}:deadbeef")
+    assert loop.recover_orphans() == [rid]
+    (o,) = store.load_observations("s")
+    assert o.reason == "interrupted" and 0 < o.cost < 5  # heartbeat - start, not the downtime

@@ -164,9 +164,24 @@ def format_run_id(sweep: str, n: int) -> str:
     return f"{sweep}.r.{n}"
 
 
+_TOKEN: dict[int, str] = {}
+
+
 def worker_id() -> str:
-    """This process's worker id ``<hostname>:<pid>`` (used to find trials orphaned by a killed worker)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process's worker id ``<hostname>:<pid>:<random token>`` (finds trials orphaned by a killed worker; the
+    token tells a restarted worker that got the same pid, as happens in containers, from its dead predecessor)."""
+    pid = os.getpid()
+    if pid not in _TOKEN:
+        _TOKEN[pid] = os.urandom(4).hex()
+    return f"{socket.gethostname()}:{pid}:{_TOKEN[pid]}"
+
+
+def parse_worker_id(worker: str) -> tuple[str, int | None]:
+    """(host, pid or None) of a worker id written by :func:`worker_id` (or the older ``host:pid``)."""
+    parts = worker.split(":")
+    if len(parts) >= 2 and parts[1].isdigit():
+        return parts[0], int(parts[1])
+    return worker, None
 
 
 def check_sweep_name(name: str) -> str:

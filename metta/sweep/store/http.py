@@ -33,6 +33,7 @@ from metta.sweep.store.base import (
     SweepStore,
     Trial,
     to_jsonable,
+    validate_observation,
 )
 
 TOKEN_HEADER = "X-Auth-Token"
@@ -254,8 +255,6 @@ class HTTPSweepStore:
         is_failure: bool,
         reason: str = "",
     ) -> Observation:
-        from metta.sweep.store.base import validate_observation
-
         obj = validate_observation(objective, cost, is_failure, reason)  # fail fast, before the network
         d = self._call("POST", self._p(name) + "/observations", {
             "run_id": run_id, "suggestion": suggestion, "objective": obj, "cost": float(cost),

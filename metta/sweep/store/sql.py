@@ -233,6 +233,7 @@ class SQLSweepStore:
         return [_trial(r) for r in rows]
 
     def mark_interrupted(self, name: str, run_ids: list[str], reason: str = INTERRUPTED_REASON) -> list[str]:
+        # cost = time the trial was last known alive (heartbeat - start), not the downtime until someone noticed
         closed: list[str] = []
         t = now()
         with self._tx() as cur:
@@ -240,7 +241,7 @@ class SQLSweepStore:
                 row = self._exec(
                     cur,
                     "UPDATE trials SET status = ?, finished_at = ? WHERE sweep = ? AND run_id = ? AND status = ?"
-                    " RETURNING suggestion, started_at",
+                    " RETURNING suggestion, started_at, heartbeat_at",
                     (TRIAL_FAILED, t, name, rid, TRIAL_RUNNING),
                 ).fetchone()
                 if row is None:
@@ -249,7 +250,7 @@ class SQLSweepStore:
                     cur,
                     "INSERT INTO observations (sweep, run_id, suggestion, objective, cost, is_failure, reason, created_at)"
                     " VALUES (?, ?, ?, NULL, ?, 1, ?, ?)",
-                    (name, rid, row[0], max(t - float(row[1]), 1e-3), reason, t),
+                    (name, rid, row[0], max(float(row[2]) - float(row[1]), 1e-3), reason, t),
                 )
                 closed.append(rid)
         return closed

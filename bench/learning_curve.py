@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reward vs agent steps for a few minutes of CPU training, against a uniform-random policy, saved as a PNG.
 
-    .venv/bin/python bench/learning_curve.py [--agent mlp] [--steps 2000000] [--max-steps 250] [--out bench/out/learning_curve.png]
+    .venv/bin/python bench/learning_curve.py [--agent mlp] [--steps 2000000] [--max-steps 250] [--out x.png]
 
 Trains on arena/basic_easy_shaped (episode length ``--max-steps``) with the real trainer, reads the per-epoch mean
 episode reward from metrics.jsonl, measures a random policy on the same env, and prints one JSON line:

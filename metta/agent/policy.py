@@ -29,7 +29,7 @@ def orthogonal_(layer: nn.Module, gain: float = 1.0) -> nn.Module:
 
 
 class RecurrentPolicy(nn.Module):
-    """Base class: subclasses define ``encode(obs uint8 [N, T, 3]) -> [N, hidden]`` and ``heads(h) -> (logits, value)``."""
+    """Base class: subclasses define ``encode_features`` (→ [N, hidden]) and ``heads(h) -> (logits, value)``."""
 
     def __init__(self, cfg: AgentConfig, num_actions: int, obs_shape: tuple[int, int], num_features: int):
         super().__init__()

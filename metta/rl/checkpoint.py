@@ -106,7 +106,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             "previous checkpoint"
         ) from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint {p} is not a {FORMAT} file (format={getattr(data, 'get', dict)('format')!r})")
+        found = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise CheckpointError(f"checkpoint {p} is not a {FORMAT} file (format={found!r})")
     return data
 
 
@@ -157,7 +158,7 @@ def prune_checkpoints(checkpoint_dir: str | Path, keep_last: int | None) -> list
 
 
 def resolve_checkpoint_path(uri_or_path: str | Path) -> Path:
-    """``file://dir`` / dir → newest checkpoint in it (or in dir/checkpoints); ``file://x.pt`` / path → that file."""
+    """``file://dir`` / dir → newest checkpoint in it (or in dir/checkpoints); ``file://x.pt`` / path → the file."""
     s = str(uri_or_path)
     if s.startswith("wandb://"):
         raise CheckpointError(f"{s}: wandb:// policies are resolved by metta.sim (needs W&B credentials and network)")
@@ -180,9 +181,8 @@ def policy_from_checkpoint(data: dict[str, Any], device: str | torch.device = "c
 
     spec = data["policy"]
     try:
-        policy = make_policy(
-            AgentConfig.model_validate(spec["agent"]), spec["num_actions"], tuple(spec["obs_shape"]), spec["num_features"]
-        )
+        agent = AgentConfig.model_validate(spec["agent"])
+        policy = make_policy(agent, spec["num_actions"], tuple(spec["obs_shape"]), spec["num_features"])
         policy.load_state_dict(spec["state_dict"])
     except (KeyError, RuntimeError, ValueError) as exc:
         raise CheckpointError(f"checkpoint {data.get('path', '?')} has an incompatible policy: {exc}") from exc

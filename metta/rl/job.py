@@ -46,7 +46,8 @@ def print_effective(job: TrainJobConfig, sizes: Sizes) -> None:
     lines = [
         f"run {job.run} -> {job.run_dir}",
         f"hardware profile: {job.hardware} | device {job.system.device} | torch threads "
-        f"{job.system.torch_threads or 'default'} | seed {job.system.seed} | deterministic {job.system.torch_deterministic}",
+        f"{job.system.torch_threads or 'default'} | seed {job.system.seed} | "
+        f"deterministic {job.system.torch_deterministic}",
         f"agent {job.agent.name} | env {t.curriculum} {dict(t.env_overrides) or ''} | num_envs {t.num_envs} "
         f"({sizes.total_agents} agents)",
         f"total_timesteps {t.total_timesteps:,} | batch_size {t.batch_size:,} -> effective {sizes.batch_size:,} "
@@ -54,7 +55,8 @@ def print_effective(job: TrainJobConfig, sizes: Sizes) -> None:
         f"{sizes.num_minibatches} minibatches of ~{sizes.segments_per_minibatch} segments x {t.bptt_horizon} | "
         f"update_epochs {t.update_epochs}",
         f"optimizer {t.optimizer.type} lr {t.optimizer.learning_rate} | ppo clip {t.ppo.clip_coef} ent "
-        f"{t.ppo.ent_coef} vf {t.ppo.vf_coef} vf_clip {t.ppo.vf_clip_coef} gamma {t.ppo.gamma} lambda {t.ppo.gae_lambda}",
+        f"{t.ppo.ent_coef} vf {t.ppo.vf_coef} vf_clip {t.ppo.vf_clip_coef} gamma {t.ppo.gamma} "
+        f"lambda {t.ppo.gae_lambda}",
         "schedules: "
         + ", ".join(
             f"{name} {s.type}->{s.min_value}" if s else f"{name} constant"
@@ -81,9 +83,8 @@ def make_evaluate_fn(job: TrainJobConfig):
         from metta.sim import evaluate
 
         try:
-            res = evaluate(
-                f"file://{checkpoint}", job.trainer.simulation.suite, Path(job.run_dir) / "stats.db", seed=job.system.seed
-            )
+            db = Path(job.run_dir) / "stats.db"
+            res = evaluate(f"file://{checkpoint}", job.trainer.simulation.suite, db, seed=job.system.seed)
         except MettaError as exc:
             print(f"warning: evaluation at epoch {epoch} failed: {exc}", file=sys.stderr)
             return {}

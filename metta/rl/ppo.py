@@ -87,7 +87,8 @@ def ppo_update(
     """
     device = buf.values.device
     values_np = buf.values.cpu().numpy()
-    adv_np = gae(buf.rewards, values_np, buf.dones, buf.bootstrap.cpu().numpy(), trainer.ppo.gamma, trainer.ppo.gae_lambda)
+    boot = buf.bootstrap.cpu().numpy()
+    adv_np = gae(buf.rewards, values_np, buf.dones, boot, trainer.ppo.gamma, trainer.ppo.gae_lambda)
     returns_np = adv_np + values_np
     adv = buf.segment_view(torch.from_numpy(adv_np).to(device))
     returns = buf.segment_view(torch.from_numpy(returns_np).to(device))

@@ -1,4 +1,4 @@
-"""Episode statistics → per-epoch metrics (legacy names: ``env_agent/<stat>``, ``env_game/<stat>``, ``overview/reward``)."""
+"""Episode statistics → per-epoch metrics (legacy names: ``env_agent/<stat>``, ``env_game/<stat>``, ...)."""
 
 from __future__ import annotations
 

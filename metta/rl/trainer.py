@@ -71,7 +71,8 @@ def resolve_device(spec: str) -> torch.device:
 def make_optimizer(policy: torch.nn.Module, job: TrainJobConfig) -> torch.optim.Optimizer:
     o = job.trainer.optimizer
     cls = torch.optim.AdamW if o.type == "adamw" else torch.optim.Adam
-    return cls(policy.parameters(), lr=o.learning_rate, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=o.weight_decay)
+    betas = (o.beta1, o.beta2)
+    return cls(policy.parameters(), lr=o.learning_rate, betas=betas, eps=o.eps, weight_decay=o.weight_decay)
 
 
 def _say(msg: str) -> None:
@@ -144,7 +145,8 @@ class Trainer:
         self.meta = {"run": self.job.run, "hardware": self.job.hardware, "world_size": self.dist.world_size}
         if self.dist.is_main:
             effective = {**self.sizes.as_dict(), "world_size": self.dist.world_size}
-            (self.run_dir / "config.json").write_text(json.dumps({**self.config_data, "effective": effective}, indent=2))
+            stored = {**self.config_data, "effective": effective}
+            (self.run_dir / "config.json").write_text(json.dumps(stored, indent=2))
             self.jsonl: Any = JsonlLogger(self.run_dir / "metrics.jsonl")
             self.log: Any = MultiLogger([self.jsonl, logger if logger is not None else NullLogger()])
             self.progress = Progress(self.tr.total_timesteps, stream=progress_stream)

@@ -36,7 +36,7 @@ class PPOConfig(_Frozen):
     max_grad_norm: float = Field(0.5, gt=0.0, le=1e6, description="Global gradient-norm clip.")
     clip_vloss: bool = Field(True, description="Use the clipped value loss.")
     norm_adv: bool = Field(True, description="Normalise advantages per minibatch.")
-    target_kl: float | None = Field(None, gt=0.0, description="Stop the epoch's update early above this KL (null = never).")
+    target_kl: float | None = Field(None, gt=0.0, description="Stop updating above this approx KL (null = never).")
     l2_reg_loss_coef: float = Field(0.0, ge=0.0, description="L2 penalty on the weights.")
     l2_init_loss_coef: float = Field(0.0, ge=0.0, description="L2 penalty on the distance to the initial weights.")
 

@@ -85,8 +85,9 @@ def test_in_training_evaluation_hook_gets_the_epoch_checkpoint(tmp_path):
         calls.append((checkpoint.name, epoch, checkpoint.is_file()))
         return {"overview/avg_category_score": 0.5 * epoch}
 
-    job = tiny_job(tmp_path, extra=["trainer.checkpoint.checkpoint_interval=5", "trainer.simulation.evaluate_interval=2",
-                                     "trainer.total_timesteps=3072"])  # fmt: skip
+    extra = ["trainer.checkpoint.checkpoint_interval=5", "trainer.simulation.evaluate_interval=2",
+             "trainer.total_timesteps=3072"]  # fmt: skip
+    job = tiny_job(tmp_path, extra=extra)
     train(job, evaluate_fn=fake_eval)
     assert calls == [("model_0002.pt", 2, True), ("model_0004.pt", 4, True)]
     rows = _metrics(tmp_path / "tiny")

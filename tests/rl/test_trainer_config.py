@@ -48,8 +48,9 @@ def test_yaml_defaults_equal_python_defaults():
 
 def test_hydra_era_values():
     t = TrainerConfig()
-    assert (t.optimizer.beta1, t.optimizer.beta2, t.optimizer.eps, t.optimizer.learning_rate) == (0.9, 0.999, 1e-12, 0.000457)
-    assert (t.ppo.clip_coef, t.ppo.ent_coef, t.ppo.gae_lambda, t.ppo.gamma, t.ppo.vf_coef) == (0.1, 0.0021, 0.916, 0.977, 0.44)
+    o, ppo = t.optimizer, t.ppo
+    assert (o.beta1, o.beta2, o.eps, o.learning_rate) == (0.9, 0.999, 1e-12, 0.000457)
+    assert (ppo.clip_coef, ppo.ent_coef, ppo.gae_lambda, ppo.gamma, ppo.vf_coef) == (0.1, 0.0021, 0.916, 0.977, 0.44)
     assert (t.batch_size, t.minibatch_size, t.bptt_horizon, t.update_epochs) == (524288, 16384, 64, 1)
     assert t.total_timesteps == 10_000_000_000
     hs = t.hyperparameter_scheduler

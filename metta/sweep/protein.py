@@ -1,18 +1,19 @@
-"""Protein: cost-aware Bayesian optimisation of a score over the Pareto front of (score, cost).
+"""Protein: cost-aware Bayesian optimisation of a score, searching around the Pareto front of (score, cost).
 
 One suggestion, in order of precedence (docs/protein.md has the full story):
 
 1. Initial design: while fewer than ``num_random_samples`` points are observed or pending (or fewer than two
-   successes exist), the search centre first (``seed_with_search_center``), then a scrambled Sobol design.
+   successes exist): the search centre first (``seed_with_search_center``), then a scrambled Sobol design.
 2. Resampling: every ``resample_frequency``-th model-based suggestion re-runs the least-repeated Pareto point.
-3. Model-based: a score GP (successes only, repeats averaged) and a log-cost GP are fitted; pending points enter the
-   score GP as "kriging believer" pseudo-observations. Candidates are ``random_suggestions`` uniform points plus
+3. Model-based: a score GP (successes only, repeats averaged, Yeo-Johnson-warped), a log-cost GP (when costs vary
+   and ``expansion_rate`` > 0) and, once failures exist, a failure GP on 0/1 flags. Pending points enter the score GP
+   as "kriging believer" pseudo-observations. Candidates: ``random_suggestions`` uniform points plus
    ``suggestions_per_pareto`` Gaussian perturbations (width = scale x ``global_search_scale`` x a log-uniform
-   shrink factor) around each Pareto point and the best points. Each is scored by log expected improvement against
-   the cost-matched Pareto value (or UCB), plus a cost-target weight around (1 + ``expansion_rate``) x the cost of a
-   randomly chosen Pareto point, plus log(1 - failure probability); candidates predicted to cost more than
-   ``max_suggestion_cost`` are masked (if all are, the cheapest predicted ones are used). The winners are refined
-   by a few rounds of shrinking local search.
+   shrink in [0.01, 1]) around each Pareto point and the three best points. Acquisition (log scale): expected
+   improvement over the best score (or UCB), + log(1 - P(failure)); when cost-aware, divided by the predicted cost
+   (EI per unit cost) and softly capped above (1 + ``expansion_rate``) x the cost of the best point; candidates
+   predicted to cost more than ``max_suggestion_cost`` are masked (if all are, the cheapest predicted one wins).
+   The best candidates are refined by a few rounds of shrinking local search.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
+from scipy.stats import qmc, yeojohnson, yeojohnson_normmax
 
 from metta.common.errors import OptimizerError
 from metta.sweep import acquisition as acq
 from metta.sweep.config import ProteinConfig, unflatten
 from metta.sweep.gp import GaussianProcess, sq_dists
 from metta.sweep.optimizer import History, Suggestion, check_n
-from metta.sweep.pareto import front_value, pareto_front
+from metta.sweep.pareto import pareto_front
 
 _REFINE_ROUNDS = 4
 _REFINE_TOP = 4
@@ -165,7 +166,8 @@ class Protein:
         x, y, c = x[keep], y[keep], c[keep]
         full = x.shape[0] <= 40 or self._fits % 4 == 0
         self._score_gp.restarts = self.settings.gp_restarts if full else 0
-        self._score_gp.fit(x, _warp(y), rng)
+        self._warp = _Warp(y)
+        self._score_gp.fit(x, self._warp(y), rng)
         cost_aware = self.settings.expansion_rate > 0 and float(c.max() / c.min()) > 1.05
         if cost_aware:
             self._cost_gp.restarts = self.settings.gp_restarts if full else 0
@@ -189,11 +191,10 @@ class Protein:
         if pend.shape[0]:
             mu_p, _ = gp.predict(pend)
             gp = gp.condition(pend, mu_p)  # kriging believer
-        wy = _warp(y)
+        wy = self._warp(y)
         front = pareto_front(y, c) if cost_aware else np.array([int(np.argmax(y))])
-        target_i = int(front[rng.integers(front.shape[0])])
-        target_cost = (1.0 + self.settings.expansion_rate) * float(c[target_i])
-        score_fn = self._scorer(rng, gp, wy, c, front, cost_aware, target_cost)
+        target_cost = (1.0 + self.settings.expansion_rate) * float(c[int(np.argmax(y))])
+        score_fn = self._scorer(rng, gp, wy, c, cost_aware, target_cost)
         cand = self._candidates(rng, x, y, front)
         val = score_fn(cand)
         val, over_budget = self._budget_mask(cand, val, cost_aware)
@@ -205,35 +206,30 @@ class Protein:
             "reason": ("cheapest predicted (all candidates over max_suggestion_cost)" if over_budget else
                        f"max {self.settings.acquisition} acquisition" + (
                            f", cost target {target_cost:.4g}" if cost_aware else "")),
-            "predicted_score": float(_unwarp_mean(mu[0], y) * (-1.0 if self.config.goal == "minimize" else 1.0)),
+            "predicted_score": self._warp.inverse(float(mu[0])) * (-1.0 if self.config.goal == "minimize" else 1.0),
             "predicted_score_std": float(sd[0]),
             "predicted_cost": pc,
             "acquisition": float(best),
         }
 
-    def _scorer(self, rng: np.random.Generator, gp: GaussianProcess, wy: np.ndarray, c: np.ndarray, front: np.ndarray, cost_aware: bool,
-                target_cost: float):
+    def _scorer(self, rng: np.random.Generator, gp: GaussianProcess, wy: np.ndarray, c: np.ndarray,
+                cost_aware: bool, target_cost: float):
         """Vectorised log-acquisition over normalised candidates (m, d), higher is better."""
         s = self.settings
         fail_gp = self._fit_failures(rng)
-        order = np.argsort(c[front])
-        fc, fy = c[front][order], np.maximum.accumulate(wy[front][order])
+        c_ref = float(np.median(c))
 
         def score(z: np.ndarray) -> np.ndarray:
             mu, sd = gp.predict(z)
-            if cost_aware:
-                pc = np.exp(self._cost_gp.predict(z)[0])
-                tau = front_value(fy, fc, pc)
-                tau = np.where(np.isfinite(tau), tau, wy.min())
-            else:
-                pc, tau = None, float(wy.max())
+            tau = float(wy.max())
+            pc = np.exp(self._cost_gp.predict(z)[0]) if cost_aware else None
             if s.acquisition == "ucb":
                 v = acq.upper_confidence_bound(mu, sd, s.ucb_beta) - tau
                 v = np.where(v > 0, np.log(np.maximum(v, 1e-300)), v - 700.0)
             else:
                 v = acq.log_expected_improvement(mu, sd, tau)
-            if cost_aware:
-                v = v + acq.log_cost_weight(pc, target_cost, s.expansion_rate)
+            if cost_aware:  # EI per unit of predicted cost, softly capped at the expansion target
+                v = v - np.log(pc / c_ref) + acq.log_cost_weight(pc, target_cost, s.expansion_rate)
                 v = np.where(pc <= s.max_suggestion_cost, v, -np.inf)
             if fail_gp is not None:
                 p = np.clip(fail_gp.predict(z)[0], 0.0, 1.0)
@@ -306,10 +302,24 @@ def _single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _warp(y: np.ndarray) -> np.ndarray:
-    """Score transform before the GP: identity (the GP standardises; rank warping measured worse on the bench)."""
-    return np.asarray(y, dtype=float)
+class _Warp:
+    """Score transform before the GP: standardise, then a Yeo-Johnson power transform fitted by maximum likelihood
+    (compresses heavy tails such as Rosenbrock's; near identity for well-behaved scores). Invertible for reporting."""
 
+    def __init__(self, y: np.ndarray) -> None:
+        y = np.asarray(y, dtype=float)
+        self.mean, self.std = float(y.mean()), float(y.std()) if y.size > 1 and y.std() > 0 else 1.0
+        self.lmbda = 1.0
+        if y.size >= 3:
+            self.lmbda = float(np.clip(yeojohnson_normmax((y - self.mean) / self.std), -3.0, 3.0))
 
-def _unwarp_mean(m: float, y: np.ndarray) -> float:
-    return float(m)
+    def __call__(self, y: np.ndarray) -> np.ndarray:
+        return yeojohnson((np.asarray(y, dtype=float) - self.mean) / self.std, self.lmbda)
+
+    def inverse(self, t: float) -> float:
+        lm = self.lmbda
+        if t >= 0:
+            z = math.expm1(t) if abs(lm) < 1e-9 else (max(t * lm + 1.0, 1e-12)) ** (1.0 / lm) - 1.0
+        else:
+            z = -math.expm1(-t) if abs(lm - 2) < 1e-9 else 1.0 - (max(1.0 - (2.0 - lm) * t, 1e-12)) ** (1.0 / (2.0 - lm))
+        return z * self.std + self.mean

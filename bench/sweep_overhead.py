@@ -79,8 +79,8 @@ def _fill(store: SweepStore, name: str, n: int) -> float:
                                     "clip_coef": rng.uniform(0.05, 0.3)},
                             "batch_size": 2 ** rng.randint(12, 16), "minibatch_size": 2 ** rng.randint(10, 12)}}
         fail = rng.random() < 0.05
-        store.record_observation(name, store.next_run_id(name), sugg, None if fail else rng.random(), 1 + rng.random() * 99,
-                                 fail, "bench failure" if fail else "")
+        store.record_observation(name, store.next_run_id(name), sugg, None if fail else rng.random(),
+                                 1 + rng.random() * 99, fail, "bench failure" if fail else "")
     return time.perf_counter() - t0
 
 

@@ -7,7 +7,8 @@
     ./tools/get_best_params_from_sweep.py sweep_name=my_sweep --output-dir configs/trainer/patch
     ./tools/train.py run=production +trainer/patch=my_sweep_best
 
-Other key=value arguments are Hydra overrides of configs/sweep_job.yaml (e.g. data_dir=..., settings.sweep_server_uri=...).
+Other key=value arguments are Hydra overrides of configs/sweep_job.yaml (e.g. data_dir=...,
+settings.sweep_server_uri=...).
 """
 
 from __future__ import annotations

@@ -135,7 +135,8 @@ class SimEvaluator:
         t0 = time.monotonic()
         proc = ctx.Process(
             target=_eval_child,
-            args=(child, f"file://{(run_dir / 'checkpoints').resolve()}", self.sim_name, str(db), self.metric, self.seed),
+            args=(child, f"file://{(run_dir / 'checkpoints').resolve()}", self.sim_name, str(db), self.metric,
+                  self.seed),
             daemon=True,
         )
         proc.start()

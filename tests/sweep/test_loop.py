@@ -74,7 +74,9 @@ def test_consecutive_failure_limit_stops_after_exceeding(
     assert store.count_observations("s") == 3
 
 
-def test_training_timeout_is_a_failure(tmp_path: Path, fake_trainer: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_timeout_is_a_failure(
+    tmp_path: Path, fake_trainer: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_TRAIN_MODE", "hang")
     job = make_job(tmp_path, num_trials=1, train_timeout=1.0)
     loop, store, _ = _loop(job, fake_trainer)

@@ -104,3 +104,26 @@ def test_http_errors_are_store_errors(served: ServedStore) -> None:
         c.start_trial("e", "e.r.0", {"other": 1}, "w")
     with pytest.raises(StoreError, match="cannot reach"):
         HTTPSweepStore("http://127.0.0.1:9", token=TOKEN, timeout_s=2).get_sweep("x")
+
+
+def test_http_client_rejects_a_non_sweep_server(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Html(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<html>hello</html>")
+
+        def log_message(self, *a) -> None:  # noqa: ANN002
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Html)
+    threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        with pytest.raises(StoreError, match="invalid answer"):
+            HTTPSweepStore(f"http://127.0.0.1:{srv.server_address[1]}").get_sweep("x")
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -93,7 +93,9 @@ def test_kill_9_mid_trial_then_resume(tmp_path: Path, fake_trainer: list[str]) -
 
 
 @pytest.mark.slow
-def test_devops_sweep_sh_runs_two_workers_with_legacy_run_spelling(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
+def test_devops_sweep_sh_runs_two_workers_with_legacy_run_spelling(
+    tmp_path: Path, fake_trainer: list[str]  # noqa: F811
+) -> None:
     cmd = "[" + ",".join(fake_trainer) + "]"
     r = subprocess.run(
         [str(REPO_ROOT / "devops" / "sweep.sh"), "run=sh", "--workers", "2", f"data_dir={tmp_path}", "num_trials=1",

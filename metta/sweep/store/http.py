@@ -197,15 +197,25 @@ class HTTPSweepStore:
             req.add_header(TOKEN_HEADER, self._token)
         try:
             with urllib.request.urlopen(req, timeout=self._timeout) as resp:
-                return json.loads(resp.read())
+                raw = resp.read()
+            out = json.loads(raw)
+            if not isinstance(out, dict):
+                raise ValueError("not a JSON object")
+            return out
+        except ValueError as exc:
+            raise StoreError(
+                f"sweep service {self.uri}{path} sent an invalid answer ({exc}); is it a sweep server?"
+            ) from exc
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")
             if exc.code == 409:
-                raise DuplicateTrialError(json.loads(detail).get("detail", detail)) from exc
+                raise DuplicateTrialError(detail) from exc
             hint = f" (set ${TOKEN_ENV})" if exc.code == 401 else ""
             raise StoreError(f"sweep service {self.uri}{path} answered {exc.code}: {detail}{hint}") from exc
         except (urllib.error.URLError, OSError) as exc:
-            raise StoreError(f"cannot reach sweep service {self.uri}: {exc}; is ./tools/sweep_server.py running?") from exc
+            raise StoreError(
+                f"cannot reach sweep service {self.uri}: {exc}; is ./tools/sweep_server.py running?"
+            ) from exc
 
     @staticmethod
     def _p(name: str) -> str:
@@ -239,7 +249,8 @@ class HTTPSweepStore:
         return str(self._call("POST", self._p(name) + "/runs/next")["run_id"])
 
     def start_trial(self, name: str, run_id: str, suggestion: dict[str, Any], worker: str) -> Trial:
-        d = self._call("POST", self._p(name) + "/trials", {"run_id": run_id, "suggestion": suggestion, "worker": worker})
+        body = {"run_id": run_id, "suggestion": suggestion, "worker": worker}
+        d = self._call("POST", self._p(name) + "/trials", body)
         return _trial_from(d)
 
     def heartbeat(self, name: str, run_id: str) -> None:
@@ -264,7 +275,8 @@ class HTTPSweepStore:
 
     def load_observations(self, name: str, limit: int | None = None) -> list[Observation]:
         q = "" if limit is None else f"?limit={int(limit)}"
-        return [Observation.from_dict(o) for o in self._call("GET", self._p(name) + "/observations" + q)["observations"]]
+        out = self._call("GET", self._p(name) + "/observations" + q)
+        return [Observation.from_dict(o) for o in out["observations"]]
 
     def count_observations(self, name: str, launched_only: bool = False) -> int:
         q = "?launched_only=true" if launched_only else ""

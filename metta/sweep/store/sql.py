@@ -55,6 +55,14 @@ _OBS_COLS = "id, sweep, run_id, suggestion, objective, cost, is_failure, reason,
 _TRIAL_COLS = "run_id, sweep, suggestion, status, worker, started_at, heartbeat_at"
 
 
+_SWEEP_SELECT = "SELECT name, meta, created_at, next_run FROM sweeps WHERE name = ?"
+_OBS_INSERT = "INSERT INTO observations (sweep, run_id, suggestion, objective, cost, is_failure, reason, created_at)"
+
+
+def _info(row: Any) -> SweepInfo:
+    return SweepInfo(name=row[0], meta=json.loads(row[1]), created_at=float(row[2]), run_ids_issued=int(row[3]))
+
+
 def _obs(row: Any) -> Observation:
     return Observation(
         seq=int(row[0]),
@@ -109,19 +117,18 @@ class SQLSweepStore:
         with self._tx() as cur:
             self._exec(
                 cur,
-                "INSERT INTO sweeps (name, meta, created_at, next_run) VALUES (?, ?, ?, 0) ON CONFLICT (name) DO NOTHING",
+                "INSERT INTO sweeps (name, meta, created_at, next_run) VALUES (?, ?, ?, 0)"
+                " ON CONFLICT (name) DO NOTHING",
                 (name, dumps(meta or {}), now()),
             )
             created = cur.rowcount == 1
-            row = self._exec(cur, "SELECT name, meta, created_at, next_run FROM sweeps WHERE name = ?", (name,)).fetchone()
-        return SweepInfo(name=row[0], meta=json.loads(row[1]), created_at=float(row[2]), run_ids_issued=int(row[3])), created
+            row = self._exec(cur, _SWEEP_SELECT, (name,)).fetchone()
+        return _info(row), created
 
     def get_sweep(self, name: str) -> SweepInfo | None:
         with self._tx() as cur:
-            row = self._exec(cur, "SELECT name, meta, created_at, next_run FROM sweeps WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            return None
-        return SweepInfo(name=row[0], meta=json.loads(row[1]), created_at=float(row[2]), run_ids_issued=int(row[3]))
+            row = self._exec(cur, _SWEEP_SELECT, (name,)).fetchone()
+        return None if row is None else _info(row)
 
     def next_run_id(self, name: str) -> str:
         with self._tx() as cur:
@@ -180,8 +187,7 @@ class SQLSweepStore:
                 self._replace_interrupted(cur, name, run_id)
             row = self._exec(
                 cur,
-                "INSERT INTO observations (sweep, run_id, suggestion, objective, cost, is_failure, reason, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                _OBS_INSERT + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (name, run_id, dumps(suggestion), obj, float(cost), int(bool(is_failure)), reason, t),
             ).fetchone()
             if run_id is not None:
@@ -248,8 +254,7 @@ class SQLSweepStore:
                     continue
                 self._exec(
                     cur,
-                    "INSERT INTO observations (sweep, run_id, suggestion, objective, cost, is_failure, reason, created_at)"
-                    " VALUES (?, ?, ?, NULL, ?, 1, ?, ?)",
+                    _OBS_INSERT + " VALUES (?, ?, ?, NULL, ?, 1, ?, ?)",
                     (name, rid, row[0], max(float(row[2]) - float(row[1]), 1e-3), reason, t),
                 )
                 closed.append(rid)
@@ -325,7 +330,8 @@ class SQLiteSweepStore(SQLSweepStore):
 def _check_schema_version(store: SQLSweepStore, cur: Any) -> None:
     row = store._exec(cur, "SELECT value FROM sweep_store_meta WHERE key = ?", ("schema_version",)).fetchone()
     if row is None:
-        store._exec(cur, "INSERT INTO sweep_store_meta (key, value) VALUES (?, ?)", ("schema_version", str(SCHEMA_VERSION)))
+        store._exec(cur, "INSERT INTO sweep_store_meta (key, value) VALUES (?, ?)",
+                    ("schema_version", str(SCHEMA_VERSION)))
     elif int(row[0]) != SCHEMA_VERSION:
         raise StoreError(f"sweep store {store.uri} has schema version {row[0]}, this code expects {SCHEMA_VERSION}")
 

@@ -12,6 +12,7 @@
 import _bootstrap  # noqa: F401  (re-exec into the repo .venv; must stay first)
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -74,7 +75,12 @@ def main(cfg) -> None:
     EXIT_CODE = run(cfg)
 
 
+def _on_sigterm(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt("terminated by SIGTERM")
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _on_sigterm)  # a killed trial still writes a failed train_result.json
     sys.argv = [sys.argv[0], *prepare_argv(sys.argv[1:])]
     main()
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:

@@ -114,8 +114,8 @@ def run_job(job: TrainJobConfig) -> tuple[int, dict[str, Any]]:
         res = train(job, logger=logger, evaluate_fn=make_evaluate_fn(job))
         result.update(res.as_dict(), status="success", error=None)
         code = 0
-    except KeyboardInterrupt:
-        result["error"], code = "KeyboardInterrupt: interrupted by the user", 130
+    except KeyboardInterrupt as exc:
+        result["error"], code = f"KeyboardInterrupt: {exc or 'interrupted by the user'}", 130
     except MettaError as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # noqa: BLE001 - any crash must still produce a failed train_result.json

@@ -73,3 +73,23 @@ def test_torchrun_two_cpu_ranks_average_gradients(tmp_path):
     assert (result["status"], result["epochs"], result["agent_steps"]) == ("success", 2, 3072)  # 2 ranks x 768 x 2
     cfg = json.loads((tmp_path / "ddp" / "config.json").read_text())
     assert cfg["effective"]["world_size"] == 2
+
+
+def test_sigterm_records_an_interrupted_run_with_its_last_checkpoint(tmp_path):
+    import time
+
+    args = [f"data_dir={tmp_path}", "run=term", *[a for a in TINY if not a.startswith("trainer.total_timesteps")],
+            "trainer.total_timesteps=100000000"]  # fmt: skip
+    env = {**os.environ, "METTA_NO_REEXEC": "1", "WANDB_MODE": "disabled"}
+    proc = subprocess.Popen([sys.executable, str(TOOL), *args], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    first = tmp_path / "term" / "checkpoints" / "model_0001.pt"
+    deadline = time.monotonic() + 120
+    while not first.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.terminate()
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    result = json.loads((tmp_path / "term" / "train_result.json").read_text())
+    assert result["status"] == "failed" and "SIGTERM" in result["error"]
+    assert result["final_checkpoint"] and Path(result["final_checkpoint"]).is_file() and result["epochs"] >= 1

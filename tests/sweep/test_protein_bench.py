@@ -1,0 +1,48 @@
+"""The smoke tier of bench/hpo.py (Branin, Hartmann6, 30 evaluations, 5 fixed seeds): Protein beats random search."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "hpo.py"
+
+
+@pytest.fixture(scope="module")
+def hpo():
+    saved = dict(os.environ)  # the bench pins BLAS threads at import; keep this process's environment as it was
+    spec = importlib.util.spec_from_file_location("bench_hpo", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_hpo"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    os.environ.clear()
+    os.environ.update(saved)
+    return module
+
+
+def test_reference_functions_hit_their_known_optima(hpo) -> None:
+    assert hpo.branin(np.array([np.pi, 2.275])) == pytest.approx(0.397887, abs=1e-6)
+    x = np.array([0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573])
+    assert hpo.hartmann6(x) == pytest.approx(-hpo.H6_OPT, abs=1e-4)
+    assert hpo.rosenbrock(np.ones(4)) == 0 and hpo.levy(np.ones(8)) == pytest.approx(0, abs=1e-12)
+    assert hpo.ackley(np.zeros(5)) == pytest.approx(0, abs=1e-12)
+    score, cost = hpo.track_b_eval(x, 2.0**16 * np.log(10))  # T reaching 90% of the optimum
+    assert score == pytest.approx(0.9 * hpo.H6_OPT, rel=1e-4) and cost == pytest.approx(103.4, abs=0.1)
+
+
+def test_smoke_tier_protein_beats_random_by_a_clear_margin(hpo) -> None:
+    results = []
+    for problem in ("branin", "hartmann6"):
+        for opt in ("protein", "random"):
+            results += [hpo.run_track_a(problem, opt, seed, 30) for seed in range(5)]
+    _, head = hpo.summarise(results, ["protein", "random"])
+    for problem in ("branin", "hartmann6"):
+        protein, random = head[f"regret_{problem}_protein"], head[f"regret_{problem}_random"]
+        assert protein < 0.25 * random, (problem, protein, random)
+    assert head["regret_branin_protein"] < 0.05
+    assert head["regret_hartmann6_protein"] < 0.6

@@ -27,6 +27,7 @@ from metta.common.seeding import derive_seed, seed_everything
 from metta.rl.checkpoint import (
     checkpoint_path,
     load_latest_good,
+    load_policy,
     policy_from_checkpoint,
     prune_checkpoints,
     save_checkpoint,
@@ -126,6 +127,8 @@ class Trainer:
             except (RuntimeError, ValueError) as exc:
                 raise CheckpointError(f"checkpoint {resume['path']} does not match this run's agent: {exc}") from exc
             _say(f"resuming from {resume['path']} (epoch {self.epoch}, agent_step {self.agent_step})")
+        elif tr.initial_policy_uri:
+            self._load_initial_policy(tr.initial_policy_uri)
         self.dist.broadcast_parameters(self.policy)
         self.init_params = (
             [p.detach().clone() for p in self.policy.parameters()] if tr.ppo.l2_init_loss_coef > 0 else None
@@ -139,6 +142,16 @@ class Trainer:
             job.agent.lstm_layers, job.agent.hidden_size, device,
         )  # fmt: skip
         self.carry = RolloutState(obs=obs0, state=self.policy.initial_state(self.sizes.total_agents, device))
+
+    def _load_initial_policy(self, uri: str) -> None:
+        initial, meta = load_policy(uri, self.device)
+        try:
+            self.policy.load_state_dict(initial.state_dict())
+        except RuntimeError as exc:
+            raise CheckpointError(
+                f"trainer.initial_policy_uri {uri} ({meta['path']}) does not fit agent {self.job.agent.name}: {exc}"
+            ) from exc
+        _say(f"starting from the weights of {meta['path']} (epoch {meta['epoch']}); counters start at 0")
 
     def _outputs(self, logger: Logger | None, evaluate_fn: EvaluateFn | None, progress_stream) -> None:
         self.config_data = self.job.to_dict()

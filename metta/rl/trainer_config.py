@@ -113,6 +113,9 @@ class TrainerConfig(_Frozen):
     )
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig, description="Checkpoint cadence.")
     simulation: TrainerSimulationConfig = Field(default_factory=TrainerSimulationConfig, description="Eval cadence.")
+    initial_policy_uri: str | None = Field(
+        None, description="Start a new run from these weights (file://<dir or .pt>); ignored when resuming."
+    )
     log_interval: int = Field(1, ge=1, le=10**6, description="Log metrics every N epochs.")
     max_epochs: int | None = Field(None, ge=1, description="Optional hard cap on epochs (null = none).")
 

@@ -92,3 +92,16 @@ def test_in_training_evaluation_hook_gets_the_epoch_checkpoint(tmp_path):
     assert calls == [("model_0002.pt", 2, True), ("model_0004.pt", 4, True)]
     rows = _metrics(tmp_path / "tiny")
     assert [r.get("overview/avg_category_score") for r in rows] == [None, 1.0, None, 2.0]
+
+
+def test_initial_policy_uri_starts_a_new_run_from_given_weights(tmp_path):
+    first = train(tiny_job(tmp_path / "a", extra=["trainer.total_timesteps=768"]))
+    job = tiny_job(tmp_path / "b", run="fine", extra=["trainer.total_timesteps=768", "trainer.max_epochs=1",
+                                                      f"trainer.initial_policy_uri=file://{first.final_checkpoint}"])
+    train(job)
+    w0 = load_checkpoint(tmp_path / "b" / "fine" / "checkpoints" / "model_0000.pt")["policy"]["state_dict"]
+    wa = load_checkpoint(first.final_checkpoint)["policy"]["state_dict"]
+    assert all(torch.equal(w0[k], wa[k]) for k in wa)  # epoch 0 of the new run = the given weights
+    bad = tiny_job(tmp_path / "c", extra=["agent=fast", f"trainer.initial_policy_uri={first.final_checkpoint}"])
+    with pytest.raises(Exception, match="does not fit agent fast"):
+        train(bad)

@@ -1,0 +1,267 @@
+"""Seed validation of sweep winners: candidate selection from a real SQLite store, the launch arguments, resume/skip,
+failures (never scores), Ctrl-C, the durable JSON-lines log, the statistics report, and the tool."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scipy import stats as sps
+
+from metta.common.config import REPO_ROOT
+from metta.common.errors import EvaluationError, SweepError
+from metta.sweep.dispatch import LocalDispatcher, TrainOutcome
+from metta.sweep.launch import EvalOutcome
+from metta.sweep.store import open_store
+from metta.sweep.validation import (
+    BASELINE,
+    Candidate,
+    ResultLog,
+    RunResult,
+    ValidationConfig,
+    ValidationRunner,
+    build_report,
+    format_report,
+    plan_runs,
+    select_candidates,
+    train_args,
+)
+
+from .conftest import fake_trainer  # noqa: F401  (fixture)
+
+TOOL = REPO_ROOT / "tools" / "validate_sweep.py"
+LR_GOOD, LR_BAD = 0.001, 0.01
+
+
+def _store_with_sweep(tmp_path: Path, name: str = "v"):
+    store = open_store(tmp_path / "sweep" / "sweeps.db")
+    store.register_sweep(name, {"metric": "reward", "goal": "maximize", "sim_name": "sweep_eval"})
+    lr = lambda x: {"trainer": {"optimizer": {"learning_rate": x}}}  # noqa: E731
+    store.record_observation(name, f"{name}.r.0", lr(LR_BAD), 0.5, 10.0, False)
+    store.record_observation(name, f"{name}.r.1", lr(LR_GOOD), 0.9, 10.0, False)
+    store.record_observation(name, f"{name}.r.2", lr(0.1), None, 1.0, True, "training crashed")
+    store.record_observation(name, f"{name}.r.3", lr(LR_GOOD), 0.7, 10.0, False)  # same point again
+    return store
+
+
+def _cfg(tmp_path: Path, seeds=(1, 2), name: str = "v", **kw) -> ValidationConfig:
+    base = {"sim_name": "sweep_eval", "metric": "reward", "goal": "maximize",
+            "train_overrides": {"trainer": {"total_timesteps": 1000}}}
+    return ValidationConfig(sweep_name=name, data_dir=str(tmp_path), sweep_dir=str(tmp_path / "sweep" / name),
+                            seeds=seeds, **{**base, **kw})
+
+
+class SeedEvaluator:
+    """Reads the fake trainer's args: score = fake score + 0.01*seed; checks the seed reached the trainer."""
+
+    def __init__(self, seed: int, calls: list[int], mode: str = "ok") -> None:
+        self.seed, self.calls, self.mode = seed, calls, mode
+
+    def evaluate(self, run_dir: Path, timeout_s: float) -> EvalOutcome:
+        self.calls.append(self.seed)
+        data = json.loads((run_dir / "fake_score.json").read_text())
+        assert data["args"]["seed"] == str(self.seed) and data["args"]["torch_deterministic"] == "true"
+        if self.mode == "error":
+            raise EvaluationError("evaluation failed: simulated")
+        if self.mode == "nan":
+            return EvalOutcome(float("nan"), 0.01)
+        return EvalOutcome(float(data["score"]) + 0.01 * self.seed, 0.01)
+
+
+def _runner(cfg, trainer, calls, mode="ok", env=None) -> ValidationRunner:
+    return ValidationRunner(cfg, LocalDispatcher(trainer, progress_interval=60, env=env),
+                            lambda seed: SeedEvaluator(seed, calls, mode), log=lambda s: None)
+
+
+def test_select_candidates_baseline_first_distinct_successes(tmp_path: Path) -> None:
+    store = _store_with_sweep(tmp_path)
+    c = select_candidates(store, "v", "maximize", 3)
+    assert [x.config_id for x in c] == [BASELINE, "v.r.1", "v.r.0"]  # r.3 repeats r.1's point; r.2 failed
+    assert c[0].suggestion == {} and c[1].sweep_score == 0.9
+    assert [x.config_id for x in select_candidates(store, "v", "minimize", 1)] == [BASELINE, "v.r.0"]
+
+
+def test_plan_and_train_args_seed_last(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, extra_overrides=("trainer.num_envs=2",))
+    cands = [Candidate(BASELINE, {}), Candidate("v.r.1", {"trainer": {"optimizer": {"learning_rate": 0.001}}})]
+    runs = plan_runs(cfg, cands)
+    assert [(r.candidate.config_id, r.seed, r.run_id) for r in runs] == [
+        (BASELINE, 1, "v.v.base.s1"), ("v.r.1", 1, "v.v.r1.s1"), (BASELINE, 2, "v.v.base.s2"),
+        ("v.r.1", 2, "v.v.r1.s2")]
+    assert runs[1].run_dir == tmp_path / "sweep" / "v" / "validation" / "runs" / "v.v.r1.s1"
+    args = train_args(cfg, runs[1])
+    assert args[:3] == ("run=v.v.r1.s1", f"data_dir={tmp_path}", f"run_dir={runs[1].run_dir}")
+    assert args[3:] == ("++trainer.total_timesteps=1000", "++trainer.optimizer.learning_rate=0.001",
+                        "++trainer.num_envs=2", "++seed=1", "++torch_deterministic=true")
+    assert "learning_rate" not in " ".join(train_args(cfg, runs[0]))
+    with pytest.raises(SweepError, match="distinct"):
+        _cfg(tmp_path, seeds=(1, 1))
+
+
+def test_run_resume_skip_and_stats(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
+    store = _store_with_sweep(tmp_path)
+    cfg = _cfg(tmp_path, seeds=(1, 2, 3))
+    cands = select_candidates(store, "v", "maximize", 1)
+    calls: list[int] = []
+    done = _runner(cfg, fake_trainer, calls).run(plan_runs(cfg, cands))
+    assert [(r.config_id, r.seed, r.status) for r in done] == [
+        (BASELINE, 1, "success"), ("v.r.1", 1, "success"), (BASELINE, 2, "success"), ("v.r.1", 2, "success"),
+        (BASELINE, 3, "success"), ("v.r.1", 3, "success")]
+    # fake score = -(log10(lr)+3)^2: lr 0.001 (baseline default and r.1) -> 0, plus 0.01*seed
+    assert [r.score for r in done[:2]] == [pytest.approx(0.01), pytest.approx(0.01)]
+    assert all(r.train_wall_s > 0 for r in done)
+    lines = cfg.results_path.read_text().splitlines()
+    assert len(lines) == 6 and json.loads(lines[0])["run_id"] == "v.v.base.s1"
+    # resume: nothing left to do, the trainer is not called again
+    assert _runner(cfg, fake_trainer, calls).run(plan_runs(cfg, cands)) == [] and len(calls) == 6
+    # one more seed: only its two runs
+    cfg4 = _cfg(tmp_path, seeds=(1, 2, 3, 4))
+    more = _runner(cfg4, fake_trainer, calls).run(plan_runs(cfg4, cands))
+    assert [(r.config_id, r.seed) for r in more] == [(BASELINE, 4), ("v.r.1", 4)]
+    rep = build_report(cfg4, cands, ResultLog(cfg4.results_path).load())
+    assert [(r.config_id, r.n, r.n_failed) for r in rep] == [(BASELINE, 4, 0), ("v.r.1", 4, 0)]
+    assert rep[0].mean == pytest.approx(0.025) and rep[1].delta == pytest.approx(0.0, abs=1e-12)
+    assert rep[1].verdict == "not distinguishable" and rep[1].p == pytest.approx(1.0)
+    # a different budget is a different protocol: nothing is skipped and old results are not counted
+    cfg_other = _cfg(tmp_path, seeds=(1, 2), extra_overrides=("trainer.num_envs=2",))
+    assert build_report(cfg_other, cands, ResultLog(cfg.results_path).load())[0].n == 0
+
+
+def test_failures_recorded_with_reason_skipped_then_retried(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
+    cfg = _cfg(tmp_path, seeds=(1, 2))
+    cands = [Candidate(BASELINE, {})]
+    calls: list[int] = []
+    out = _runner(cfg, fake_trainer, calls, env={"FAKE_TRAIN_MODE": "crash"}).run(plan_runs(cfg, cands))
+    assert [r.status for r in out] == ["failed", "failed"] and all(r.score is None for r in out)
+    assert "training crashed (exit code 3)" in out[0].reason and "train.log" in out[0].reason
+    assert calls == []  # nothing evaluated
+    # a failure is done: re-running skips it ...
+    assert _runner(cfg, fake_trainer, calls).run(plan_runs(cfg, cands)) == []
+    rep = build_report(cfg, cands, ResultLog(cfg.results_path).load())[0]
+    assert (rep.n, rep.n_failed) == (0, 2) and math.isnan(rep.mean) and "seed 1: training crashed" in rep.failures[0]
+    # ... unless asked; the failed attempt's directory is kept aside, never resumed from
+    again = _runner(cfg, fake_trainer, calls).run(plan_runs(cfg, cands), retry_failed=True)
+    assert [r.status for r in again] == ["success", "success"]
+    runs_dir = cfg.results_path.parent / "runs"
+    assert len(list(runs_dir.glob("v.v.base.s1.attempt-*"))) == 1
+    rep = build_report(cfg, cands, ResultLog(cfg.results_path).load())[0]
+    assert (rep.n, rep.n_failed) == (2, 0)
+
+
+@pytest.mark.parametrize(("mode", "reason"), [("error", "evaluation failed: simulated"), ("nan", "NaN score")])
+def test_evaluation_failures_never_become_scores(tmp_path: Path, fake_trainer: list[str], mode: str,  # noqa: F811
+                                                 reason: str) -> None:
+    cfg = _cfg(tmp_path, seeds=(5, 6))
+    (r, _) = _runner(cfg, fake_trainer, [], mode=mode).run(plan_runs(cfg, [Candidate(BASELINE, {})]))
+    assert r.status == "failed" and r.score is None and reason in r.reason
+    stored = json.loads(cfg.results_path.read_text().splitlines()[0])
+    assert stored["score"] is None and stored["status"] == "failed"
+
+
+def test_missing_checkpoint_is_a_failure(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
+    cfg = _cfg(tmp_path, seeds=(1, 2))
+    (r, _) = _runner(cfg, fake_trainer, [], env={"FAKE_TRAIN_MODE": "nocheckpoint"}).run(
+        plan_runs(cfg, [Candidate(BASELINE, {})]))
+    assert r.status == "failed" and "missing checkpoint" in r.reason
+
+
+class InterruptingDispatcher:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def train(self, request, progress=None) -> TrainOutcome:  # noqa: ANN001
+        self.calls += 1
+        if self.calls == 2:
+            raise KeyboardInterrupt
+        (request.run_dir / "checkpoints").mkdir(parents=True)
+        (request.run_dir / "checkpoints" / "model_0001.pt").write_bytes(b"x")
+        args = dict(a.lstrip("+").split("=", 1) for a in request.args)
+        (request.run_dir / "fake_score.json").write_text(json.dumps({"score": 1.0, "args": args}))
+        return TrainOutcome(True, "", 0.5, 0)
+
+
+def test_ctrl_c_records_interrupted_and_resume_reruns_it(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, seeds=(1, 2))
+    cands = [Candidate(BASELINE, {})]
+    disp = InterruptingDispatcher()
+    runner = ValidationRunner(cfg, disp, lambda s: SeedEvaluator(s, []), log=lambda s: None)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(plan_runs(cfg, cands))
+    stored = ResultLog(cfg.results_path).load()
+    assert [(r.seed, r.status) for r in stored] == [(1, "success"), (2, "interrupted")]
+    again = runner.run(plan_runs(cfg, cands))
+    assert [(r.seed, r.status) for r in again] == [(2, "success")] and disp.calls == 3
+    rep = build_report(cfg, cands, ResultLog(cfg.results_path).load())[0]
+    assert rep.n == 2 and rep.seeds_pending == 0
+
+
+def _result(cid: str, seed: int, score: float | None, cfg: ValidationConfig, sugg=None) -> RunResult:
+    return RunResult(cid, seed, f"x.{cid}.{seed}", "success" if score is not None else "failed", score,
+                     "" if score is not None else "boom", sugg or {}, cfg.protocol())
+
+
+def test_report_statistics_match_scipy(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, seeds=(1, 2, 3, 4, 5))
+    good, bad = {"a": 1}, {"a": 2}
+    cands = [Candidate(BASELINE, {}), Candidate("v.r.1", good, 0.9), Candidate("v.r.2", bad, 0.8)]
+    base = [1.0, 1.2, 0.9, 1.1, 1.0]
+    better = [2.0, 2.1, 1.9, 2.2, 2.0]
+    worse = [0.1, 0.3, 0.2, None, 0.0]
+    results = [_result(BASELINE, s, x, cfg) for s, x in zip(cfg.seeds, base, strict=True)]
+    results += [_result("v.r.1", s, x, cfg, good) for s, x in zip(cfg.seeds, better, strict=True)]
+    results += [_result("v.r.2", s, x, cfg, bad) for s, x in zip(cfg.seeds, worse, strict=True)]
+    rep = build_report(cfg, cands, results)
+    assert [r.verdict for r in rep] == ["", "better", "worse"]
+    assert rep[1].p == pytest.approx(float(sps.ttest_ind(better, base, equal_var=False).pvalue))
+    assert rep[1].delta == pytest.approx(sum(better) / 5 - sum(base) / 5)
+    assert (rep[2].n, rep[2].n_failed) == (4, 1)
+    lo, hi = sorted([rep[1].p, rep[2].p])  # Holm with m = 2: smaller p x 2, larger p x 1, kept monotone
+    assert sorted([rep[1].p_holm, rep[2].p_holm]) == pytest.approx([2 * lo, max(2 * lo, hi)])
+    assert rep[1].ci_low <= rep[1].mean <= rep[1].ci_high
+    # minimize: the same numbers flip the verdicts
+    cfg_min = _cfg(tmp_path, seeds=cfg.seeds, goal="minimize")
+    results_min = [RunResult(**{**r.__dict__, "protocol": cfg_min.protocol()}) for r in results]
+    assert [r.verdict for r in build_report(cfg_min, cands, results_min)] == ["", "worse", "better"]
+    text = format_report(cfg, rep)
+    assert "better" in text and "worse" in text and "1 failed" not in text and "failed seed 4: boom" in text
+    assert json.dumps([r.to_dict() for r in rep])  # NaN-free JSON
+
+
+def test_result_log_torn_last_line_and_corrupt_middle(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path)
+    log = ResultLog(cfg.results_path, log=lambda s: None)
+    log.append(_result(BASELINE, 1, 1.0, cfg))
+    with open(cfg.results_path, "a") as f:
+        f.write('{"config_id": "baseline", "se')  # crash mid-write
+    assert [r.seed for r in log.load()] == [1]
+    log.append(_result(BASELINE, 2, 2.0, cfg))  # starts on a fresh line; the torn one stays as it was
+    lines = cfg.results_path.read_text().splitlines()
+    assert len(lines) == 3 and lines[1].endswith('"se')
+    with pytest.raises(SweepError, match=r"results.jsonl:2"):
+        log.load()
+    assert cfg.results_path.read_text().splitlines() == lines  # nothing rewritten
+
+
+def _tool(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=str(REPO_ROOT))
+
+
+def test_tool_dry_run_report_json_and_bad_args(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
+    _store_with_sweep(tmp_path).close()
+    r = _tool("sweep_name=v", f"data_dir={tmp_path}", "--top-n", "2", "--seeds", "7,8", "--dry-run",
+              "trainer.num_envs=2")
+    assert r.returncode == 0, r.stderr
+    assert "6 planned runs (3 configurations x 2 seeds)" in r.stdout
+    assert "[to run] v.v.r1.s7:" in r.stdout and "++trainer.num_envs=2 ++seed=7 ++torch_deterministic=true" in r.stdout
+    r = _tool("sweep_name=v", f"data_dir={tmp_path}", "--top-n", "1", "--seeds", "7,8", "--report", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert [c["config_id"] for c in data["configs"]] == [BASELINE, "v.r.1"]
+    assert data["configs"][1]["n"] == 0 and data["configs"][1]["seeds_pending"] == 2
+    assert _tool("sweep_name=v", f"data_dir={tmp_path}", "seed=3", "--dry-run").returncode == 2
+    assert _tool("sweep_name=nope", f"data_dir={tmp_path}", "--dry-run").returncode == 1

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Validate a sweep's winners across seeds: re-train the top-N configurations and the baseline with several seeds,
+score them on the sweep's suite and test each against the baseline (Welch's t-test, 95% bootstrap CI).
+
+    ./tools/validate_sweep.py sweep_name=my_sweep --dry-run                  # the planned runs
+    ./tools/validate_sweep.py sweep_name=my_sweep --top-n 3 --num-seeds 10   # seeds 1..10
+    ./tools/validate_sweep.py sweep_name=my_sweep --seeds 42,123,456 --json
+    ./tools/validate_sweep.py sweep_name=my_sweep --report                   # statistics of what is stored
+    ./tools/validate_sweep.py sweep_name=my_sweep trainer.total_timesteps=20000   # override every training run
+
+Arguments ``key=value`` go to configs/sweep_job.yaml when the key belongs there (sweep_name, data_dir, settings.*,
+sim_name, sweep, sweep_job_overrides.*, wandb...), otherwise to every training run (``++key=value``). Results are
+appended to <data_dir>/sweep/<sweep_name>/validation/results.jsonl; re-running skips pairs already done.
+Exit code: 0 done, 1 error or some runs failed, 2 bad arguments, 130 after Ctrl-C (results so far are kept).
+"""
+
+from __future__ import annotations
+
+import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
+
+import argparse
+import json
+import sys
+
+from metta.common.errors import MettaError
+
+SWEEP_JOB_KEYS = {"sweep_name", "data_dir", "sweep_dir", "settings", "sim_name", "sweep", "sweep_job_overrides",
+                  "num_trials", "wandb", "hydra"}
+RESERVED = {"seed": "use --seeds / --num-seeds", "torch_deterministic": "validation always sets it to true",
+            "run": "run ids are <sweep>.v.<config>.s<seed>", "run_dir": "runs go to <sweep_dir>/validation/runs/",
+            "policy_uri": "evaluation reads each run's checkpoints"}
+
+
+def split_overrides(args: list[str]) -> tuple[list[str], list[str]]:
+    """(sweep_job overrides, training overrides); raises ValueError for reserved or malformed keys."""
+    job, train = [], []
+    for a in args:
+        if "=" not in a:
+            raise ValueError(f"argument {a!r} is not key=value")
+        key = a.split("=", 1)[0].lstrip("+~")
+        top = key.split(".", 1)[0]
+        if top in RESERVED:
+            raise ValueError(f"{a!r}: {top} is set by the validation ({RESERVED[top]})")
+        (job if top in SWEEP_JOB_KEYS else train).append(a)
+    return job, train
+
+
+def parse_seeds(seeds: str | None, num_seeds: int) -> tuple[int, ...]:
+    """``--seeds 1,2,3`` or seeds 1..num_seeds (seed 0 is the trainer default, the seed the sweep trained with)."""
+    if seeds:
+        try:
+            return tuple(int(s) for s in seeds.split(",") if s.strip())
+        except ValueError as exc:
+            raise ValueError(f"--seeds {seeds!r} must be comma-separated integers, e.g. 1,2,3") from exc
+    if num_seeds < 2:
+        raise ValueError(f"--num-seeds {num_seeds} must be >= 2 (a t-test needs two scores per configuration)")
+    return tuple(range(1, num_seeds + 1))
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("overrides", nargs="*", help="sweep_name=<name>, sweep_job overrides, training overrides")
+    p.add_argument("--top-n", type=int, default=3, help="configurations to validate besides the baseline (3)")
+    p.add_argument("--seeds", help="comma-separated seeds, e.g. 42,123,456")
+    p.add_argument("--num-seeds", type=int, default=10, help="seeds 1..N when --seeds is not given (10)")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdict (0.05)")
+    p.add_argument("--dry-run", action="store_true", help="print the planned runs and exit")
+    p.add_argument("--report", action="store_true", help="print statistics of stored results, run nothing")
+    p.add_argument("--retry-failed", action="store_true", help="re-run pairs whose last attempt failed")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (one object) on stdout")
+    return p
+
+
+def _setup(a: argparse.Namespace):  # noqa: ANN202 - (cfg, candidates, job)
+    from metta.common.config import compose
+    from metta.sweep.store import open_store
+    from metta.sweep.sweep_config import resolve_sweep_job
+    from metta.sweep.validation import ValidationConfig, select_candidates
+
+    job_args, train_args = split_overrides(a.overrides)
+    job = resolve_sweep_job(compose("sweep_job", job_args))
+    store = open_store(job.settings.sweep_server_uri)
+    try:
+        info = store.get_sweep(job.sweep_name)
+        if info is None:
+            raise MettaError(f"sweep {job.sweep_name!r} not found in {store.uri} (check sweep_name= and data_dir=)")
+        default = job.sweep.protein_for(0)[1]
+        cfg = ValidationConfig(
+            sweep_name=job.sweep_name, data_dir=job.data_dir, sweep_dir=job.sweep_dir,
+            sim_name=info.meta.get("sim_name", job.sim_name), metric=info.meta.get("metric", default.metric),
+            goal=info.meta.get("goal", default.goal), seeds=parse_seeds(a.seeds, a.num_seeds), top_n=a.top_n,
+            train_overrides=job.train_overrides(), extra_overrides=tuple(train_args),
+            train_timeout=job.settings.train_timeout, eval_timeout=job.settings.eval_timeout, alpha=a.alpha,
+        )
+        candidates = select_candidates(store, job.sweep_name, cfg.goal, cfg.top_n)
+    finally:
+        store.close()
+    if len(candidates) == 1:
+        raise MettaError(f"sweep {job.sweep_name!r} has no successful observation to validate")
+    return cfg, candidates, job
+
+
+def _print_report(cfg, candidates, as_json: bool) -> int:  # noqa: ANN001
+    from metta.sweep.validation import ResultLog, build_report, format_report
+
+    log = (lambda s: print(s, file=sys.stderr)) if as_json else print
+    reports = build_report(cfg, candidates, ResultLog(cfg.results_path, log).load())
+    if as_json:
+        print(json.dumps({"sweep": cfg.sweep_name, "metric": cfg.metric, "goal": cfg.goal, "alpha": cfg.alpha,
+                          "seeds": list(cfg.seeds), "results": str(cfg.results_path),
+                          "configs": [r.to_dict() for r in reports]}, indent=2))
+    else:
+        print(format_report(cfg, reports))
+        print(f"\nresults: {cfg.results_path}")
+    return 1 if any(r.n_failed for r in reports) else 0
+
+
+def main(argv: list[str]) -> int:
+    p = _parser()
+    a = p.parse_intermixed_args(argv)
+    if a.top_n < 1:
+        p.error(f"--top-n {a.top_n} must be >= 1")
+    try:
+        cfg, candidates, job = _setup(a)
+    except ValueError as exc:  # split/parse errors and ConfigError (a ValueError)
+        print(f"validate_sweep: {exc}", file=sys.stderr)
+        return 2
+    except MettaError as exc:
+        print(f"validate_sweep: {exc}", file=sys.stderr)
+        return 1
+    from metta.sweep.dispatch import LocalDispatcher
+    from metta.sweep.launch import SimEvaluator
+    from metta.sweep.validation import ResultLog, ValidationRunner, is_done, latest_results, plan_runs, train_args
+
+    planned = plan_runs(cfg, candidates)
+    out = sys.stderr if a.json else sys.stdout
+    if a.dry_run:
+        latest = latest_results(cfg, ResultLog(cfg.results_path).load())
+        print(f"{len(planned)} planned runs ({len(candidates)} configurations x {len(cfg.seeds)} seeds):", file=out)
+        for r in planned:
+            state = "done" if is_done(r, latest, a.retry_failed) else "to run"
+            print(f"  [{state}] {r.run_id}: tools/train.py {' '.join(train_args(cfg, r)[3:])}", file=out)
+        return 0
+    if not a.report:
+        runner = ValidationRunner(cfg, LocalDispatcher(job.settings.train_command or None),
+                                  lambda seed: SimEvaluator(cfg.sim_name, cfg.metric, seed=seed),
+                                  log=lambda s: print(s, file=out, flush=True))
+        try:
+            runner.run(planned, retry_failed=a.retry_failed)
+        except KeyboardInterrupt:
+            print("validate_sweep: interrupted (Ctrl-C); finished runs are stored, re-run to resume", file=sys.stderr)
+            _print_report(cfg, candidates, a.json)
+            return 130
+        except MettaError as exc:
+            print(f"validate_sweep: {exc}", file=sys.stderr)
+            return 1
+    return _print_report(cfg, candidates, a.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -76,6 +76,7 @@ def make_trainer(hardware: str = "gpu") -> TrainerConfig:
         **profile["trainer"],
         update_epochs=1,
         curriculum=CURRICULUM,
+        initial_policy_uri=None,
         env_overrides={},
         ppo=PPOConfig(
             gamma=0.977,

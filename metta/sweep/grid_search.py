@@ -14,7 +14,7 @@ import numpy as np
 
 from metta.common.errors import OptimizerError
 from metta.sweep.config import ProteinConfig, unflatten
-from metta.sweep.optimizer import History, Suggestion, check_n
+from metta.sweep.optimizer import History, Suggestion, check_n, check_seed
 from metta.sweep.spaces import num_choices
 
 _MAX_GRID = 1_000_000
@@ -27,7 +27,7 @@ class GridSearch:
 
     def __init__(self, config: ProteinConfig, seed: int = 0) -> None:
         self.config = config
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.history = History(config)
         self.space = self.history.space
         levels = []

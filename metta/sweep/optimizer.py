@@ -132,6 +132,13 @@ class History:
         self.__dict__.update(fresh.__dict__)
 
 
+def check_seed(seed: int) -> int:
+    """Validate an optimizer seed (a non-negative integer)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise OptimizerError(f"seed={seed!r} must be a non-negative integer")
+    return int(seed)
+
+
 def check_n(n: int) -> int:
     """Validate the number of requested suggestions."""
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:

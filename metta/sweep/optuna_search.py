@@ -13,7 +13,7 @@ from typing import Any
 
 from metta.common.errors import OptimizerError
 from metta.sweep.config import ParameterConfig, ProteinConfig, flatten, unflatten
-from metta.sweep.optimizer import History, Suggestion, check_n
+from metta.sweep.optimizer import History, Suggestion, check_n, check_seed
 
 
 def _distribution(p: ParameterConfig):
@@ -65,7 +65,7 @@ class OptunaSearch:
             raise OptimizerError(f"unknown Optuna sampler {sampler!r}; use tpe or gp")
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.config = config
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.method = f"optuna_{sampler}"
         self.history = History(config)
         self.space = self.history.space

@@ -30,7 +30,7 @@ from metta.common.errors import OptimizerError
 from metta.sweep import acquisition as acq
 from metta.sweep.config import ProteinConfig, unflatten
 from metta.sweep.gp import GaussianProcess, sq_dists
-from metta.sweep.optimizer import History, Suggestion, check_n
+from metta.sweep.optimizer import History, Suggestion, check_n, check_seed
 from metta.sweep.pareto import pareto_front
 
 _REFINE_ROUNDS = 4
@@ -48,7 +48,7 @@ class Protein:
             raise OptimizerError(f"Protein needs a ProteinConfig, got {type(config).__name__}")
         self.config = config
         self.settings = config.settings
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.history = History(config)
         self.space = self.history.space
         self._score_gp = GaussianProcess(self.settings.kernel, self.settings.gp_restarts)
@@ -180,7 +180,8 @@ class Protein:
         if y.shape[0] <= m:
             return np.arange(y.shape[0])
         best = np.argsort(-y)[: m // 2]
-        rest = [i for i in range(y.shape[0] - 1, -1, -1) if i not in set(best)][: m - best.shape[0]]
+        chosen = set(best.tolist())
+        rest = [i for i in range(y.shape[0] - 1, -1, -1) if i not in chosen][: m - best.shape[0]]
         return np.sort(np.concatenate([best, np.asarray(rest, dtype=int)]))
 
     def _model_based(self, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from metta.common.errors import OptimizerError
 from metta.sweep.config import ProteinConfig, unflatten
-from metta.sweep.optimizer import History, Suggestion, check_n
+from metta.sweep.optimizer import History, Suggestion, check_n, check_seed
 
 _MAX_DRAWS = 200
 
@@ -21,7 +21,7 @@ class RandomSearch:
 
     def __init__(self, config: ProteinConfig, seed: int = 0) -> None:
         self.config = config
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.history = History(config)
         self.space = self.history.space
         self._num_suggested = 0

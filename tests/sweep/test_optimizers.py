@@ -111,3 +111,8 @@ def test_grid_enumerates_every_point_once_then_stops() -> None:
 def test_registry_rejects_unknown_method() -> None:
     with pytest.raises(OptimizerError, match="method"):
         ProteinConfig(method="hyperband", parameters={"a": {"min": 0, "max": 1}})
+
+
+def test_negative_seed_is_rejected(method: str) -> None:
+    with pytest.raises(OptimizerError, match="seed"):
+        make_optimizer(config(method), seed=-1)

@@ -200,17 +200,24 @@ class Protein:
         val = score_fn(cand)
         val, over_budget = self._budget_mask(cand, val, cost_aware)
         z, best = self._refine(rng, cand, val, score_fn, over_budget)
-        mu, sd = self._score_gp.predict(z[None])
+        reason = ("cheapest predicted (all candidates over max_suggestion_cost)" if over_budget
+                  else f"max {self.settings.acquisition} acquisition"
+                  + (f", cost target {target_cost:.4g}" if cost_aware else ""))
+        return z, self._model_info(z, reason, float(best), cost_aware, c)
+
+    def _model_info(self, z: np.ndarray, reason: str, acquisition: float, cost_aware: bool, c: np.ndarray) -> dict:
+        """Predicted score (metric units and direction), its std, predicted cost, reason, acquisition value."""
+        mu, sd = (float(v[0]) for v in self._score_gp.predict(z[None]))
+        sign = -1.0 if self.config.goal == "minimize" else 1.0
+        inv = self._warp.inverse
         pc = math.exp(float(self._cost_gp.predict(z[None])[0][0])) if cost_aware else float(np.exp(np.log(c).mean()))
-        return z, {
+        return {
             "phase": "model",
-            "reason": ("cheapest predicted (all candidates over max_suggestion_cost)" if over_budget else
-                       f"max {self.settings.acquisition} acquisition" + (
-                           f", cost target {target_cost:.4g}" if cost_aware else "")),
-            "predicted_score": self._warp.inverse(float(mu[0])) * (-1.0 if self.config.goal == "minimize" else 1.0),
-            "predicted_score_std": float(sd[0]),
+            "reason": reason,
+            "predicted_score": sign * inv(mu),
+            "predicted_score_std": abs(inv(mu + sd) - inv(mu - sd)) / 2.0,
             "predicted_cost": pc,
-            "acquisition": float(best),
+            "acquisition": acquisition,
         }
 
     def _scorer(self, rng: np.random.Generator, gp: GaussianProcess, wy: np.ndarray, c: np.ndarray,

@@ -7,7 +7,8 @@
     ./tools/sweep_execute.py sweep_name=my_sweep sweep_job_overrides.trainer.total_timesteps=200000
 
 Overrides are Hydra overrides of configs/sweep_job.yaml. Results: <data_dir>/sweep/<sweep_name>/runs/<run_id>/ and
-the store (settings.sweep_server_uri). Exit code 0 when done, 130 after Ctrl-C, 2 for a bad config, 1 on errors.
+the store (settings.sweep_server_uri). Exit code 0 when done, 130 after Ctrl-C or SIGTERM, 2 for a bad config, 1 on
+errors.
 """
 
 from __future__ import annotations
@@ -43,10 +44,17 @@ def _finish(job, store) -> None:  # noqa: ANN001
     print(f"patch:    ./tools/get_best_params_from_sweep.py sweep_name={job.sweep_name} --top-n 5 --show-scores")
 
 
+def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # stop like Ctrl-C: the running trial is recorded, finished ones are kept
+
+
 def main(argv: list[str]) -> int:
     if any(a in ("-h", "--help") for a in argv):
         print(__doc__)
         return 0
+    import signal
+
+    signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
     from metta.sweep.dispatch import LocalDispatcher
     from metta.sweep.launch import SimEvaluator
     from metta.sweep.loop import SweepLoop

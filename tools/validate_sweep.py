@@ -130,10 +130,18 @@ def main(argv: list[str]) -> int:
         return 1
     from metta.sweep.dispatch import LocalDispatcher
     from metta.sweep.launch import SimEvaluator
-    from metta.sweep.validation import ResultLog, ValidationRunner, is_done, latest_results, plan_runs, train_args
+    from metta.sweep.validation import (ResultLog, ValidationRunner, is_done, latest_results, plan_runs,
+                                        recorded_seeds, train_args)
 
-    planned = plan_runs(cfg, candidates)
     out = sys.stderr if a.json else sys.stdout
+    if a.report and not a.seeds:  # report what is stored
+        seeds = recorded_seeds(cfg, ResultLog(cfg.results_path).load())
+        cfg = cfg.model_copy(update={"seeds": seeds or cfg.seeds})
+    sweep_seed = int(job.train_overrides().get("seed", 0))
+    if sweep_seed in cfg.seeds and not a.report:
+        print(f"warning: seed {sweep_seed} is the seed the sweep's trials trained with; the winners were selected "
+              "on it, so its runs are biased in their favour (prefer other seeds)", file=out)
+    planned = plan_runs(cfg, candidates)
     if a.dry_run:
         latest = latest_results(cfg, ResultLog(cfg.results_path).load())
         print(f"{len(planned)} planned runs ({len(candidates)} configurations x {len(cfg.seeds)} seeds):", file=out)

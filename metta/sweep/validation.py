@@ -16,7 +16,8 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,28 @@ def is_done(run: PlannedRun, latest: dict[tuple[str, int], RunResult], retry_fai
     return r.status == SUCCESS or not retry_failed
 
 
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise SweepError(f"another validation of this sweep is running (lock {path}); wait for it to finish "
+                             "or stop it (its finished runs are kept)") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def recorded_seeds(cfg: ValidationConfig, results: Sequence[RunResult]) -> tuple[int, ...]:
+    """Seeds that have a result under this protocol, sorted (what ``--report`` shows without ``--seeds``)."""
+    return tuple(sorted({seed for (_, seed) in latest_results(cfg, results)}))
+
+
 @dataclass
 class ValidationRunner:
     """Executes planned runs through ``dispatcher`` and ``make_evaluator(seed)``, appending each result."""
@@ -219,7 +242,12 @@ class ValidationRunner:
     log: LogFn = field(default=lambda s: print(s, flush=True))
 
     def run(self, planned: Sequence[PlannedRun], retry_failed: bool = False) -> list[RunResult]:
-        """Run every pending pair in order; returns the results recorded by this call."""
+        """Run every pending pair in order; returns the results recorded by this call. One runner per sweep at a
+        time (an exclusive lock next to the results file); a second one raises SweepError instead of duplicating."""
+        with _exclusive(self.cfg.results_path.with_suffix(".lock")):
+            return self._run(planned, retry_failed)
+
+    def _run(self, planned: Sequence[PlannedRun], retry_failed: bool) -> list[RunResult]:
         book = ResultLog(self.cfg.results_path, self.log)
         latest = latest_results(self.cfg, book.load())
         todo = [p for p in planned if not is_done(p, latest, retry_failed)]
@@ -365,6 +393,8 @@ def format_report(cfg: ValidationConfig, reports: Sequence[ConfigReport]) -> str
             params = ", ".join(f"{k}={_g(v, '.4g') if isinstance(v, float) else v}"
                                for k, v in flatten(r.suggestion).items())
             notes.append(f"  {r.config_id}: sweep score {_g(r.sweep_score)}; {params}")
+        if r.n < 2:
+            notes.append(f"    {r.config_id}: {r.n} successful run(s); a t-test needs at least 2 per configuration")
         if r.seeds_pending:
             notes.append(f"    {r.seeds_pending} seed(s) not run yet")
         notes.extend(f"    failed {f}" for f in r.failures)

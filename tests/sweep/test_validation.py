@@ -246,9 +246,43 @@ def test_result_log_torn_last_line_and_corrupt_middle(tmp_path: Path) -> None:
     assert cfg.results_path.read_text().splitlines() == lines  # nothing rewritten
 
 
-def _tool(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+def _tool(*args: str, timeout: float = 240, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
     return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=str(REPO_ROOT))
+                          cwd=str(REPO_ROOT), env={**os.environ, **(env or {})})
+
+
+def test_second_runner_on_the_same_sweep_is_refused(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
+    import fcntl
+
+    cfg = _cfg(tmp_path)
+    lock = cfg.results_path.with_suffix(".lock")
+    lock.parent.mkdir(parents=True)
+    with open(lock, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        with pytest.raises(SweepError, match="another validation of this sweep is running"):
+            _runner(cfg, fake_trainer, []).run(plan_runs(cfg, [Candidate(BASELINE, {})]))
+    assert not cfg.results_path.exists()
+    assert len(_runner(cfg, fake_trainer, []).run(plan_runs(cfg, [Candidate(BASELINE, {})]))) == 2  # lock released
+
+
+def test_tool_runs_through_the_sweep_train_command_and_records_failures(tmp_path: Path,
+                                                                        fake_trainer: list[str]) -> None:  # noqa: F811
+    _store_with_sweep(tmp_path).close()
+    cmd = "settings.train_command=[" + ",".join(fake_trainer) + "]"
+    args = ["sweep_name=v", f"data_dir={tmp_path}", cmd, "--top-n", "1", "--seeds", "0,3", "--json"]
+    r = _tool(*args, env={"FAKE_TRAIN_MODE": "crash"})
+    assert r.returncode == 1, r.stderr  # some runs failed
+    assert "warning: seed 0 is the seed the sweep's trials trained with" in r.stderr
+    data = json.loads(r.stdout)
+    assert [(c["config_id"], c["n"], c["n_failed"]) for c in data["configs"]] == [(BASELINE, 0, 2), ("v.r.1", 0, 2)]
+    assert "training crashed (exit code 3)" in data["configs"][1]["failures"][0]
+    log = tmp_path / "sweep" / "v" / "validation" / "runs" / "v.v.r1.s3" / "train.log"
+    assert "++seed=3" in log.read_text() and "learning_rate=0.001" in log.read_text()
+    # --report without --seeds shows the recorded seeds
+    r = _tool("sweep_name=v", f"data_dir={tmp_path}", "--top-n", "1", "--report")
+    assert "seeds 0,3," in r.stdout and "failed seed 3: training crashed" in r.stdout
 
 
 def test_tool_dry_run_report_json_and_bad_args(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
@@ -265,3 +299,30 @@ def test_tool_dry_run_report_json_and_bad_args(tmp_path: Path, fake_trainer: lis
     assert data["configs"][1]["n"] == 0 and data["configs"][1]["seeds_pending"] == 2
     assert _tool("sweep_name=v", f"data_dir={tmp_path}", "seed=3", "--dry-run").returncode == 2
     assert _tool("sweep_name=nope", f"data_dir={tmp_path}", "--dry-run").returncode == 1
+
+
+@pytest.mark.slow
+def test_real_validation_end_to_end(tmp_path: Path) -> None:
+    """Real tools/train.py runs (tiny budget) and real metta.sim.evaluate: 1 configuration + baseline x 2 seeds."""
+    store = open_store(tmp_path / "sweep" / "sweeps.db")
+    store.register_sweep("e2e", {"metric": "avg_category_score", "goal": "maximize", "sim_name": "sweep_eval"})
+    store.record_observation("e2e", "e2e.r.0", {"trainer": {"optimizer": {"learning_rate": 0.002}}}, 0.1, 5.0, False)
+    store.close()
+    budget = ["++sweep_job_overrides.trainer.total_timesteps=3072", "++sweep_job_overrides.trainer.num_envs=2",
+              "++sweep_job_overrides.trainer.batch_size=3072", "++sweep_job_overrides.trainer.minibatch_size=1536"]
+    r = _tool("sweep_name=e2e", f"data_dir={tmp_path}", "--top-n", "1", "--seeds", "1,2", "--json", *budget,
+              timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    data = json.loads(r.stdout)
+    base, cand = data["configs"]
+    assert (base["config_id"], cand["config_id"]) == (BASELINE, "e2e.r.0")
+    assert base["n"] == 2 and cand["n"] == 2 and cand["n_failed"] == 0
+    assert cand["verdict"] in ("better", "worse", "not distinguishable") and cand["p"] is not None
+    run_dir = tmp_path / "sweep" / "e2e" / "validation" / "runs" / "e2e.v.r0.s2"
+    cfg = json.loads((run_dir / "config.json").read_text())
+    text = json.dumps(cfg)
+    assert '"seed": 2' in text and "0.002" in text  # the seed and the suggestion reached the trainer
+    assert (run_dir / "eval" / "stats.db").exists()
+    # resume: nothing re-runs
+    r2 = _tool("sweep_name=e2e", f"data_dir={tmp_path}", "--top-n", "1", "--seeds", "1,2", *budget)
+    assert r2.returncode == 0 and "4 of 4 runs done, 0 to run" in r2.stdout, r2.stdout + r2.stderr

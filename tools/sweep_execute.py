@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Run (or resume) a hyperparameter sweep: Protein suggests, tools/train.py trains, the sim suite scores.
 
-    ./tools/sweep_execute.py sweep_name=my_sweep                       # sweep=quick, until Ctrl-C
+    ./tools/sweep_execute.py sweep_name=my_sweep                       # sweep=quick: 4 cheap CPU trials
+    ./tools/sweep_execute.py sweep_name=my_sweep num_trials=0          # until Ctrl-C / SIGTERM
     ./tools/sweep_execute.py sweep_name=my_sweep sweep=full num_trials=20
     ./tools/sweep_execute.py sweep_name=my_sweep settings.sweep_server_uri=postgresql://user@db:5432/sweeps
-    ./tools/sweep_execute.py sweep_name=my_sweep sweep_job_overrides.trainer.total_timesteps=200000
+    ./tools/sweep_execute.py sweep_name=my_sweep ++sweep_job_overrides.trainer.total_timesteps=200000
 
 Overrides are Hydra overrides of configs/sweep_job.yaml. Results: <data_dir>/sweep/<sweep_name>/runs/<run_id>/ and
 the store (settings.sweep_server_uri). Exit code 0 when done, 130 after Ctrl-C or SIGTERM, 2 for a bad config, 1 on

@@ -109,3 +109,26 @@ def test_devops_sweep_sh_runs_two_workers_with_legacy_run_spelling(
     # the fake checkpoint cannot be evaluated, so both trials are recorded failures with the evaluation's reason
     assert sorted(o.run_id for o in obs) == ["sh.r.0", "sh.r.1"]
     assert all(o.cost > 0 and (not o.is_failure or "evaluation" in o.reason) for o in obs)
+
+
+def test_sigterm_stops_the_tool_like_ctrl_c(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
+    cmd = "[" + ",".join(fake_trainer) + "]"
+    p = subprocess.Popen([sys.executable, str(TOOL), "sweep_name=term", f"data_dir={tmp_path}", "num_trials=0",
+                          f"settings.train_command={cmd}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, cwd=str(REPO_ROOT), env={**os.environ, "FAKE_TRAIN_SLEEP": "60"})
+    db = tmp_path / "sweep" / "sweeps.db"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if db.exists():
+            try:
+                if open_store(db).list_trials("term"):
+                    break
+            except Exception:  # noqa: BLE001 - schema may be mid-creation
+                pass
+        time.sleep(0.3)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    out = p.communicate(timeout=60)[0]
+    assert p.returncode == 130, out
+    (o,) = open_store(db).load_observations("term")
+    assert o.is_failure and o.reason == "interrupted by user (Ctrl-C)" and "best parameters" in out

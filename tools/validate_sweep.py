@@ -49,9 +49,12 @@ def parse_seeds(seeds: str | None, num_seeds: int) -> tuple[int, ...]:
     """``--seeds 1,2,3`` or seeds 1..num_seeds (seed 0 is the trainer default, the seed the sweep trained with)."""
     if seeds:
         try:
-            return tuple(int(s) for s in seeds.split(",") if s.strip())
+            out = tuple(int(s) for s in seeds.split(",") if s.strip())
         except ValueError as exc:
             raise ValueError(f"--seeds {seeds!r} must be comma-separated integers, e.g. 1,2,3") from exc
+        if not out or len(set(out)) != len(out) or not all(0 <= s <= 2**31 - 1 for s in out):
+            raise ValueError(f"--seeds {seeds!r} must be distinct integers in 0..2147483647")
+        return out
     if num_seeds < 2:
         raise ValueError(f"--num-seeds {num_seeds} must be >= 2 (a t-test needs two scores per configuration)")
     return tuple(range(1, num_seeds + 1))

@@ -1,0 +1,39 @@
+"""Acquisition maths against closed forms: log-EI, UCB and the cost-target weight."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from metta.sweep.acquisition import expected_improvement, log_cost_weight, log_expected_improvement, upper_confidence_bound
+
+
+def test_expected_improvement_matches_closed_form_and_monte_carlo() -> None:
+    mu, sigma, tau = np.array([0.0, 1.0, -2.0, 0.3]), np.array([1.0, 0.5, 2.0, 1e-3]), 0.2
+    z = (mu - tau) / sigma
+    closed = (mu - tau) * norm.cdf(z) + sigma * norm.pdf(z)
+    assert np.allclose(expected_improvement(mu, sigma, tau), closed, rtol=1e-9, atol=1e-15)
+    rng = np.random.default_rng(0)
+    draws = rng.normal(mu[0], sigma[0], 400_000)
+    assert np.maximum(draws - tau, 0).mean() == pytest.approx(closed[0], rel=0.01)
+
+
+def test_log_ei_is_finite_and_monotone_far_below_the_incumbent() -> None:
+    mu = np.linspace(-60.0, 0.0, 601)
+    v = log_expected_improvement(mu, np.ones_like(mu), 0.0)
+    assert np.all(np.isfinite(v)) and np.all(np.diff(v) > 0)
+    z = -5.9  # both branches agree where they meet
+    assert log_expected_improvement(np.array([z]), np.array([1.0]), 0.0)[0] == pytest.approx(
+        math.log(z * norm.cdf(z) + norm.pdf(z)), rel=1e-6)
+    assert log_expected_improvement(np.array([-6.1]), np.array([1.0]), 0.0)[0] == pytest.approx(
+        math.log(-6.1 * norm.cdf(-6.1) + norm.pdf(-6.1)), rel=1e-4)
+
+
+def test_ucb_and_cost_weight() -> None:
+    assert upper_confidence_bound(np.array([1.0]), np.array([0.5]), 2.0)[0] == 2.0
+    w = log_cost_weight(np.array([1.0, 10.0, 12.5, 25.0]), 12.5, 0.25)
+    assert w[0] == 0 and w[1] == 0 and w[2] == 0
+    assert w[3] == pytest.approx(-0.5 * (math.log(2.0) / math.log(1.25)) ** 2)

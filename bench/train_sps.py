@@ -5,7 +5,8 @@ Runs the real trainer (metta.rl.trainer.train) for the ``fast`` and ``mlp`` agen
 reports the median per-epoch SPS after a warm-up epoch. If ``pufferlib`` (pufferlib-core) is importable a PuffeRL
 comparison would run too; otherwise it is reported as skipped. The last stdout line is one JSON object:
 ``{"bench": "train_sps", "fast_sps": ..., "mlp_sps": ..., ...}``. Other processes on the machine slow this down;
-the 1-minute load average is included so numbers can be judged.
+the 1-minute load average and agent-steps per CPU-second of the process (what an uncontended core would
+give, summed over threads) are included so numbers can be judged.
 
     .venv/bin/python bench/train_sps.py [--epochs 4] [--num-envs 16] [--agents fast,mlp] [--threads 1,2]
 """
@@ -49,11 +50,12 @@ def measure(agent: str, threads: int, num_envs: int, epochs: int, bptt: int, min
         res = train(job, progress_stream=open(os.devnull, "w"))
         rows = [json.loads(x) for x in (Path(tmp) / "bench" / "metrics.jsonl").read_text().splitlines()]
     sps = [r["overview/sps"] for r in rows[1:]] or [rows[0]["overview/sps"]]
+    cpu_sps = [r["parameters/epoch_steps"] / r["timing/process_cpu_s"] for r in rows[1:] or rows]
     roll = statistics.median(r["timing/rollout_s"] for r in rows[1:] or rows)
     upd = statistics.median(r["timing/update_s"] for r in rows[1:] or rows)
     return {
         "agent": agent, "threads": threads, "num_envs": num_envs, "batch": batch, "minibatch": minibatch,
-        "sps": statistics.median(sps), "rollout_s": roll, "update_s": upd, "epochs": res.epochs,
+        "sps": statistics.median(sps), "sps_per_cpu_second": statistics.median(cpu_sps), "rollout_s": roll, "update_s": upd, "epochs": res.epochs,
     }  # fmt: skip
 
 
@@ -74,6 +76,7 @@ def main() -> None:
             r = measure(agent, threads, args.num_envs, args.epochs, args.bptt, args.minibatch_segments)
             print(json.dumps(r), flush=True)
             out[f"{agent}_sps_{threads}t"] = round(r["sps"], 1)
+            out[f"{agent}_sps_per_cpu_second_{threads}t"] = round(r["sps_per_cpu_second"], 1)
             best = max(best, r["sps"])
         out[f"{agent}_sps"] = round(best, 1)
     if importlib.util.find_spec("pufferlib") is None:

@@ -185,7 +185,7 @@ class Trainer:
     def run_epoch(self) -> dict[str, float]:
         """One rollout + update; returns this epoch's metrics."""
         tr, sizes = self.tr, self.sizes
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), time.process_time()
         self.policy.eval()
         self.carry, infos = collect(self.env, self.policy, self.buf, self.carry, self.gen_act, self.device)
         t1 = time.monotonic()
@@ -205,6 +205,7 @@ class Trainer:
             "overview/sps": sizes.batch_size * self.dist.world_size / max(1e-9, t2 - t0),
             "timing/rollout_s": t1 - t0,
             "timing/update_s": t2 - t1,
+            "timing/process_cpu_s": time.process_time() - cpu0,  # all threads of this process
             "parameters/learning_rate": hp.learning_rate,
             "parameters/epoch_steps": float(sizes.batch_size),
             "metric/agent_step": float(self.agent_step),

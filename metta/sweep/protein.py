@@ -318,8 +318,10 @@ class _Warp:
         y = np.asarray(y, dtype=float)
         self.mean, self.std = float(y.mean()), float(y.std()) if y.size > 1 and y.std() > 0 else 1.0
         self.lmbda = 1.0
-        if y.size >= 3:
-            self.lmbda = float(np.clip(yeojohnson_normmax((y - self.mean) / self.std), -3.0, 3.0))
+        if y.size >= 3 and y.std() > 0:
+            with np.errstate(all="ignore"):
+                lm = float(yeojohnson_normmax((y - self.mean) / self.std))
+            self.lmbda = float(np.clip(lm, -3.0, 3.0)) if math.isfinite(lm) else 1.0
 
     def __call__(self, y: np.ndarray) -> np.ndarray:
         return yeojohnson((np.asarray(y, dtype=float) - self.mean) / self.std, self.lmbda)

@@ -9,11 +9,22 @@ __all__ = ["RecurrentPolicy", "State", "make_policy"]
 
 
 def make_policy(
-    cfg: AgentConfig, num_actions: int, obs_shape: tuple[int, int] = (200, 3), num_features: int = 25
+    cfg: AgentConfig,
+    num_actions: int,
+    obs_shape: tuple[int, int] = (200, 3),
+    num_features: int = 25,
+    seed: int | None = None,
 ) -> RecurrentPolicy:
-    """Build the policy named by ``cfg.name`` (parameters initialised from torch's current RNG)."""
+    """Build the policy named by ``cfg.name``. With ``seed`` the initial weights depend only on it (torch's global
+    RNG is left untouched); without, they come from torch's current global RNG."""
+    import torch
+
     from metta.agent.fast import FastPolicy
     from metta.agent.mlp import MLPPolicy
 
     cls = {"fast": FastPolicy, "mlp": MLPPolicy}[cfg.name]
-    return cls(cfg, num_actions, obs_shape, num_features)
+    if seed is None:
+        return cls(cfg, num_actions, obs_shape, num_features)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return cls(cfg, num_actions, obs_shape, num_features)

@@ -117,7 +117,9 @@ class Trainer:
         self.env = env_factory(job.env, tr.num_envs, job.system.seed if fresh else self._seed(self.epoch))
         self.sizes = effective_sizes(tr, self.env.total_agents)
         num_features = int(getattr(self.env, "num_features", 25))
-        self.policy = make_policy(job.agent, self.env.num_actions, tuple(self.env.obs_shape), num_features).to(device)
+        self.policy = make_policy(
+            job.agent, self.env.num_actions, tuple(self.env.obs_shape), num_features, seed=derive_seed(job.system.seed, 0)
+        ).to(device)
         self.optimizer = make_optimizer(self.policy, job)
         if resume:
             try:

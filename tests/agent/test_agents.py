@@ -93,3 +93,14 @@ def test_act_is_deterministic_given_a_generator():
     a1 = p.act(obs, p.initial_state(32), torch.Generator().manual_seed(5))[0]
     a2 = p.act(obs, p.initial_state(32), torch.Generator().manual_seed(5))[0]
     assert torch.equal(a1, a2)
+
+
+def test_seeded_construction_ignores_the_global_rng():
+    cfg = AgentConfig(name="mlp", lstm_layers=1)
+    torch.manual_seed(1)
+    a = make_policy(cfg, 19, seed=7)
+    torch.manual_seed(2)
+    b = make_policy(cfg, 19, seed=7)
+    c = make_policy(cfg, 19, seed=8)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    assert not torch.equal(a.fc1.weight, c.fc1.weight)

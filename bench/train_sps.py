@@ -55,7 +55,8 @@ def measure(agent: str, threads: int, num_envs: int, epochs: int, bptt: int, min
     upd = statistics.median(r["timing/update_s"] for r in rows[1:] or rows)
     return {
         "agent": agent, "threads": threads, "num_envs": num_envs, "batch": batch, "minibatch": minibatch,
-        "sps": statistics.median(sps), "sps_per_cpu_second": statistics.median(cpu_sps), "rollout_s": roll, "update_s": upd, "epochs": res.epochs,
+        "sps": statistics.median(sps), "sps_per_cpu_second": statistics.median(cpu_sps), "rollout_s": roll,
+        "update_s": upd, "epochs": res.epochs,
     }  # fmt: skip
 
 

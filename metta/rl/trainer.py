@@ -117,9 +117,9 @@ class Trainer:
         self.env = env_factory(job.env, tr.num_envs, job.system.seed if fresh else self._seed(self.epoch))
         self.sizes = effective_sizes(tr, self.env.total_agents)
         num_features = int(getattr(self.env, "num_features", 25))
-        self.policy = make_policy(
-            job.agent, self.env.num_actions, tuple(self.env.obs_shape), num_features, seed=derive_seed(job.system.seed, 0)
-        ).to(device)
+        init_seed = derive_seed(job.system.seed, 0)  # same initial weights on every rank
+        obs_shape = tuple(self.env.obs_shape)
+        self.policy = make_policy(job.agent, self.env.num_actions, obs_shape, num_features, seed=init_seed).to(device)
         self.optimizer = make_optimizer(self.policy, job)
         if resume:
             try:

@@ -182,9 +182,10 @@ class ResultLog:
     def append(self, result: RunResult) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(asdict(result), sort_keys=True, allow_nan=False) + "\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            if os.fstat(fd).st_size and not self.path.read_bytes().endswith(b"\n"):
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
                 line = "\n" + line  # keep a torn line on its own
             os.write(fd, line.encode())
             os.fsync(fd)
@@ -264,7 +265,8 @@ class ValidationRunner:
         return out
 
     def run_one(self, p: PlannedRun) -> RunResult:
-        """Train + evaluate one pair; KeyboardInterrupt is recorded as interrupted and re-raised."""
+        """Train + evaluate one pair. KeyboardInterrupt is recorded as interrupted, any other exception as a
+        failure, and both are re-raised; the caller records the returned result."""
         if p.run_dir.exists():  # an earlier failed/interrupted attempt: keep it, but never resume from it
             p.run_dir.rename(p.run_dir.with_name(f"{p.run_dir.name}.attempt-{int(time.time() * 1000)}"))
         t0 = time.monotonic()
@@ -274,6 +276,10 @@ class ValidationRunner:
         except KeyboardInterrupt:
             ResultLog(self.cfg.results_path, self.log).append(
                 self._result(p, INTERRUPTED, None, "interrupted by user (Ctrl-C)", [time.monotonic() - t0, 0.0]))
+            raise
+        except Exception as exc:  # recorded (never lost, never a score), then the validation stops
+            ResultLog(self.cfg.results_path, self.log).append(
+                self._result(p, FAILED, None, f"validation error: {exc!r}", [time.monotonic() - t0, 0.0]))
             raise
         status = SUCCESS if score is not None else FAILED
         return self._result(p, status, score, reason, times)

@@ -328,3 +328,17 @@ def test_real_validation_end_to_end(tmp_path: Path) -> None:
     # resume: nothing re-runs
     r2 = _tool("sweep_name=e2e", f"data_dir={tmp_path}", "--top-n", "1", "--seeds", "1,2", *budget)
     assert r2.returncode == 0 and "4 of 4 runs done, 0 to run" in r2.stdout, r2.stdout + r2.stderr
+
+
+class BrokenDispatcher:
+    def train(self, request, progress=None) -> TrainOutcome:  # noqa: ANN001
+        raise OSError("disk full")
+
+
+def test_unexpected_error_is_recorded_as_failure_and_raised(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path)
+    runner = ValidationRunner(cfg, BrokenDispatcher(), lambda s: SeedEvaluator(s, []), log=lambda s: None)
+    with pytest.raises(OSError, match="disk full"):
+        runner.run(plan_runs(cfg, [Candidate(BASELINE, {})]))
+    (r,) = ResultLog(cfg.results_path).load()
+    assert (r.seed, r.status, r.score) == (1, "failed", None) and "disk full" in r.reason

@@ -131,7 +131,8 @@ def test_run_resume_skip_and_stats(tmp_path: Path, fake_trainer: list[str]) -> N
     assert build_report(cfg_other, cands, ResultLog(cfg.results_path).load())[0].n == 0
 
 
-def test_failures_recorded_with_reason_skipped_then_retried(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
+def test_failures_recorded_with_reason_skipped_then_retried(tmp_path: Path,
+                                                            fake_trainer: list[str]) -> None:  # noqa: F811
     cfg = _cfg(tmp_path, seeds=(1, 2))
     cands = [Candidate(BASELINE, {})]
     calls: list[int] = []
@@ -342,3 +343,29 @@ def test_unexpected_error_is_recorded_as_failure_and_raised(tmp_path: Path) -> N
         runner.run(plan_runs(cfg, [Candidate(BASELINE, {})]))
     (r,) = ResultLog(cfg.results_path).load()
     assert (r.seed, r.status, r.score) == (1, "failed", None) and "disk full" in r.reason
+
+
+def test_tool_sigint_stops_training_records_interrupted_exit_130(tmp_path: Path,
+                                                                 fake_trainer: list[str]) -> None:  # noqa: F811
+    import os
+    import signal
+    import time
+
+    _store_with_sweep(tmp_path).close()
+    cmd = "settings.train_command=[" + ",".join(fake_trainer) + "]"
+    proc = subprocess.Popen([sys.executable, str(TOOL), "sweep_name=v", f"data_dir={tmp_path}", cmd, "--top-n", "1",
+                             "--seeds", "1,2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=str(REPO_ROOT), env={**os.environ, "FAKE_TRAIN_SLEEP": "120"})
+    log = tmp_path / "sweep" / "v" / "validation" / "runs" / "v.v.base.s1" / "train.log"
+    deadline = time.monotonic() + 60
+    while not (log.exists() and "fake training" in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "interrupted (Ctrl-C)" in err
+    (r,) = ResultLog(tmp_path / "sweep" / "v" / "validation" / "results.jsonl").load()
+    assert (r.run_id, r.status, r.score) == ("v.v.base.s1", "interrupted", None)
+    from .test_loop import _processes_running
+
+    assert not _processes_running(fake_trainer[1])  # the training subprocess was stopped, not orphaned

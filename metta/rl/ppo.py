@@ -134,6 +134,12 @@ def ppo_update(
                     "Try a lower trainer.optimizer.learning_rate or trainer.ppo.max_grad_norm"
                 )
             grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), trainer.ppo.max_grad_norm)
+            if not bool(torch.isfinite(grad_norm)):  # identical on every rank (gradients were averaged)
+                raise TrainingError(
+                    f"non-finite gradient norm ({float(grad_norm)}) in update epoch {update_epoch}, minibatch {mb_i}; "
+                    "the optimizer step was skipped and the last good checkpoint is kept. "
+                    "Try a lower trainer.optimizer.learning_rate"
+                )
             optimizer.step()
             stats["grad_norm"] = grad_norm.detach()
             for k, v in stats.items():

@@ -1,7 +1,7 @@
 """The PPO training loop: ``train(job, logger=None) -> TrainResult``.
 
-Per epoch: apply the schedules for the current agent_step (learning rate, clip, entropy, value clip), collect one
-rollout from the VecEnv, run the PPO update, log metrics, checkpoint every ``checkpoint_interval`` epochs and at the
+Per epoch: collect one rollout from the VecEnv, apply the schedules at the progress reached by it (learning rate,
+clip, entropy, value clip), run the PPO update, log metrics, checkpoint every ``checkpoint_interval`` epochs and at the
 end. Resumes from the newest good checkpoint in ``<run_dir>/checkpoints``. NaN/inf losses stop the run with a
 TrainingError before the optimizer step, so the last written checkpoint stays the last good one.
 """

@@ -105,3 +105,24 @@ def test_initial_policy_uri_starts_a_new_run_from_given_weights(tmp_path):
     bad = tiny_job(tmp_path / "c", extra=["agent=fast", f"trainer.initial_policy_uri={first.final_checkpoint}"])
     with pytest.raises(Exception, match="does not fit agent fast"):
         train(bad)
+
+
+def test_infinite_gradients_stop_before_the_weights_are_touched(tmp_path, monkeypatch):
+    real = ppo_module.ppo_loss
+    calls = {"n": 0}
+
+    def exploding(*args, **kwargs):
+        loss, stats = real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] > 2:  # adds exactly 0 to the loss, but its gradient (sqrt at 0) is not finite
+            new_value = args[3]
+            loss = loss + torch.sqrt((new_value - new_value.detach()).abs()).sum()
+        return loss, stats
+
+    monkeypatch.setattr(ppo_module, "ppo_loss", exploding)
+    with pytest.raises(TrainingError, match="non-finite gradient norm"):
+        train(tiny_job(tmp_path))
+    ckpts = list_checkpoints(tmp_path / "tiny" / "checkpoints")
+    assert [e for e, _ in ckpts] == [0, 1]
+    data = load_checkpoint(ckpts[-1][1])
+    assert all(torch.isfinite(v).all() for v in data["policy"]["state_dict"].values())

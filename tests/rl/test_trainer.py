@@ -126,3 +126,15 @@ def test_infinite_gradients_stop_before_the_weights_are_touched(tmp_path, monkey
     assert [e for e, _ in ckpts] == [0, 1]
     data = load_checkpoint(ckpts[-1][1])
     assert all(torch.isfinite(v).all() for v in data["policy"]["state_dict"].values())
+
+
+def test_fast_agent_is_deterministic_too(tmp_path):
+    extra = ["agent=fast", "trainer.total_timesteps=768"]
+    a = train(tiny_job(tmp_path / "a", extra=extra))
+    b = train(tiny_job(tmp_path / "b", extra=extra))
+    wa = load_checkpoint(a.final_checkpoint)["policy"]["state_dict"]
+    wb = load_checkpoint(b.final_checkpoint)["policy"]["state_dict"]
+    assert len(wa) > 20 and all(torch.equal(wa[k], wb[k]) for k in wa)
+    la = [r["losses/policy_loss"] for r in _metrics(tmp_path / "a" / "tiny")]
+    lb = [r["losses/policy_loss"] for r in _metrics(tmp_path / "b" / "tiny")]
+    assert la == lb

@@ -164,7 +164,7 @@ class Protein:
         """Fit the score GP (and the log-cost GP when costs vary); returns whether the search is cost-aware."""
         keep = self._subset(y)
         x, y, c = x[keep], y[keep], c[keep]
-        full = x.shape[0] <= 40 or self._fits % 4 == 0
+        full = x.shape[0] <= 40 or self._fits % 8 == 0  # random restarts: always early, then every 8th fit
         self._score_gp.restarts = self.settings.gp_restarts if full else 0
         self._warp = _Warp(y)
         self._score_gp.fit(x, self._warp(y), rng)

@@ -37,3 +37,17 @@ def test_ucb_and_cost_weight() -> None:
     w = log_cost_weight(np.array([1.0, 10.0, 12.5, 25.0]), 12.5, 0.25)
     assert w[0] == 0 and w[1] == 0 and w[2] == 0
     assert w[3] == pytest.approx(-0.5 * (math.log(2.0) / math.log(1.25)) ** 2)
+
+
+def test_yeojohnson_grid_fit_matches_scipy_maximum_likelihood() -> None:
+    from scipy.stats import yeojohnson_llf, yeojohnson_normmax
+
+    from metta.sweep.protein import yeojohnson_lambda
+
+    rng = np.random.default_rng(0)
+    for y in (rng.normal(size=30), rng.lognormal(size=50), -rng.lognormal(size=40), rng.normal(size=200) ** 3):
+        y = (y - y.mean()) / y.std()
+        ref = float(np.clip(yeojohnson_normmax(y), -3.0, 3.0))
+        got = yeojohnson_lambda(y)
+        assert abs(got - ref) <= 0.05
+        assert yeojohnson_llf(got, y) >= yeojohnson_llf(ref, y) - 0.002 * y.size  # grid step 0.05

@@ -41,7 +41,8 @@ from metta.sweep.registry import make_optimizer  # noqa: E402
 
 OPTIMIZERS = {"protein": "bayes", "random": "random", "tpe": "optuna_tpe", "gp": "optuna_gp"}
 H6_OPT = 3.32236801141551
-_H6_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
+_H6_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
+                  [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
 _H6_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
                          [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]])
 _H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
@@ -232,7 +233,8 @@ def summarise(results: list[dict[str, Any]], optimizers: Sequence[str]) -> tuple
             rs = [r for r in b if r["optimizer"] == o]
             reached = [r["cost_to_90"] for r in rs if r["cost_to_90"] is not None]
             med = _q([r["regret"] for r in rs], 0.5)
-            r1 += f"{med:>12.4g} [{_q([r['regret'] for r in rs], .25):.3g}, {_q([r['regret'] for r in rs], .75):.3g}]".rjust(34)
+            regs = [r["regret"] for r in rs]
+            r1 += f"{med:>12.4g} [{_q(regs, .25):.3g}, {_q(regs, .75):.3g}]".rjust(34)
             r2 += f"{len(reached)}/{len(rs)}".rjust(34)
             c90 = _q(reached, 0.5) if reached else None
             r3 += (f"{c90:.0f}" if c90 is not None else "never").rjust(34)

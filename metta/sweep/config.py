@@ -144,7 +144,9 @@ class ProteinSettings(BaseModel):
     acquisition: Literal["ei", "ucb"] = Field("ei", description="Expected improvement or upper confidence bound.")
     ucb_beta: float = Field(2.0, gt=0, le=100, description="Exploration weight (std multiplier) for ucb.")
     kernel: Literal["matern52", "rbf"] = Field("matern52", description="GP kernel (ARD lengthscales).")
-    gp_restarts: int = Field(2, ge=0, le=50, description="Random restarts of the L-BFGS kernel fit besides the warm start.")
+    gp_restarts: int = Field(
+        2, ge=0, le=50, description="Random restarts of the L-BFGS kernel fit besides the warm start."
+    )
     grid_points: int = Field(5, ge=2, le=1000, description="Levels per continuous parameter for method: grid.")
     max_gp_points: int = Field(
         400, ge=10, le=100_000, description="Most recent/best points kept for the exact GP (bounds latency)."
@@ -245,7 +247,8 @@ def _build_tree(node: Any, path: str) -> Any:
     out: dict[str, Any] = {}
     for key, child in node.items():
         if not isinstance(key, str) or not key or "." in key:
-            raise OptimizerError(f"parameter key {key!r} under {path or '<root>'!r} must be a non-empty name without '.'")
+            where = path or "<root>"
+            raise OptimizerError(f"parameter key {key!r} under {where!r} must be a non-empty name without '.'")
         out[key] = _build_tree(child, f"{path}.{key}" if path else key)
     return out
 

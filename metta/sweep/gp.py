@@ -147,7 +147,8 @@ class GaussianProcess:
         hi = np.array([b[1] for b in bounds])
         starts = [np.clip(self.theta, lo, hi)]
         for _ in range(self.restarts):
-            t = np.concatenate([rng.normal(math.log(0.8 * math.sqrt(d)), 1.0, d), [rng.normal(0, 0.5)], [rng.uniform(-12, -2)]])
+            log_ls = rng.normal(math.log(0.8 * math.sqrt(d)), 1.0, d)
+            t = np.concatenate([log_ls, [rng.normal(0, 0.5)], [rng.uniform(-12, -2)]])
             starts.append(np.clip(t, lo, hi))
         best_t, best_f = starts[0], math.inf
         for k, t0 in enumerate(starts):  # the warm start converges in a few steps; cold starts get more room

@@ -28,7 +28,9 @@ class Optimizer(Protocol):
         """``n`` distinct (nested suggestion, info) pairs; suggested points count as pending until observed."""
         ...
 
-    def observe(self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False) -> None:
+    def observe(
+        self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False
+    ) -> None:
         """Record one finished trial (a failure when ``is_failure`` or the score is None/NaN/inf)."""
         ...
 

@@ -70,7 +70,8 @@ class OptunaSearch:
         self.history = History(config)
         self.space = self.history.space
         self._dists = {n: _distribution(p) for n, p in zip(self.space.names, self.space.params)}
-        smp = optuna.samplers.TPESampler(seed=self.seed) if sampler == "tpe" else optuna.samplers.GPSampler(seed=self.seed)
+        samplers = optuna.samplers
+        smp = samplers.TPESampler(seed=self.seed) if sampler == "tpe" else samplers.GPSampler(seed=self.seed)
         direction = "minimize" if config.goal == "minimize" else "maximize"
         self._study = optuna.create_study(direction=direction, sampler=smp)
         self._asked: dict[tuple, Any] = {}
@@ -91,7 +92,9 @@ class OptunaSearch:
                                      "predicted_cost": None}))
         return out
 
-    def observe(self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False) -> None:
+    def observe(
+        self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False
+    ) -> None:
         """Tell Optuna the result (a FAIL trial for failures)."""
         import optuna
 

@@ -72,7 +72,9 @@ class Protein:
             out.append((suggestion, info))
         return out
 
-    def observe(self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False) -> None:
+    def observe(
+        self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False
+    ) -> None:
         """Record a finished trial; None/NaN/inf scores count as failures; cost must be finite and > 0."""
         self.history.add(suggestion, score, cost, is_failure)
 
@@ -346,5 +348,6 @@ class _Warp:
         if t >= 0:
             z = math.expm1(t) if abs(lm) < 1e-9 else (max(t * lm + 1.0, 1e-12)) ** (1.0 / lm) - 1.0
         else:
-            z = -math.expm1(-t) if abs(lm - 2) < 1e-9 else 1.0 - (max(1.0 - (2.0 - lm) * t, 1e-12)) ** (1.0 / (2.0 - lm))
+            q = 2.0 - lm
+            z = -math.expm1(-t) if abs(q) < 1e-9 else 1.0 - (max(1.0 - q * t, 1e-12)) ** (1.0 / q)
         return z * self.std + self.mean

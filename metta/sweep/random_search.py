@@ -43,7 +43,9 @@ class RandomSearch:
                                      "predicted_cost": None}))
         return out
 
-    def observe(self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False) -> None:
+    def observe(
+        self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False
+    ) -> None:
         """Record a finished trial (None/NaN/inf score = failure; cost > 0)."""
         self.history.add(suggestion, score, cost, is_failure)
 

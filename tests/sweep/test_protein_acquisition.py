@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from metta.sweep.acquisition import expected_improvement, log_cost_weight, log_expected_improvement, upper_confidence_bound
+from metta.sweep.acquisition import (
+    expected_improvement,
+    log_cost_weight,
+    log_expected_improvement,
+    upper_confidence_bound,
+)
 
 
 def test_expected_improvement_matches_closed_form_and_monte_carlo() -> None:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
-import time
-import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator
 
-from metta.common.errors import MettaError
 from metta.rl.trainer_config import AgentConfig, TrainerConfig, TrainJobConfig, WandbConfig
 from metta.tools.tool import Tool
 
@@ -70,80 +66,10 @@ class TrainTool(Tool):
 
     def invoke(self, args: Mapping[str, str], overrides: Sequence[str]) -> int:
         """Train; write ``<run_dir>/train_result.json`` like ./tools/train.py. Exit 0 ok, 1 failed, 130 Ctrl-C."""
-        from metta.common.logger import NullLogger, WandbLogger
-        from metta.rl.trainer import train
+        from metta.rl.job import run_job
 
-        job = self.job()
-        t0 = time.monotonic()
-        result: dict[str, Any] = {"status": "failed", "agent_steps": 0, "epochs": 0, "wall_time_s": 0.0,
-                                  "final_checkpoint": None, "error": None}
-        _print_effective(job)
-        logger: Any = NullLogger()
-        code = 1
-        try:
-            if job.wandb.mode != "disabled":
-                w = job.wandb
-                logger = WandbLogger(job.run, w.mode, w.project, w.entity, w.group, w.tags, config=job.to_dict(),
-                                     dir=w.dir or job.run_dir)
-            res = train(job, logger=logger, evaluate_fn=_evaluate_fn(job))
-            result.update(res.as_dict(), status="success", error=None)
-            code = 0
-        except KeyboardInterrupt:
-            result["error"], code = "KeyboardInterrupt: interrupted by the user", 130
-        except Exception as exc:  # noqa: BLE001 - any crash must still leave a failed train_result.json
-            result["error"] = f"{type(exc).__name__}: {exc}"
-            if not isinstance(exc, MettaError):
-                traceback.print_exc()
-        finally:
-            logger.close()
-        if code:
-            result["wall_time_s"] = time.monotonic() - t0
-            print(f"error: {result['error']}", file=sys.stderr)
-        _write_result(Path(job.run_dir), result)
+        code, _result = run_job(self.job())
         return code
-
-
-def _print_effective(job: TrainJobConfig) -> None:
-    t, hs = job.trainer, job.trainer.hyperparameter_scheduler
-    schedules = ", ".join(
-        f"{n} {s.type}->{s.min_value}" if s else f"{n} constant"
-        for n, s in (("lr", hs.learning_rate_schedule), ("clip", hs.ppo_clip_schedule),
-                     ("ent", hs.ppo_ent_coef_schedule), ("vf_clip", hs.ppo_vf_clip_schedule))
-    )
-    print(f"run {job.run} -> {job.run_dir} | hardware {job.hardware} | device {job.system.device} | seed "
-          f"{job.system.seed} | deterministic {job.system.torch_deterministic}\n"
-          f"total_timesteps {t.total_timesteps:,} | batch {t.batch_size:,} | minibatch {t.minibatch_size:,} | "
-          f"bptt {t.bptt_horizon} | num_envs {t.num_envs} | lr {t.optimizer.learning_rate} | clip {t.ppo.clip_coef} "
-          f"| ent {t.ppo.ent_coef}\nschedules: {schedules}", flush=True)
-
-
-def _evaluate_fn(job: TrainJobConfig) -> Any:
-    """In-training evaluation on trainer.simulation.suite (as ./tools/train.py); failures are reported, not fatal."""
-    if job.trainer.simulation.evaluate_interval <= 0:
-        return None
-
-    def _evaluate(checkpoint: Path, epoch: int) -> dict[str, float]:
-        from metta.sim import evaluate
-
-        try:
-            res = evaluate(f"file://{checkpoint}", job.trainer.simulation.suite, Path(job.run_dir) / "stats.db",
-                           seed=job.system.seed)
-        except MettaError as exc:
-            print(f"warning: evaluation at epoch {epoch} failed: {exc}", file=sys.stderr)
-            return {}
-        out = {f"overview/{c}_score": v for c, v in res.category_scores.items() if v is not None}
-        if res.avg_category_score is not None:
-            out["overview/avg_category_score"] = res.avg_category_score
-        return out
-
-    return _evaluate
-
-
-def _write_result(run_dir: Path, payload: dict[str, Any]) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / "train_result.json.tmp"
-    tmp.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
-    tmp.replace(run_dir / "train_result.json")
 
 
 def _default_run_dir(data_dir: str, run: str) -> str:

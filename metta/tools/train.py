@@ -66,9 +66,21 @@ class TrainTool(Tool):
 
     def invoke(self, args: Mapping[str, str], overrides: Sequence[str]) -> int:
         """Train; write ``<run_dir>/train_result.json`` like ./tools/train.py. Exit 0 ok, 1 failed, 130 Ctrl-C."""
+        import sys
+
+        import torch
+
         from metta.rl.job import run_job
 
-        code, _result = run_job(self.job())
+        job = self.job()
+        if job.hardware == "gpu" and not torch.cuda.is_available():
+            print(
+                f"note: hardware=gpu sizing (total_timesteps {job.trainer.total_timesteps:,}, batch_size "
+                f"{job.trainer.batch_size:,}) on a machine without CUDA; pass `--args hardware=cpu` for the CPU "
+                "profile that trains in minutes.",
+                file=sys.stderr,
+            )
+        code, _result = run_job(job)
         return code
 
 

@@ -14,7 +14,7 @@ def test_quick_resolves_with_documented_defaults() -> None:
     job = resolve_sweep_job(compose("sweep_job", ["sweep_name=q"]))
     s = job.settings
     assert (s.max_consecutive_failures, s.rollout_retry_delay, s.max_observations_to_load) == (0, 5, 250)
-    assert s.sweep_server_uri.endswith("sweep/sweeps.db") and job.num_trials == 4 and job.sim_name == "sweep_eval"
+    assert s.sweep_server_uri.endswith("sweep/sweeps.db") and job.num_trials == 8 and job.sim_name == "sweep_eval"
     assert resolve_sweep_job(compose("sweep_job", ["sweep_name=q", "num_trials=0"])).num_trials == 0
     assert resolve_sweep_job(compose("sweep_job", ["sweep_name=q", "sweep=full"])).num_trials == 0
     assert job.sweep_dir.endswith("sweep/q")

@@ -41,7 +41,7 @@ def write_obs(obs, env_step, env_max_steps, win_dr, win_dc, win_loc, agent_r, ag
               agent_group, inv, last_action, last_arg, last_reward_byte, cell_obj, cell_conv, cell_agent, conv_kind,
               conv_inv, conv_phase, obj_type_id, obj_color, obj_swappable, obj_is_conv, obj_items, obj_nitems,
               game_stats):
-    """Write legacy-ordered tokens (globals, then cells by distance) into ``obs[E*N, T, 3]``, pre-filled with 0xFF."""
+    """Write legacy-ordered tokens (globals, then cells by distance) into ``obs[E*N, T, 3]``; pads the rest with 0xFF."""
     E, N, R = inv.shape
     T = obs.shape[1]
     H = cell_agent.shape[1]
@@ -100,6 +100,10 @@ def write_obs(obs, env_step, env_max_steps, win_dr, win_dc, win_loc, agent_r, ag
                             n, d = emit(o, n, d, loc, F_INV + i, conv_inv[e, ci, i])
                 elif obj_swappable[kind]:
                     n, d = emit(o, n, d, loc, F_SWAPPABLE, 1)
+            for j in range(n, T):
+                o[j, 0] = 0xFF
+                o[j, 1] = 0xFF
+                o[j, 2] = 0xFF
             written_e += n
             dropped_e += d
         game_stats[e, G_TOKENS_WRITTEN] += written_e

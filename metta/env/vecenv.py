@@ -197,7 +197,7 @@ class VecEnv:
 
     def _observe(self) -> np.ndarray:
         t = self.tables
-        obs = np.full((self.total_agents, NUM_TOKENS, 3), 0xFF, dtype=np.uint8)
+        obs = np.empty((self.total_agents, NUM_TOKENS, 3), dtype=np.uint8)  # write_obs pads with 0xFF
         dr, dc, loc = window_order(WINDOW)
         write_obs(obs, self.env_step, self.env_max_steps, dr, dc, loc, self.agent_r, self.agent_c, self.agent_ori,
                     self.agent_frozen, self.agent_group, self.inv, self.last_action, self.last_arg,

@@ -34,6 +34,9 @@ def test_disabled_mode_never_imports_wandb(monkeypatch):
     lg = WandbLogger("r", mode="disabled")
     lg.log({"a": 1.0}, 1)
     lg.close()
+    assert lg.mode == "disabled"
+    assert lg._run is None
+    assert sys.modules["wandb"] is None  # nothing imported (or replaced) the blocked module
 
 
 def test_unreachable_server_falls_back_to_offline(monkeypatch):

@@ -7,14 +7,17 @@ import math
 import multiprocessing as mp
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from metta.common.errors import ConfigError, EvaluationError
 from metta.sweep.config import flatten
 from metta.sweep.phases import deep_merge
+
+if TYPE_CHECKING:
+    from metta.sweep.dispatch import Dispatcher, TrainRequest
 
 _BARE = re.compile(r"[A-Za-z_/][A-Za-z0-9_/.:\-]*")
 _RESERVED = {"true", "false", "null", "none", "yes", "no", "on", "off", "inf", "nan"}
@@ -156,3 +159,37 @@ class SimEvaluator:
         if status != "ok":
             raise EvaluationError(f"evaluation failed: {value}")
         return EvalOutcome(score=float(value), wall_s=time.monotonic() - t0, details=details)
+
+
+@dataclass(frozen=True)
+class TrialRun:
+    """What one train-then-evaluate attempt gave: the objective (None = failure), the reason, and wall seconds."""
+
+    objective: float | None
+    reason: str
+    train_s: float
+    eval_s: float
+
+
+def run_trial(dispatcher: Dispatcher, evaluator: Evaluator, request: TrainRequest, eval_timeout: float, metric: str,
+              on_line: Callable[[float, str], None]) -> TrialRun:
+    """Train through ``dispatcher``, check a checkpoint exists, evaluate, and reject non-finite scores.
+
+    Every way this can fail (crash, timeout, missing checkpoint, evaluation error, NaN score) comes back as a
+    failure with its reason, never as a score. Shared by the sweep loop and seed validation.
+    """
+    out = dispatcher.train(request, on_line)
+    if not out.ok:
+        return TrialRun(None, f"{out.reason} (log: {request.log_path})", out.wall_s, 0.0)
+    ckpt_dir = request.run_dir / "checkpoints"
+    if not any(ckpt_dir.glob("model_*.pt")):
+        return TrialRun(None, f"missing checkpoint: no model_*.pt in {ckpt_dir}", out.wall_s, 0.0)
+    t_eval = time.monotonic()
+    try:
+        ev = evaluator.evaluate(request.run_dir, eval_timeout)
+    except EvaluationError as exc:
+        return TrialRun(None, str(exc)[:500], out.wall_s, time.monotonic() - t_eval)
+    eval_s = max(ev.wall_s, time.monotonic() - t_eval)
+    if not math.isfinite(ev.score):
+        return TrialRun(None, f"NaN score: metric {metric!r} = {ev.score}", out.wall_s, eval_s)
+    return TrialRun(float(ev.score), "", out.wall_s, eval_s)

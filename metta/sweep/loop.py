@@ -9,7 +9,6 @@ Resume: a trial left ``running`` by a worker that died (same host, process gone;
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import threading
@@ -19,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from metta.common.errors import EvaluationError, MettaError, OptimizerError, SweepError
+from metta.common.errors import MettaError, OptimizerError, SweepError
 from metta.common.seeding import derive_seed
 from metta.sweep.config import ProteinConfig, flatten
 from metta.sweep.dispatch import Dispatcher, TrainRequest
-from metta.sweep.launch import Evaluator, check_constraints, effective_trainer, to_overrides
+from metta.sweep.launch import Evaluator, check_constraints, effective_trainer, run_trial, to_overrides
 from metta.sweep.store import INTERRUPTED_REASON, DuplicateTrialError, Observation, SweepStore, worker_id
 from metta.sweep.store.base import parse_worker_id
 from metta.sweep.sweep_config import SweepJobConfig
@@ -265,24 +264,12 @@ class SweepLoop:
                 *to_overrides(self.job.train_overrides()), *to_overrides(suggestion))
         req = TrainRequest(run_id, run_dir, args, run_dir / "train.log", self.job.settings.train_timeout)
         self._cost = 1e-3
-        out = self.dispatcher.train(
-            req, lambda s, line: self.log(f"[{self.name}] {run_id} training {s:.0f}s | {line[:90]}")
+        trial = run_trial(
+            self.dispatcher, self.evaluator, req, self.job.settings.eval_timeout, metric,
+            lambda s, line: self.log(f"[{self.name}] {run_id} training {s:.0f}s | {line[:90]}"),
         )
-        self._cost = max(out.wall_s, 1e-3)
-        if not out.ok:
-            return None, f"{out.reason} (log: {req.log_path})"
-        if not any((run_dir / "checkpoints").glob("model_*.pt")):
-            return None, f"missing checkpoint: no model_*.pt in {run_dir / 'checkpoints'}"
-        t_eval = time.monotonic()
-        try:
-            ev = self.evaluator.evaluate(run_dir, self.job.settings.eval_timeout)
-        except EvaluationError as exc:
-            self._cost += time.monotonic() - t_eval
-            return None, str(exc)[:500]
-        self._cost += max(ev.wall_s, time.monotonic() - t_eval)
-        if not math.isfinite(ev.score):
-            return None, f"NaN score: metric {metric!r} = {ev.score}"
-        return float(ev.score), ""
+        self._cost = max(trial.train_s, 1e-3) + trial.eval_s
+        return trial.objective, trial.reason
 
     def _record(self, run_id: str, phase: str, suggestion: dict[str, Any], objective: float | None, cost: float,
                 reason: str) -> TrialRecord:

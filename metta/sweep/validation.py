@@ -24,10 +24,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from metta.common.errors import EvaluationError, SweepError
+from metta.common.errors import SweepError
 from metta.sweep.best_params import rank_observations
 from metta.sweep.dispatch import Dispatcher, TrainRequest
-from metta.sweep.launch import Evaluator, to_overrides
+from metta.sweep.launch import Evaluator, run_trial, to_overrides
 from metta.sweep.store import SweepStore
 from metta.sweep.store.base import dumps
 
@@ -285,25 +285,13 @@ class ValidationRunner:
         return self._result(p, status, score, reason, times)
 
     def _execute(self, p: PlannedRun, times: list[float]) -> tuple[float | None, str]:
-        log_path = p.run_dir / "train.log"
-        req = TrainRequest(p.run_id, p.run_dir, train_args(self.cfg, p), log_path, self.cfg.train_timeout)
-        out = self.dispatcher.train(
-            req, lambda s, line: self.log(f"[{self.cfg.sweep_name}] {p.run_id} training {s:.0f}s | {line[:90]}"))
-        times[0] = out.wall_s
-        if not out.ok:
-            return None, f"{out.reason} (log: {log_path})"
-        if not any((p.run_dir / "checkpoints").glob("model_*.pt")):
-            return None, f"missing checkpoint: no model_*.pt in {p.run_dir / 'checkpoints'}"
-        t_eval = time.monotonic()
-        try:
-            ev = self.make_evaluator(p.seed).evaluate(p.run_dir, self.cfg.eval_timeout)
-        except EvaluationError as exc:
-            times[1] = time.monotonic() - t_eval
-            return None, str(exc)[:500]
-        times[1] = max(ev.wall_s, 0.0)
-        if not math.isfinite(ev.score):
-            return None, f"NaN score: metric {self.cfg.metric!r} = {ev.score}"
-        return float(ev.score), ""
+        req = TrainRequest(p.run_id, p.run_dir, train_args(self.cfg, p), p.run_dir / "train.log", self.cfg.train_timeout)
+        trial = run_trial(
+            self.dispatcher, self.make_evaluator(p.seed), req, self.cfg.eval_timeout, self.cfg.metric,
+            lambda s, line: self.log(f"[{self.cfg.sweep_name}] {p.run_id} training {s:.0f}s | {line[:90]}"),
+        )
+        times[0], times[1] = trial.train_s, trial.eval_s
+        return trial.objective, trial.reason
 
     def _result(self, p: PlannedRun, status: str, score: float | None, reason: str, times: list[float]) -> RunResult:
         return RunResult(p.candidate.config_id, p.seed, p.run_id, status, score, " ".join(reason.split())[:1000],

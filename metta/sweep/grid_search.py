@@ -14,22 +14,19 @@ import numpy as np
 
 from metta.common.errors import OptimizerError
 from metta.sweep.config import ProteinConfig, unflatten
-from metta.sweep.optimizer import History, Suggestion, check_n, check_seed
+from metta.sweep.optimizer import HistoryOptimizer, Suggestion, check_n
 from metta.sweep.spaces import num_choices
 
 _MAX_GRID = 1_000_000
 
 
-class GridSearch:
+class GridSearch(HistoryOptimizer):
     """Grid over the normalised space (bin centres for discrete parameters, evenly spaced levels otherwise)."""
 
     method = "grid"
 
     def __init__(self, config: ProteinConfig, seed: int = 0) -> None:
-        self.config = config
-        self.seed = check_seed(seed)
-        self.history = History(config)
-        self.space = self.history.space
+        super().__init__(config, seed)
         levels = []
         for p in self.space.params:
             n = num_choices(p)
@@ -80,16 +77,6 @@ class GridSearch:
             out.append((suggestion, {"phase": "grid", "reason": f"grid point {self._cursor}/{self.size}",
                                      "predicted_score": None, "predicted_cost": None}))
         return out
-
-    def observe(
-        self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False
-    ) -> None:
-        """Record a finished trial (None/NaN/inf score = failure; cost > 0)."""
-        self.history.add(suggestion, score, cost, is_failure)
-
-    def mark_pending(self, suggestion: Mapping[str, Any]) -> None:
-        """Record a point being evaluated elsewhere."""
-        self.history.add_pending(suggestion)
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-able state."""

@@ -146,3 +146,25 @@ def check_n(n: int) -> int:
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise OptimizerError(f"n={n!r} suggestions requested; ask for an integer >= 1")
     return int(n)
+
+
+class HistoryOptimizer:
+    """Shared part of the history-backed optimizers: config, seed, observation history, observe and mark_pending."""
+
+    method = "base"
+
+    def __init__(self, config: ProteinConfig, seed: int = 0) -> None:
+        self.config = config
+        self.seed = check_seed(seed)
+        self.history = History(config)
+        self.space = self.history.space
+
+    def observe(
+        self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False
+    ) -> None:
+        """Record a finished trial; None/NaN/inf scores count as failures; cost must be finite and > 0."""
+        self.history.add(suggestion, score, cost, is_failure)
+
+    def mark_pending(self, suggestion: Mapping[str, Any]) -> None:
+        """Record a point being evaluated by another worker (later suggestions steer away from it)."""
+        self.history.add_pending(suggestion)

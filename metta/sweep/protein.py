@@ -30,7 +30,7 @@ from metta.common.errors import OptimizerError
 from metta.sweep import acquisition as acq
 from metta.sweep.config import ProteinConfig, unflatten
 from metta.sweep.gp import GaussianProcess, sq_dists
-from metta.sweep.optimizer import History, Suggestion, check_n, check_seed
+from metta.sweep.optimizer import HistoryOptimizer, Suggestion, check_n
 from metta.sweep.pareto import pareto_front
 
 _REFINE_ROUNDS = 4
@@ -38,7 +38,7 @@ _REFINE_TOP = 4
 _REFINE_SAMPLES = 48
 
 
-class Protein:
+class Protein(HistoryOptimizer):
     """Cost-aware GP optimizer. ``suggest(n)``, ``observe(...)``, ``mark_pending(...)``, JSON ``state_dict()``."""
 
     method = "bayes"
@@ -46,11 +46,8 @@ class Protein:
     def __init__(self, config: ProteinConfig, seed: int = 0) -> None:
         if not isinstance(config, ProteinConfig):
             raise OptimizerError(f"Protein needs a ProteinConfig, got {type(config).__name__}")
-        self.config = config
+        super().__init__(config, seed)
         self.settings = config.settings
-        self.seed = check_seed(seed)
-        self.history = History(config)
-        self.space = self.history.space
         self._score_gp = GaussianProcess(self.settings.kernel, self.settings.gp_restarts)
         self._cost_gp = GaussianProcess(self.settings.kernel, self.settings.gp_restarts)
         self._fail_gp = GaussianProcess(self.settings.kernel, self.settings.gp_restarts)
@@ -71,16 +68,6 @@ class Protein:
             self._num_suggested += 1
             out.append((suggestion, info))
         return out
-
-    def observe(
-        self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False
-    ) -> None:
-        """Record a finished trial; None/NaN/inf scores count as failures; cost must be finite and > 0."""
-        self.history.add(suggestion, score, cost, is_failure)
-
-    def mark_pending(self, suggestion: Mapping[str, Any]) -> None:
-        """Record a point being evaluated by another worker (later suggestions steer away from it)."""
-        self.history.add_pending(suggestion)
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-able state: seed, counters, observations, pending points and the GP hyperparameters."""

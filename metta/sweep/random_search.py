@@ -9,21 +9,18 @@ import numpy as np
 
 from metta.common.errors import OptimizerError
 from metta.sweep.config import ProteinConfig, unflatten
-from metta.sweep.optimizer import History, Suggestion, check_n, check_seed
+from metta.sweep.optimizer import HistoryOptimizer, Suggestion, check_n
 
 _MAX_DRAWS = 200
 
 
-class RandomSearch:
+class RandomSearch(HistoryOptimizer):
     """Seeded uniform sampling; avoids points already observed or pending when the space allows it."""
 
     method = "random"
 
     def __init__(self, config: ProteinConfig, seed: int = 0) -> None:
-        self.config = config
-        self.seed = check_seed(seed)
-        self.history = History(config)
-        self.space = self.history.space
+        super().__init__(config, seed)
         self._num_suggested = 0
 
     def suggest(self, n: int = 1) -> list[tuple[Suggestion, dict[str, Any]]]:
@@ -42,16 +39,6 @@ class RandomSearch:
             out.append((suggestion, {"phase": "random", "reason": "uniform random", "predicted_score": None,
                                      "predicted_cost": None}))
         return out
-
-    def observe(
-        self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False
-    ) -> None:
-        """Record a finished trial (None/NaN/inf score = failure; cost > 0)."""
-        self.history.add(suggestion, score, cost, is_failure)
-
-    def mark_pending(self, suggestion: Mapping[str, Any]) -> None:
-        """Record a point being evaluated elsewhere."""
-        self.history.add_pending(suggestion)
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-able state."""

@@ -21,6 +21,7 @@ import hydra
 from omegaconf import DictConfig
 
 from metta.common.config import to_container
+from metta.common.device import resolve_device
 from metta.common.errors import ConfigError, MettaError
 
 SHOWN = ("reward", "heart.get", "heart.put", "ore_red.gained", "battery_red.gained", "action.attack.success")
@@ -28,14 +29,6 @@ SHOWN = ("reward", "heart.get", "heart.put", "ore_red.gained", "battery_red.gain
 
 def _db_path(uri: str) -> str:
     return uri[len("sqlite:///") :] if uri.startswith("sqlite:///") else uri
-
-
-def _device(name: str) -> str:
-    if name != "auto":
-        return name
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _fmt(v: Any) -> str:
@@ -77,7 +70,7 @@ def run(cfg: DictConfig, task_overrides: list[str] | None = None) -> int:
         raise ConfigError("no policy given; pass policy_uri=file://<run_dir>/checkpoints (or run=<train run>)")
     db_path = _db_path(str(data["stats_db_uri"]))
     results = [
-        evaluate(uri, suite, db_path, device=_device(str(data.get("device", "cpu"))), sims=data.get("sims"),
+        evaluate(uri, suite, db_path, device=resolve_device(str(data["system"]["device"])), sims=data.get("sims"),
                  replay_dir=data.get("replay_dir"))
         for uri in uris
     ]

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Train a policy: ``./tools/train.py run=<name> [overrides]`` (Hydra; composes configs/train_job.yaml).
 
-- Without a ``hardware=`` override the profile is chosen here: ``hardware=cpu`` when no CUDA device is present,
-  ``hardware=gpu`` otherwise. The effective values are printed at start and stored in ``<run_dir>/config.json``.
+- Without a ``hardware=`` override (or with ``hardware=auto``) the profile follows the shared rule of
+  :func:`metta.common.device.resolve_hardware`: ``hardware=cpu`` when no CUDA device is present, ``hardware=gpu``
+  otherwise. The effective values are printed at start and stored in ``<run_dir>/config.json``.
 - ``--cfg job`` prints the (resolved) composed config and exits.
 - Writes ``<run_dir>/train_result.json`` (status, agent_steps, epochs, wall_time_s, final_checkpoint, error) and
   exits 0 on success, 1 on a training failure, 2 on a configuration error, 130 when interrupted.
@@ -19,6 +20,7 @@ from pathlib import Path
 import hydra
 
 from metta.common.config import CONFIGS_DIR, to_container
+from metta.common.device import resolve_hardware
 
 EXIT_CODE = 0
 
@@ -31,10 +33,11 @@ def prepare_argv(argv: list[str]) -> list[str]:
     """Add the hardware profile and the no-litter Hydra settings unless the user set them."""
     args = list(argv)
     extra = []  # prepended: argparse wants positional overrides before flags such as --cfg job
+    auto = [i for i, a in enumerate(args) if a.lstrip("+") == "hardware=auto"]
+    for i in auto:  # hardware=auto names no YAML file: pick the profile the one shared rule picks
+        args[i] = f"hardware={resolve_hardware('auto')}"
     if not _has_override(args, "hardware"):
-        import torch
-
-        extra.append("hardware=gpu" if torch.cuda.is_available() else "hardware=cpu")
+        extra.append(f"hardware={resolve_hardware('auto')}")
     for key, value in (
         ("hydra.run.dir", "."),
         ("hydra.output_subdir", "null"),
@@ -50,8 +53,9 @@ def prepare_argv(argv: list[str]) -> list[str]:
 
 def run(cfg) -> int:
     from metta.common.errors import ConfigError
-    from metta.rl.job import EMPTY_RESULT, run_job, write_result
+    from metta.rl.job import EMPTY_RESULT, write_result
     from metta.rl.trainer_config import resolve_train_job
+    from metta.tools.train import run_train_job
 
     try:
         raw = to_container(cfg)
@@ -66,7 +70,7 @@ def run(cfg) -> int:
         if int(os.environ.get("RANK", "0")) == 0:
             write_result(run_dir, {**EMPTY_RESULT, "error": f"ConfigError: {exc}"})
         return 2
-    return run_job(job)[0]
+    return run_train_job(job)[0]
 
 
 @hydra.main(config_path=str(CONFIGS_DIR), config_name="train_job", version_base="1.3")

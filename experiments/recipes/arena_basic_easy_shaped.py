@@ -1,7 +1,7 @@
 """Recipe: PPO on arena/basic_easy_shaped, written in Python with the typed configs the Hydra path resolves into.
 
 Every training-relevant value is written out here, on purpose, instead of being inherited from class defaults:
-the regression analysis of seed 002 was caused by defaults that drifted silently between the two trees. The
+defaults that drift silently between the YAML tree and the Python tree are how training regressions slip in. The
 parity test (tests/config_diff/test_parity.py) runs ``./tools/config_diff.py`` between ``configs/train_job.yaml``
 and this file and fails on any critical difference.
 
@@ -10,8 +10,10 @@ and this file and fails on any critical difference.
         --overrides trainer.total_timesteps=50000 system.seed=42
     ./tools/run.py experiments.recipes.arena_basic_easy_shaped.evaluate --args policy_uri=file://./train_dir/my_run/checkpoints
 
-``hardware`` selects one of the two sizings of ``configs/hardware/`` and is never chosen automatically (seed 002:
-a silent per-machine batch-size change was one of the regressions); ``gpu`` is the Hydra tree's default.
+``hardware`` selects one of the two sizings of ``configs/hardware/``. The default ``auto`` picks the same profile
+``./tools/train.py`` picks (``cpu`` without a CUDA device, else ``gpu``), and the chosen profile is printed at start
+and stored with the run, so a per-machine batch size is never silent. Pass ``hardware=gpu`` for the Hydra-era sizing
+on any machine (the parity test does).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from metta.agent.config import AgentConfig
+from metta.common.device import resolve_hardware
 from metta.env.config import EnvConfig, load_env_config
 from metta.rl.trainer_config import (
-    AgentConfig,
     CheckpointConfig,
     HyperparameterSchedulerConfig,
     OptimizerConfig,
@@ -69,7 +72,7 @@ def make_env() -> EnvConfig:
     return EnvConfig.from_dict(env.model_copy(update={"game": game}).model_dump(mode="json"))
 
 
-def make_trainer(hardware: str = "gpu") -> TrainerConfig:
+def make_trainer(hardware: str = "auto") -> TrainerConfig:
     """PPO with the Hydra-era coefficients and all four schedules (trap 1 of the legacy spec: decided, on)."""
     profile = _profile(hardware)
     return TrainerConfig(
@@ -108,8 +111,9 @@ def make_trainer(hardware: str = "gpu") -> TrainerConfig:
     )
 
 
-def train(run: str, hardware: str = "gpu") -> TrainTool:
+def train(run: str, hardware: str = "auto") -> TrainTool:
     """Train a `fast` agent on arena/basic_easy_shaped (the Hydra ``train_job`` with ``hardware=<hardware>``)."""
+    hardware = resolve_hardware(hardware)
     profile = _profile(hardware)
     return TrainTool(
         run=run,
@@ -157,6 +161,7 @@ def evaluate_in_sweep(
 
 
 def _profile(hardware: str) -> dict[str, Any]:
+    hardware = resolve_hardware(hardware)
     if hardware not in HARDWARE:
         raise ValueError(f"hardware {hardware!r} is not one of {sorted(HARDWARE)} (configs/hardware/)")
     return HARDWARE[hardware]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from metta.agent.policy import RecurrentPolicy, State
-from metta.rl.trainer_config import AgentConfig
+from metta.agent.config import AgentConfig
 
 __all__ = ["RecurrentPolicy", "State", "make_policy"]
 

@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from metta.agent.box import WINDOW, box_hwc_u8, box_scale
 from metta.agent.policy import RecurrentPolicy, orthogonal_, uniform_
-from metta.rl.trainer_config import AgentConfig
+from metta.agent.config import AgentConfig
 
 
 class FastPolicy(RecurrentPolicy):

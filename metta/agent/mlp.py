@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from metta.agent.policy import RecurrentPolicy, orthogonal_
-from metta.rl.trainer_config import AgentConfig
+from metta.agent.config import AgentConfig
 
 
 class MLPPolicy(RecurrentPolicy):

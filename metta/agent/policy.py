@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from metta.rl.trainer_config import AgentConfig
+from metta.agent.config import AgentConfig
 
 State = tuple[torch.Tensor, torch.Tensor]
 

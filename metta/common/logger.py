@@ -2,8 +2,8 @@
 
 - :class:`NullLogger` drops everything.
 - :class:`JsonlLogger` appends one JSON object per ``log`` call to a file (always used by the trainer).
-- :class:`WandbLogger` imports wandb lazily. Mode ``auto`` means online when credentials exist (WANDB_API_KEY or a
-  netrc entry), else offline with a one-line notice; an online init that fails (unreachable server) falls back to
+- :class:`WandbLogger` imports wandb lazily. Mode ``auto`` follows ``WANDB_MODE`` when set, else online when
+  credentials exist, else offline with a one-line notice (:mod:`metta.common.wandb_auth`); an online init that fails (unreachable server) falls back to
   offline instead of crashing. ``disabled`` never touches the network.
 - :class:`MultiLogger` fans out to several loggers.
 """
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import math
-import netrc
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from metta.common.wandb_auth import choose_wandb_mode
 
 
 @runtime_checkable
@@ -87,27 +88,6 @@ class MultiLogger:
     def close(self) -> None:
         for lg in self.loggers:
             lg.close()
-
-
-def wandb_credentials_present(env: Mapping[str, str] | None = None) -> bool:
-    """True when WANDB_API_KEY is set or ~/.netrc has an entry for the W&B API host."""
-    env = os.environ if env is None else env
-    if env.get("WANDB_API_KEY"):
-        return True
-    host = env.get("WANDB_BASE_URL", "https://api.wandb.ai").split("://")[-1].rstrip("/")
-    try:
-        return netrc.netrc().authenticators(host) is not None
-    except (FileNotFoundError, netrc.NetrcParseError, OSError):
-        return False
-
-
-def choose_wandb_mode(mode: str, env: Mapping[str, str] | None = None) -> tuple[str, str | None]:
-    """Resolve ``auto`` to online/offline; returns (mode, notice or None)."""
-    if mode != "auto":
-        return mode, None
-    if wandb_credentials_present(env):
-        return "online", None
-    return "offline", "wandb: no credentials found; logging offline (run `wandb login`, then `wandb sync`)"
 
 
 class WandbLogger:

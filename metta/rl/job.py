@@ -1,6 +1,7 @@
 """Run a resolved training job end to end: print effective values, W&B logger, train, ``train_result.json``.
 
-Shared by ``./tools/train.py`` (Hydra) and Python entry points (``metta.tools.TrainTool``), so both behave the same:
+Shared by ``./tools/train.py`` (Hydra) and Python entry points (``metta.tools.TrainTool``) through
+:func:`metta.tools.train.run_train_job`, so both behave the same:
 ``run_job(job) -> (exit_code, result)`` where exit_code is 0 on success, 1 on failure, 130 when interrupted, and
 ``<run_dir>/train_result.json`` holds status, agent_steps, epochs, wall_time_s, final_checkpoint and error.
 Under torchrun only rank 0 prints, logs to W&B and writes the result file.
@@ -13,6 +14,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ from metta.rl.checkpoint import load_latest_good
 from metta.rl.ppo import Sizes, effective_sizes
 from metta.rl.trainer import train
 from metta.rl.trainer_config import TrainJobConfig
+
+EvaluateFn = Callable[[Path, int], dict[str, float]]
 
 EMPTY_RESULT: dict[str, Any] = {
     "status": "failed", "agent_steps": 0, "epochs": 0, "wall_time_s": 0.0, "final_checkpoint": None, "error": None,
@@ -73,31 +77,12 @@ def print_effective(job: TrainJobConfig, sizes: Sizes) -> None:
     print("\n".join(lines), flush=True)
 
 
-def make_evaluate_fn(job: TrainJobConfig):
-    """Evaluate checkpoints on trainer.simulation.suite during training; failures are reported, not fatal."""
-    if job.trainer.simulation.evaluate_interval <= 0:
-        return None
+def run_job(job: TrainJobConfig, evaluate_fn: EvaluateFn | None = None) -> tuple[int, dict[str, Any]]:
+    """Train ``job``; returns (exit code, result dict) and writes ``train_result.json`` (rank 0).
 
-    def _evaluate(checkpoint: Path, epoch: int) -> dict[str, float]:
-        from metta.common.errors import MettaError
-        from metta.sim import evaluate
-
-        try:
-            db = Path(job.run_dir) / "stats.db"
-            res = evaluate(f"file://{checkpoint}", job.trainer.simulation.suite, db, seed=job.system.seed)
-        except MettaError as exc:
-            print(f"warning: evaluation at epoch {epoch} failed: {exc}", file=sys.stderr)
-            return {}
-        out = {f"overview/{c}_score": v for c, v in res.category_scores.items() if v is not None}
-        if res.avg_category_score is not None:
-            out["overview/avg_category_score"] = res.avg_category_score
-        return out
-
-    return _evaluate
-
-
-def run_job(job: TrainJobConfig) -> tuple[int, dict[str, Any]]:
-    """Train ``job``; returns (exit code, result dict) and writes ``train_result.json`` (rank 0)."""
+    ``evaluate_fn(checkpoint, epoch) -> metrics`` scores checkpoints during training (the evaluation layer builds
+    it: :func:`metta.sim.training_eval.make_evaluate_fn`); None trains without in-training evaluation.
+    """
     start = time.monotonic()
     result = dict(EMPTY_RESULT)
     is_main = int(os.environ.get("RANK", "0")) == 0
@@ -111,7 +96,7 @@ def run_job(job: TrainJobConfig) -> tuple[int, dict[str, Any]]:
             logger = WandbLogger(
                 job.run, w.mode, w.project, w.entity, w.group, w.tags, config=job.to_dict(), dir=w.dir or job.run_dir
             )
-        res = train(job, logger=logger, evaluate_fn=make_evaluate_fn(job))
+        res = train(job, logger=logger, evaluate_fn=evaluate_fn)
         result.update(res.as_dict(), status="success", error=None)
         code = 0
     except KeyboardInterrupt as exc:

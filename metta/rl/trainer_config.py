@@ -13,18 +13,19 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from metta.agent.config import AgentConfig
+from metta.common.config import to_container
+from metta.common.config_base import FrozenConfig, validate_model
 from metta.common.errors import ConfigError
+from metta.common.overrides import to_overrides
+from metta.env import EnvConfig, load_env_config
 
 ScheduleType = Literal["constant", "linear", "cosine", "exponential", "logarithmic"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PPOConfig(_Frozen):
+class PPOConfig(FrozenConfig):
     """Clipped-PPO coefficients (Hydra-era defaults)."""
 
     gamma: float = Field(0.977, gt=0.0, le=1.0, description="Discount factor.")
@@ -41,7 +42,7 @@ class PPOConfig(_Frozen):
     l2_init_loss_coef: float = Field(0.0, ge=0.0, description="L2 penalty on the distance to the initial weights.")
 
 
-class OptimizerConfig(_Frozen):
+class OptimizerConfig(FrozenConfig):
     """Optimizer of the policy parameters."""
 
     type: Literal["adam", "adamw"] = Field("adam", description="Optimizer family.")
@@ -52,7 +53,7 @@ class OptimizerConfig(_Frozen):
     weight_decay: float = Field(0.0, ge=0.0, le=1.0, description="Decoupled (adamw) or L2 (adam) weight decay.")
 
 
-class ScheduleConfig(_Frozen):
+class ScheduleConfig(FrozenConfig):
     """One hyperparameter schedule over progress p = agent_step / total_timesteps (capped at 1)."""
 
     type: ScheduleType = Field("constant", description="Shape: constant, linear, cosine, exponential, logarithmic.")
@@ -61,7 +62,7 @@ class ScheduleConfig(_Frozen):
     decay_rate: float = Field(0.1, gt=0.0, le=1e3, description="Shape parameter of exponential/logarithmic.")
 
 
-class HyperparameterSchedulerConfig(_Frozen):
+class HyperparameterSchedulerConfig(FrozenConfig):
     """Schedules applied at every update (defaults = trainer.yaml); a null entry keeps the coefficient constant."""
 
     learning_rate_schedule: ScheduleConfig | None = Field(
@@ -81,21 +82,21 @@ class HyperparameterSchedulerConfig(_Frozen):
     )
 
 
-class CheckpointConfig(_Frozen):
+class CheckpointConfig(FrozenConfig):
     """When policies are written to <run_dir>/checkpoints/model_{epoch:04d}.pt."""
 
     checkpoint_interval: int = Field(50, ge=1, le=10**9, description="Save every N epochs (and always at the end).")
     keep_last: int | None = Field(None, ge=1, description="Keep only the newest N checkpoints (null = keep all).")
 
 
-class TrainerSimulationConfig(_Frozen):
+class TrainerSimulationConfig(FrozenConfig):
     """In-training evaluation cadence."""
 
     evaluate_interval: int = Field(50, ge=0, le=10**9, description="Evaluate every N epochs (0 = never).")
     suite: str = Field("arena", min_length=1, description="Simulation suite name (configs/sim/<suite>.yaml).")
 
 
-class TrainerConfig(_Frozen):
+class TrainerConfig(FrozenConfig):
     """PPO trainer settings. Sizes count agent-steps; intervals count epochs (one rollout + update)."""
 
     total_timesteps: int = Field(10_000_000_000, ge=1, description="Stop after this many agent-steps.")
@@ -138,21 +139,7 @@ class TrainerConfig(_Frozen):
         return self
 
 
-class AgentConfig(_Frozen):
-    """Policy architecture. ``fast``: tokens→box→CNN→LSTM; ``mlp``: flat tokens→MLP→LSTM."""
-
-    name: Literal["fast", "mlp"] = Field("fast", description="Architecture.")
-    hidden_size: int = Field(128, ge=1, le=8192, description="LSTM hidden size (= encoded_obs width).")
-    lstm_layers: int = Field(2, ge=1, le=8, description="LSTM layers.")
-    cnn_channels: int = Field(64, ge=1, le=1024, description="Conv channels (fast).")
-    fc_size: int = Field(128, ge=1, le=8192, description="fc1 width after the convs / first MLP layer.")
-    actor_hidden: int = Field(512, ge=1, le=8192, description="Actor hidden width (bilinear head input).")
-    critic_hidden: int = Field(1024, ge=1, le=8192, description="Critic hidden width (tanh).")
-    action_embedding_dim: int = Field(16, ge=1, le=1024, description="Action embedding width of the bilinear head.")
-    lstm_bias_init: float = Field(1.0, ge=-10.0, le=10.0, description="Initial value of every LSTM bias.")
-
-
-class SystemConfig(_Frozen):
+class SystemConfig(FrozenConfig):
     """Process-level settings."""
 
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Base seed (torch, numpy, envs).")
@@ -168,7 +155,7 @@ class SystemConfig(_Frozen):
         return v
 
 
-class WandbConfig(_Frozen):
+class WandbConfig(FrozenConfig):
     """Weights & Biases logging. ``auto`` = online when credentials exist, else offline."""
 
     mode: Literal["auto", "online", "offline", "disabled"] = Field("auto", description="W&B mode.")
@@ -179,7 +166,7 @@ class WandbConfig(_Frozen):
     dir: str | None = Field(None, description="Directory for W&B files (null = <run_dir>).")
 
 
-class TrainJobConfig(_Frozen):
+class TrainJobConfig(FrozenConfig):
     """Everything a training run needs, fully resolved."""
 
     run: str = Field(..., min_length=1, max_length=200, description="Run name (directory under data_dir).")
@@ -203,8 +190,6 @@ class TrainJobConfig(_Frozen):
     @field_validator("env", mode="before")
     @classmethod
     def _env(cls, v: Any) -> Any:
-        from metta.env import EnvConfig
-
         if isinstance(v, EnvConfig):
             return v
         if isinstance(v, Mapping):
@@ -214,10 +199,7 @@ class TrainJobConfig(_Frozen):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainJobConfig:
         """Rebuild from ``model_dump(mode="json")`` output (e.g. the config stored in a checkpoint)."""
-        try:
-            return cls.model_validate(dict(data))
-        except ValidationError as exc:
-            raise ConfigError(_format_validation("train job", exc)) from exc
+        return validate_model(cls, dict(data), "train job")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (the env as its own model_dump)."""
@@ -226,41 +208,23 @@ class TrainJobConfig(_Frozen):
         return out
 
 
-def _format_validation(what: str, exc: ValidationError, prefix: str = "") -> str:
-    parts = []
-    for err in exc.errors():
-        loc = prefix + ".".join(str(p) for p in err["loc"])
-        loc = loc.rstrip(".") or "(root)"
-        got = "" if err["type"] == "value_error" else f" (got {err.get('input')!r})"
-        parts.append(f"{loc}: {err['msg']}{got}")
-    return f"invalid {what} config: " + "; ".join(parts)
+_TOP_KEYS = {"run", "data_dir", "run_dir", "policy_uri", "system", "trainer", "agent", "wandb", "hardware", "env"}
+_IGNORED_KEYS = {"hydra", "cmd", "defaults"}
+# Hydra-era spellings of system settings, accepted at the top level of a job (``seed=42``); a non-null alias wins
+# over the ``system.*`` value. This is the only place they are read.
+LEGACY_SYSTEM_ALIASES = ("seed", "torch_deterministic", "device", "torch_threads")
 
 
-def _validate(model: type[BaseModel], data: Any, prefix: str) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format_validation("train_job", exc, prefix)) from exc
-
-
-def flatten_overrides(tree: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """{"game": {"max_steps": 100}} -> ["game.max_steps=100"] (Hydra override strings)."""
-    out: list[str] = []
-    for key, value in tree.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.extend(flatten_overrides(value, path + "."))
-        elif value is None:
-            out.append(f"{path}=null")
-        elif isinstance(value, bool):
-            out.append(f"{path}={str(value).lower()}")
-        else:
-            out.append(f"{path}={value}")
-    return out
-
-
-_TOP_KEYS = {"run", "data_dir", "run_dir", "policy_uri", "seed", "torch_deterministic", "device", "torch_threads"}
-_IGNORED_KEYS = {"sim", "hydra", "cmd", "defaults"}
+def _system_settings(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``system.*`` merged with the top-level legacy aliases."""
+    system = data.get("system") or {}
+    if not isinstance(system, Mapping):
+        raise ConfigError(f"system must be a mapping of seed/torch_deterministic/device/torch_threads, got {system!r}")
+    merged = dict(system)
+    for key in LEGACY_SYSTEM_ALIASES:
+        if data.get(key) is not None:
+            merged[key] = data[key]
+    return merged
 
 
 def resolve_train_job(cfg: Any, env: Any | None = None) -> TrainJobConfig:
@@ -269,8 +233,6 @@ def resolve_train_job(cfg: Any, env: Any | None = None) -> TrainJobConfig:
     The env config is loaded from ``trainer.curriculum`` (+ ``trainer.env_overrides``) unless ``env`` is given.
     Raises ConfigError naming every bad key and value.
     """
-    from metta.common.config import to_container
-
     try:
         data = to_container(cfg)
     except Exception as exc:  # omegaconf raises its own errors for missing/interpolation problems
@@ -278,10 +240,10 @@ def resolve_train_job(cfg: Any, env: Any | None = None) -> TrainJobConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"train_job config must be a mapping, got {type(data).__name__}")
     data = dict(data)
-    unknown = set(data) - _TOP_KEYS - _IGNORED_KEYS - {"trainer", "agent", "wandb", "hardware", "env"}
+    unknown = set(data) - _TOP_KEYS - _IGNORED_KEYS - set(LEGACY_SYSTEM_ALIASES)
     if unknown:
         raise ConfigError(f"unknown top-level train_job keys {sorted(unknown)}; remove them or fix their spelling")
-    system = {k: data[k] for k in ("seed", "torch_deterministic", "device", "torch_threads") if k in data}
+    system = _system_settings(data)
     hardware = data.get("hardware") or {}
     if isinstance(hardware, Mapping):
         hw_name = str(hardware.get("name", "custom"))
@@ -289,26 +251,21 @@ def resolve_train_job(cfg: Any, env: Any | None = None) -> TrainJobConfig:
             system["torch_threads"] = hardware["torch_threads"]
     else:
         hw_name = str(hardware)
-    trainer = _validate(TrainerConfig, data.get("trainer") or {}, "trainer.")
+    trainer = validate_model(TrainerConfig, data.get("trainer") or {}, "train_job", "trainer.")
     payload = {
         "run": data.get("run"),
         "data_dir": data.get("data_dir", "./train_dir"),
         "run_dir": data.get("run_dir"),
         "policy_uri": data.get("policy_uri"),
         "hardware": hw_name,
-        "system": _validate(SystemConfig, system, ""),
+        "system": validate_model(SystemConfig, system, "train_job", "system."),
         "trainer": trainer,
-        "agent": _validate(AgentConfig, data.get("agent") or {}, "agent."),
-        "wandb": _validate(WandbConfig, data.get("wandb") or {}, "wandb."),
+        "agent": validate_model(AgentConfig, data.get("agent") or {}, "train_job", "agent."),
+        "wandb": validate_model(WandbConfig, data.get("wandb") or {}, "train_job", "wandb."),
     }
     if env is None:
         env = data.get("env")
     if env is None:
-        from metta.env import load_env_config
-
-        env = load_env_config(trainer.curriculum, flatten_overrides(trainer.env_overrides))
+        env = load_env_config(trainer.curriculum, to_overrides(trainer.env_overrides, mode=""))
     payload["env"] = env
-    try:
-        return TrainJobConfig.model_validate(payload)
-    except ValidationError as exc:
-        raise ConfigError(_format_validation("train_job", exc)) from exc
+    return validate_model(TrainJobConfig, payload, "train_job")

@@ -17,7 +17,7 @@ from typing import Any
 
 from metta.common.errors import CheckpointError, EvaluationError, MettaError
 from metta.sim.config import SimulationConfig, SimulationSuiteConfig, load_suite
-from metta.sim.policy_uri import ResolvedPolicy, resolve_policy_uri
+from metta.agent.checkpoint import ResolvedPolicy, load_policy, resolve_policy_uri
 from metta.sim.runner import PolicyHandle, run_simulation
 from metta.sim.stats_db import Filter, StatsDB
 
@@ -101,8 +101,6 @@ def _default_env_maker(sim: SimulationConfig) -> Callable[[int, int], Any]:
 
 
 def _default_loader(path: Path, device: str) -> tuple[Any, dict]:
-    from metta.rl.checkpoint import load_policy
-
     return load_policy(str(path), device=device)
 
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import Field
 
+from metta.common.device import resolve_device
+from metta.sim import evaluate
 from metta.sim.config import SimulationSuiteConfig
 from metta.tools.tool import Tool
 
@@ -21,9 +23,7 @@ class SimTool(Tool):
     replay_dir: str | None = Field(None, description="Write replays here (None = no replays).")
 
     def invoke(self, args: Mapping[str, str], overrides: Sequence[str]) -> int:
-        from metta.sim import evaluate
-
-        device = "cpu" if self.system.device == "auto" else self.system.device
+        device = resolve_device(self.system.device)
         result = evaluate(
             self.policy_uri, self.suite, self.stats_db_path, device=device, seed=self.system.seed,
             replay_dir=self.replay_dir,

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator
 
-from metta.rl.trainer_config import AgentConfig, TrainerConfig, TrainJobConfig, WandbConfig
+from metta.agent.config import AgentConfig
+from metta.common.device import cuda_present, resolve_hardware
+from metta.common.errors import ConfigError
+from metta.rl.job import run_job
+from metta.rl.trainer_config import TrainerConfig, TrainJobConfig, WandbConfig, resolve_train_job
+from metta.sim.training_eval import make_evaluate_fn
 from metta.tools.tool import Tool
+
+
+def run_train_job(job: TrainJobConfig) -> tuple[int, dict[str, Any]]:
+    """Train ``job`` with in-training evaluation wired in: the one run path of ``./tools/train.py`` and TrainTool."""
+    return run_job(job, evaluate_fn=make_evaluate_fn(job))
 
 
 class TrainTool(Tool):
@@ -24,7 +35,9 @@ class TrainTool(Tool):
     data_dir: str = Field("./train_dir", min_length=1, description="Root of run directories.")
     run_dir: str = Field("", description="This run's directory (empty = <data_dir>/<run>).")
     policy_uri: str = Field("", description="Where policies are written (empty = file://<run_dir>/checkpoints).")
-    hardware: str = Field("custom", description="Hardware profile the sizes came from (cpu, gpu, custom).")
+    hardware: str = Field(
+        "custom", description="Hardware profile the sizes came from (cpu, gpu, custom; auto resolves to cpu or gpu)."
+    )
     trainer: TrainerConfig = Field(default_factory=TrainerConfig, description="Trainer settings.")
     agent: AgentConfig = Field(default_factory=AgentConfig, description="Policy architecture.")
     wandb: WandbConfig = Field(default_factory=WandbConfig, description="W&B settings.")
@@ -40,6 +53,11 @@ class TrainTool(Tool):
         if isinstance(v, Mapping):
             return EnvConfig.from_dict(dict(v))
         raise ValueError(f"env must be an EnvConfig or a mapping, got {type(v).__name__}")
+
+    @field_validator("hardware")
+    @classmethod
+    def _hardware(cls, v: str) -> str:
+        return v if v == "custom" else resolve_hardware(v)
 
     def model_post_init(self, __context: Any) -> None:
         run_dir = self.run_dir or _default_run_dir(self.data_dir, self.run)
@@ -60,27 +78,21 @@ class TrainTool(Tool):
         return new.model_copy(update=update) if update else new
 
     def job(self) -> TrainJobConfig:
-        """The TrainJobConfig this tool runs (validated again by TrainJobConfig itself)."""
-        fields = {name: getattr(self, name) for name in TrainJobConfig.model_fields}
-        return TrainJobConfig.model_validate(fields)
+        """The TrainJobConfig this tool runs, through the same :func:`resolve_train_job` as ``./tools/train.py``."""
+        data = self.model_dump(mode="json", exclude={"env"})
+        return resolve_train_job(data, env=self.env)
 
     def invoke(self, args: Mapping[str, str], overrides: Sequence[str]) -> int:
         """Train; write ``<run_dir>/train_result.json`` like ./tools/train.py. Exit 0 ok, 1 failed, 130 Ctrl-C."""
-        import sys
-
-        import torch
-
-        from metta.rl.job import run_job
-
         job = self.job()
-        if job.hardware == "gpu" and not torch.cuda.is_available():
+        if job.hardware == "gpu" and not cuda_present():
             print(
                 f"note: hardware=gpu sizing (total_timesteps {job.trainer.total_timesteps:,}, batch_size "
                 f"{job.trainer.batch_size:,}) on a machine without CUDA; pass `--args hardware=cpu` for the CPU "
                 "profile that trains in minutes.",
                 file=sys.stderr,
             )
-        code, _result = run_job(job)
+        code, _result = run_train_job(job)
         return code
 
 
@@ -96,8 +108,6 @@ def _default_policy_uri(run_dir: str) -> str:
 
 def from_json(path: str) -> TrainTool:
     """Recipe-like loader: the TrainTool a sweep trial wrote to ``<run_dir>/train_tool.json``."""
-    from metta.common.errors import ConfigError
-
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:

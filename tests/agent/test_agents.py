@@ -4,7 +4,7 @@ import torch
 
 from metta.agent import make_policy
 from metta.agent.box import tokens_to_box
-from metta.rl.trainer_config import AgentConfig
+from metta.agent.config import AgentConfig
 
 
 def _tokens(n, rng, valid=40):

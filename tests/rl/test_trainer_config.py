@@ -6,7 +6,6 @@ from metta.rl.trainer_config import (
     AgentConfig,
     TrainerConfig,
     TrainJobConfig,
-    flatten_overrides,
     resolve_train_job,
 )
 
@@ -68,7 +67,7 @@ def test_hydra_era_values():
         ("trainer.checkpoint.checkpoint_interval=0", "checkpoint_interval"),
         ("trainer.batch_size=100", "minibatch_size 16384 > batch_size 100"),
         ("++trainer.bogus=1", "bogus"),
-        ("device=tpu", "device 'tpu'"),
+        ("system.device=tpu", "device 'tpu'"),
     ],
 )
 def test_bad_values_raise_config_error_naming_the_key(tmp_path, override, match):
@@ -93,11 +92,3 @@ def test_round_trip_through_plain_data(tmp_path):
     assert again == job
     with pytest.raises(Exception):
         job.trainer.batch_size = 3  # frozen
-
-
-def test_flatten_overrides():
-    assert flatten_overrides({"game": {"max_steps": 5, "desync_episodes": False}, "x": None}) == [
-        "game.max_steps=5",
-        "game.desync_episodes=false",
-        "x=null",
-    ]

@@ -13,7 +13,7 @@ rl_checkpoint = pytest.importorskip("metta.rl.checkpoint")
 
 def _save(ckdir, epoch: int, num_actions: int = 19):
     from metta.agent import make_policy
-    from metta.rl.trainer_config import AgentConfig
+    from metta.agent.config import AgentConfig
 
     torch.manual_seed(epoch)
     cfg = AgentConfig(name="mlp", hidden_size=16, lstm_layers=1, fc_size=16, actor_hidden=16, critic_hidden=16)

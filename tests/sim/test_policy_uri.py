@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from metta.common.errors import CheckpointError, EvaluationError
-from metta.sim.policy_uri import resolve_policy_uri
+from metta.agent.checkpoint import resolve_policy_uri
 
 
 @pytest.fixture

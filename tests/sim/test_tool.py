@@ -26,7 +26,7 @@ def _tool(args: list[str], cwd) -> subprocess.CompletedProcess:
 def _checkpoint(run_dir, epoch: int = 4):
     from metta.agent import make_policy
     from metta.rl.checkpoint import save_checkpoint
-    from metta.rl.trainer_config import AgentConfig
+    from metta.agent.config import AgentConfig
 
     torch.manual_seed(0)
     cfg = AgentConfig(name="mlp", hidden_size=16, lstm_layers=1, fc_size=16, actor_hidden=16, critic_hidden=16)

@@ -38,7 +38,7 @@ def test_seed_command_dry_run_prints_final_config():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--args", "run=x", "bogus=1"], "unknown argument 'bogus' for train; valid arguments: run, hardware='gpu'"),
+        (["--args", "run=x", "bogus=1"], "unknown argument 'bogus' for train; valid arguments: run, hardware='auto'"),
         (["--args", "run=x", "--overrides", "trainer.ppo.clip_cof=0.2"],
          "unknown override path 'trainer.ppo.clip_cof': trainer.ppo has no key 'clip_cof'"),
         (["--args", "run=x", "--overrides", "system.seed=abc"], "system.seed"),

@@ -4,14 +4,13 @@ import json
 import sys
 from pathlib import Path
 
-from metta.sweep.config import ParameterConfig, ProteinConfig
-from metta.sweep.launch import EvalOutcome
+from experiments.recipes.arena_basic_easy_shaped import train as arena_train
+from metta.sweep.optim.config import ParameterConfig, ProteinConfig
 from metta.sweep.store import open_store
 from metta.sweep.sweep_config import SweepSettings
+from metta.sweep.trial import EvalOutcome
 from metta.tools.sweep import SweepConfig, SweepTool, ToolDispatcher
 from metta.tools.train import from_json
-
-from experiments.recipes.arena_basic_easy_shaped import train as arena_train
 
 # A stand-in for `tools/run.py metta.tools.train.from_json --args path=...`: loads the trial's TrainTool config,
 # fails when clip_coef > 0.25 (a crashing trial), otherwise writes a checkpoint and train_result.json.
@@ -41,18 +40,26 @@ class TrialScore:
 def make_tool(tmp_path, num_trials=4):
     protein = ProteinConfig(
         metric="sweep_eval",
-        parameters={"trainer": {"optimizer": {"learning_rate": ParameterConfig(min=1e-4, max=1e-2, mean=1e-3,
-                                                                             distribution="log_normal", scale="auto")},
-                                "ppo": {"clip_coef": ParameterConfig(min=0.05, max=0.3, mean=0.1,
-                                                                    distribution="uniform", scale="auto")}}},
+        parameters={
+            "trainer": {
+                "optimizer": {
+                    "learning_rate": ParameterConfig(
+                        min=1e-4, max=1e-2, mean=1e-3, distribution="log_normal", scale="auto"
+                    )
+                },
+                "ppo": {
+                    "clip_coef": ParameterConfig(min=0.05, max=0.3, mean=0.1, distribution="uniform", scale="auto")
+                },
+            }
+        },
         settings={"num_random_samples": 2},
     )
-    settings = SweepSettings(sweep_server_uri=str(tmp_path / "sweeps.db"), rollout_retry_delay=0,
-                             heartbeat_interval=60)
+    settings = SweepSettings(sweep_server_uri=str(tmp_path / "sweeps.db"), rollout_retry_delay=0, heartbeat_interval=60)
     return SweepTool(
         sweep_name="t",
-        sweep=SweepConfig(num_trials=num_trials, protein=protein, train_overrides={"trainer.total_timesteps": 1234},
-                          settings=settings),
+        sweep=SweepConfig(
+            num_trials=num_trials, protein=protein, train_overrides={"trainer.total_timesteps": 1234}, settings=settings
+        ),
         data_dir=str(tmp_path / "data"),
         train_tool_factory=lambda run: arena_train(run=run, hardware="cpu"),
     )
@@ -62,7 +69,9 @@ def test_sweep_tool_runs_trials_through_the_store(tmp_path):
     tool = make_tool(tmp_path)
     script = tmp_path / "fake_train.py"
     script.write_text(FAKE_TRAIN)
-    dispatcher = ToolDispatcher(tool.train_tool_factory, tool.sweep.train_overrides, command=[sys.executable, str(script)])
+    dispatcher = ToolDispatcher(
+        tool.train_tool_factory, tool.sweep.train_overrides, command=[sys.executable, str(script)]
+    )
     summary = tool.build_loop(dispatcher=dispatcher, evaluator=TrialScore(), log=lambda s: None).run()
     assert len(summary.trials) == 4
     obs = open_store(str(tmp_path / "sweeps.db")).load_observations("t")
@@ -99,8 +108,12 @@ def test_sweep_arena_recipe_builds():
 
     tool = sweep_optimizer("s", num_trials=3, hardware="cpu")
     assert tool.sweep.num_trials == 3
-    assert set(tool.sweep.protein.flat_parameters()) == {"trainer.optimizer.learning_rate", "trainer.ppo.clip_coef",
-                                                         "trainer.ppo.ent_coef", "trainer.ppo.gae_lambda"}
+    assert set(tool.sweep.protein.flat_parameters()) == {
+        "trainer.optimizer.learning_rate",
+        "trainer.ppo.clip_coef",
+        "trainer.ppo.ent_coef",
+        "trainer.ppo.gae_lambda",
+    }
     assert tool.base_tool().trainer.total_timesteps == 98304
 
 
@@ -110,12 +123,16 @@ def test_unknown_or_out_of_bounds_parameter_is_rejected_before_any_trial(tmp_pat
     from metta.common.errors import ConfigError
 
     tool = make_tool(tmp_path)
-    bad = ProteinConfig(metric="m", parameters={"trainer": {"ppo": {"clip_cof": ParameterConfig(
-        min=0.05, max=0.3, distribution="uniform")}}})
+    bad = ProteinConfig(
+        metric="m",
+        parameters={"trainer": {"ppo": {"clip_cof": ParameterConfig(min=0.05, max=0.3, distribution="uniform")}}},
+    )
     with pytest.raises(ConfigError, match="trainer.ppo.clip_cof.*valid keys: clip_coef"):
         tool.model_copy(update={"sweep": tool.sweep.model_copy(update={"protein": bad})}).build_loop()
-    too_big = ProteinConfig(metric="m", parameters={"trainer": {"ppo": {"gamma": ParameterConfig(
-        min=0.9, max=1.5, distribution="uniform")}}})
+    too_big = ProteinConfig(
+        metric="m",
+        parameters={"trainer": {"ppo": {"gamma": ParameterConfig(min=0.9, max=1.5, distribution="uniform")}}},
+    )
     with pytest.raises(ConfigError, match="trainer.ppo.gamma"):
         tool.model_copy(update={"sweep": tool.sweep.model_copy(update={"protein": too_big})}).build_loop()
     assert not (tmp_path / "sweeps.db").exists()  # nothing was started
@@ -124,8 +141,20 @@ def test_unknown_or_out_of_bounds_parameter_is_rejected_before_any_trial(tmp_pat
 def test_seed_003_override_of_protein_settings(capsys):
     from metta.tools.runner import main
 
-    assert main(["experiments.sweep_arena.sweep_optimizer", "--args", "sweep_name=my_sweep", "num_trials=50",
-                 "--overrides", "sweep.protein.settings.num_random_samples=100", "--dry-run"]) == 0
+    assert (
+        main(
+            [
+                "experiments.sweep_arena.sweep_optimizer",
+                "--args",
+                "sweep_name=my_sweep",
+                "num_trials=50",
+                "--overrides",
+                "sweep.protein.settings.num_random_samples=100",
+                "--dry-run",
+            ]
+        )
+        == 0
+    )
     import yaml
 
     cfg = yaml.safe_load(capsys.readouterr().out)

@@ -36,15 +36,22 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metta.sweep.config import ProteinConfig, flatten  # noqa: E402
-from metta.sweep.registry import make_optimizer  # noqa: E402
+from metta.sweep.optim.config import ProteinConfig, flatten  # noqa: E402
+from metta.sweep.optim.registry import make_optimizer  # noqa: E402
 
 OPTIMIZERS = {"protein": "bayes", "random": "random", "tpe": "optuna_tpe", "gp": "optuna_gp"}
 H6_OPT = 3.32236801141551
-_H6_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
-                  [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
-_H6_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
-                         [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]])
+_H6_A = np.array(
+    [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]]
+)
+_H6_P = 1e-4 * np.array(
+    [
+        [1312, 1696, 5569, 124, 8283, 5886],
+        [2329, 4135, 8307, 3736, 1004, 9991],
+        [2348, 1451, 3522, 2883, 3047, 6650],
+        [4047, 8828, 8732, 5743, 1091, 381],
+    ]
+)
 _H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
 
 
@@ -56,8 +63,9 @@ def hartmann6(x: np.ndarray) -> float:
 def branin(x: np.ndarray) -> float:
     """Branin on [-5, 10] x [0, 15] (minimum 0.397887)."""
     a, b = x
-    return float((b - 5.1 / (4 * math.pi**2) * a**2 + 5 / math.pi * a - 6) ** 2
-                 + 10 * (1 - 1 / (8 * math.pi)) * math.cos(a) + 10)
+    return float(
+        (b - 5.1 / (4 * math.pi**2) * a**2 + 5 / math.pi * a - 6) ** 2 + 10 * (1 - 1 / (8 * math.pi)) * math.cos(a) + 10
+    )
 
 
 def rosenbrock(x: np.ndarray) -> float:
@@ -70,8 +78,9 @@ def ackley(x: np.ndarray) -> float:
     """Ackley (minimum 0 at 0)."""
     x = np.asarray(x)
     d = x.size
-    return float(-20 * math.exp(-0.2 * math.sqrt((x**2).sum() / d)) - math.exp(np.cos(2 * math.pi * x).sum() / d)
-                 + 20 + math.e)
+    return float(
+        -20 * math.exp(-0.2 * math.sqrt((x**2).sum() / d)) - math.exp(np.cos(2 * math.pi * x).sum() / d) + 20 + math.e
+    )
 
 
 def levy(x: np.ndarray) -> float:
@@ -93,20 +102,28 @@ class Problem:
 
     def parameters(self) -> dict[str, Any]:
         if self.name == "hartmann6_mixed":
-            return {"x0": {"distribution": "log_normal", "min": 1e-3, "max": 1.0},
-                    "x1": {"distribution": "uniform_pow2", "min": 1, "max": 2**16},
-                    "x2": {"distribution": "int_uniform", "min": 0, "max": 100},
-                    "x3": {"distribution": "logit_normal", "min": 0.01, "max": 0.99},
-                    "x4": {"distribution": "uniform", "min": 0.0, "max": 1.0},
-                    "x5": {"distribution": "uniform", "min": 0.0, "max": 1.0}}
+            return {
+                "x0": {"distribution": "log_normal", "min": 1e-3, "max": 1.0},
+                "x1": {"distribution": "uniform_pow2", "min": 1, "max": 2**16},
+                "x2": {"distribution": "int_uniform", "min": 0, "max": 100},
+                "x3": {"distribution": "logit_normal", "min": 0.01, "max": 0.99},
+                "x4": {"distribution": "uniform", "min": 0.0, "max": 1.0},
+                "x5": {"distribution": "uniform", "min": 0.0, "max": 1.0},
+            }
         return {f"x{i}": {"distribution": "uniform", "min": lo, "max": hi} for i, (lo, hi) in enumerate(self.bounds)}
 
     def point(self, flat: dict[str, Any]) -> np.ndarray:
         v = [flat[f"x{i}"] for i in range(len(self.bounds))]
         if self.name == "hartmann6_mixed":
             lg = math.log(0.99 / 0.01)
-            v = [(math.log10(v[0]) + 3) / 3, math.log2(v[1]) / 16, v[2] / 100,
-                 (math.log(v[3] / (1 - v[3])) + lg) / (2 * lg), v[4], v[5]]
+            v = [
+                (math.log10(v[0]) + 3) / 3,
+                math.log2(v[1]) / 16,
+                v[2] / 100,
+                (math.log(v[3] / (1 - v[3])) + lg) / (2 * lg),
+                v[4],
+                v[5],
+            ]
         return np.asarray(v, dtype=float)
 
 
@@ -129,13 +146,19 @@ def run_track_a(problem: str, optimizer: str, seed: int, budget: int) -> dict[st
     best, spent = math.inf, 0.0
     for _ in range(budget):
         t0 = time.perf_counter()
-        (sugg, _info), = opt.suggest(1)
+        ((sugg, _info),) = opt.suggest(1)
         spent += time.perf_counter() - t0
         value = prob.fn(prob.point(flatten(sugg)))
         best = min(best, value)
         opt.observe(sugg, value, 1.0)
-    return {"track": "A", "problem": problem, "optimizer": optimizer, "seed": seed,
-            "regret": max(best - prob.f_min, 0.0), "suggest_s": spent / budget}
+    return {
+        "track": "A",
+        "problem": problem,
+        "optimizer": optimizer,
+        "seed": seed,
+        "regret": max(best - prob.f_min, 0.0),
+        "suggest_s": spent / budget,
+    }
 
 
 TRACK_B_BUDGET, TRACK_B_MAX_EVALS, T_MIN, T_MAX = 10_000.0, 150, 2.0**10, 2.0**20
@@ -154,7 +177,7 @@ def run_track_b(optimizer: str, seed: int) -> dict[str, Any]:
     opt = make_optimizer(cfg, seed=seed)
     spent, best, cost_to_90, evals = 0.0, -math.inf, None, 0
     while evals < TRACK_B_MAX_EVALS:
-        (sugg, _info), = opt.suggest(1)
+        ((sugg, _info),) = opt.suggest(1)
         x = np.array([sugg[f"x{i}"] for i in range(6)])
         score, cost = track_b_eval(x, sugg["T"])
         if spent + cost > TRACK_B_BUDGET:
@@ -165,8 +188,15 @@ def run_track_b(optimizer: str, seed: int) -> dict[str, Any]:
         if cost_to_90 is None and best >= 0.9 * H6_OPT:
             cost_to_90 = spent
         opt.observe(sugg, score, cost)
-    return {"track": "B", "problem": "hartmann6_time", "optimizer": optimizer, "seed": seed,
-            "regret": H6_OPT - best if math.isfinite(best) else H6_OPT, "cost_to_90": cost_to_90, "evals": evals}
+    return {
+        "track": "B",
+        "problem": "hartmann6_time",
+        "optimizer": optimizer,
+        "seed": seed,
+        "regret": H6_OPT - best if math.isfinite(best) else H6_OPT,
+        "cost_to_90": cost_to_90,
+        "evals": evals,
+    }
 
 
 def run_latency(optimizer: str, n: int, seed: int = 0, reps: int = 5) -> dict[str, Any]:
@@ -181,7 +211,7 @@ def run_latency(optimizer: str, n: int, seed: int = 0, reps: int = 5) -> dict[st
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
-        (sugg, _info), = opt.suggest(1)
+        ((sugg, _info),) = opt.suggest(1)
         times.append(time.perf_counter() - t0)
         opt.observe(sugg, prob.fn(prob.point(flatten(sugg))), 1.0)
     return {"track": "latency", "optimizer": optimizer, "n": n, "times": times}
@@ -221,7 +251,7 @@ def summarise(results: list[dict[str, Any]], optimizers: Sequence[str]) -> tuple
             vals = [r["regret"] for r in a if r["problem"] == prob and r["optimizer"] == o]
             med = _q(vals, 0.5)
             ratio = med / _q(rand, 0.5) if rand and _q(rand, 0.5) > 0 else float("nan")
-            row += f"{med:>12.4g} [{_q(vals, .25):.3g}, {_q(vals, .75):.3g}] ({ratio:.3f})".rjust(34)
+            row += f"{med:>12.4g} [{_q(vals, 0.25):.3g}, {_q(vals, 0.75):.3g}] ({ratio:.3f})".rjust(34)
             head[f"regret_{prob}_{o}"] = round(med, 6)
         lines.append(row)
     b = [r for r in results if r["track"] == "B"]
@@ -234,7 +264,7 @@ def summarise(results: list[dict[str, Any]], optimizers: Sequence[str]) -> tuple
             reached = [r["cost_to_90"] for r in rs if r["cost_to_90"] is not None]
             med = _q([r["regret"] for r in rs], 0.5)
             regs = [r["regret"] for r in rs]
-            r1 += f"{med:>12.4g} [{_q(regs, .25):.3g}, {_q(regs, .75):.3g}]".rjust(34)
+            r1 += f"{med:>12.4g} [{_q(regs, 0.25):.3g}, {_q(regs, 0.75):.3g}]".rjust(34)
             r2 += f"{len(reached)}/{len(rs)}".rjust(34)
             c90 = _q(reached, 0.5) if reached else None
             r3 += (f"{c90:.0f}" if c90 is not None else "never").rjust(34)
@@ -250,9 +280,9 @@ def summarise(results: list[dict[str, Any]], optimizers: Sequence[str]) -> tuple
             row = f"{f'n={n} median/p95':<18}"
             for o in optimizers:
                 ts = [t for r in lat if r["optimizer"] == o and r["n"] == n for t in r["times"]]
-                row += (f"{_q(ts, .5):.3f} / {_q(ts, .95):.3f}" if ts else "-").rjust(34)
+                row += (f"{_q(ts, 0.5):.3f} / {_q(ts, 0.95):.3f}" if ts else "-").rjust(34)
                 if ts:
-                    key = "latency_n%d_s" % n + ("" if o == "protein" else f"_{o}")
+                    key = f"latency_n{n}_s" + ("" if o == "protein" else f"_{o}")
                     head[key] = round(_q(ts, 0.5), 4)
                     if o == "protein":
                         head[f"latency_n{n}_p95_s"] = round(_q(ts, 0.95), 4)
@@ -275,10 +305,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if unknown:
         ap.error(f"unknown optimizers {unknown}; choose from {list(OPTIMIZERS)}")
     seeds = args.seeds or (5 if args.smoke else 10)
-    problems = args.problems.split(",") if args.problems else (
-        ["branin", "hartmann6"] if args.smoke else list(PROBLEMS))
+    problems = (
+        args.problems.split(",") if args.problems else (["branin", "hartmann6"] if args.smoke else list(PROBLEMS))
+    )
     tasks: list[tuple] = []
-    for n in ((10, 50, 200) if not args.no_latency and not args.smoke else ()):
+    for n in (10, 50, 200) if not args.no_latency and not args.smoke else ():
         tasks += [("L", o, n) for o in opts if o in ("protein", "gp")]
     if args.smoke and not args.no_latency:
         tasks += [("L", o, 200) for o in opts if o in ("protein", "gp")]

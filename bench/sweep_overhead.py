@@ -31,19 +31,26 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from metta.sweep.dispatch import TrainOutcome, TrainRequest  # noqa: E402
-from metta.sweep.launch import EvalOutcome  # noqa: E402
 from metta.sweep.store import SweepStore, open_store  # noqa: E402
 from metta.sweep.sweep_config import resolve_sweep_job  # noqa: E402
+from metta.sweep.trial import EvalOutcome  # noqa: E402
 
 SWEEP = {
-    "metric": "reward", "goal": "maximize", "method": "bayes",
-    "parameters": {"trainer": {
-        "optimizer": {"learning_rate": {"distribution": "log_normal", "min": 1e-5, "max": 1e-2, "mean": 3e-4}},
-        "ppo": {"gamma": {"distribution": "logit_normal", "min": 0.9, "max": 0.999, "mean": 0.97},
+    "metric": "reward",
+    "goal": "maximize",
+    "method": "bayes",
+    "parameters": {
+        "trainer": {
+            "optimizer": {"learning_rate": {"distribution": "log_normal", "min": 1e-5, "max": 1e-2, "mean": 3e-4}},
+            "ppo": {
+                "gamma": {"distribution": "logit_normal", "min": 0.9, "max": 0.999, "mean": 0.97},
                 "ent_coef": {"distribution": "log_normal", "min": 1e-4, "max": 3e-2, "mean": 2e-3},
-                "clip_coef": {"distribution": "uniform", "min": 0.05, "max": 0.3, "mean": 0.1}},
-        "batch_size": {"distribution": "uniform_pow2", "min": 4096, "max": 65536, "mean": 16384},
-        "minibatch_size": {"distribution": "uniform_pow2", "min": 1024, "max": 4096, "mean": 2048}}},
+                "clip_coef": {"distribution": "uniform", "min": 0.05, "max": 0.3, "mean": 0.1},
+            },
+            "batch_size": {"distribution": "uniform_pow2", "min": 4096, "max": 65536, "mean": 16384},
+            "minibatch_size": {"distribution": "uniform_pow2", "min": 1024, "max": 4096, "mean": 2048},
+        }
+    },
 }
 BASE_TRAINER = {"batch_size": 16384, "minibatch_size": 2048, "bptt_horizon": 64}
 
@@ -73,14 +80,29 @@ def _fill(store: SweepStore, name: str, n: int) -> float:
     rng = random.Random(0)
     store.register_sweep(name)
     t0 = time.perf_counter()
-    for i in range(n):
-        sugg = {"trainer": {"optimizer": {"learning_rate": 10 ** rng.uniform(-5, -2)},
-                            "ppo": {"gamma": rng.uniform(0.9, 0.999), "ent_coef": 10 ** rng.uniform(-4, -1.6),
-                                    "clip_coef": rng.uniform(0.05, 0.3)},
-                            "batch_size": 2 ** rng.randint(12, 16), "minibatch_size": 2 ** rng.randint(10, 12)}}
+    for _ in range(n):
+        sugg = {
+            "trainer": {
+                "optimizer": {"learning_rate": 10 ** rng.uniform(-5, -2)},
+                "ppo": {
+                    "gamma": rng.uniform(0.9, 0.999),
+                    "ent_coef": 10 ** rng.uniform(-4, -1.6),
+                    "clip_coef": rng.uniform(0.05, 0.3),
+                },
+                "batch_size": 2 ** rng.randint(12, 16),
+                "minibatch_size": 2 ** rng.randint(10, 12),
+            }
+        }
         fail = rng.random() < 0.05
-        store.record_observation(name, store.next_run_id(name), sugg, None if fail else rng.random(),
-                                 1 + rng.random() * 99, fail, "bench failure" if fail else "")
+        store.record_observation(
+            name,
+            store.next_run_id(name),
+            sugg,
+            None if fail else rng.random(),
+            1 + rng.random() * 99,
+            fail,
+            "bench failure" if fail else "",
+        )
     return time.perf_counter() - t0
 
 
@@ -119,11 +141,19 @@ def loop_overhead(uri: str, tmp: Path, n_obs: int, trials: int) -> dict:
 
     store = open_store(uri)
     name = f"ovh_{uuid.uuid4().hex[:8]}"
-    job = resolve_sweep_job({
-        "sweep_name": name, "data_dir": str(tmp), "sweep_dir": str(tmp / "sweep" / name), "seed": 0,
-        "settings": {"sweep_server_uri": uri, "rollout_retry_delay": 0, "max_observations_to_load": 250},
-        "sim_name": "sweep_eval", "num_trials": trials, "wandb": {"mode": "disabled"}, "sweep": SWEEP,
-    })
+    job = resolve_sweep_job(
+        {
+            "sweep_name": name,
+            "data_dir": str(tmp),
+            "sweep_dir": str(tmp / "sweep" / name),
+            "seed": 0,
+            "settings": {"sweep_server_uri": uri, "rollout_retry_delay": 0, "max_observations_to_load": 250},
+            "sim_name": "sweep_eval",
+            "num_trials": trials,
+            "wandb": {"mode": "disabled"},
+            "sweep": SWEEP,
+        }
+    )
     _fill(store, name, n_obs)
     in_opt = [0.0]
 
@@ -145,8 +175,7 @@ def loop_overhead(uri: str, tmp: Path, n_obs: int, trials: int) -> dict:
             opt._bench_timed = True
             return phase, pcfg, opt
 
-    loop = TimedLoop(job, store, NoopTrainer(), NoopEvaluator(), BASE_TRAINER, log=lambda s: None,
-                     sleep=lambda s: None)
+    loop = TimedLoop(job, store, NoopTrainer(), NoopEvaluator(), BASE_TRAINER, log=lambda s: None, sleep=lambda s: None)
     loop.register()
     loop.run_trial()  # warm-up: imports (scipy, the optimizer) are not per-trial costs
     times, opt_times = [], []
@@ -156,12 +185,15 @@ def loop_overhead(uri: str, tmp: Path, n_obs: int, trials: int) -> dict:
         loop.run_trial()
         times.append(time.perf_counter() - t0)
         opt_times.append(in_opt[0])
-    loop_only = [t - o for t, o in zip(times, opt_times)]
-    return {"trials": trials, "per_trial_s_median": round(statistics.median(times), 3),
-            "per_trial_s_max": round(max(times), 3),
-            "optimizer_suggest_s_median": round(statistics.median(opt_times), 3),
-            "loop_only_s_median": round(statistics.median(loop_only), 3),
-            "loop_only_s_max": round(max(loop_only), 3)}
+    loop_only = [t - o for t, o in zip(times, opt_times, strict=True)]
+    return {
+        "trials": trials,
+        "per_trial_s_median": round(statistics.median(times), 3),
+        "per_trial_s_max": round(max(times), 3),
+        "optimizer_suggest_s_median": round(statistics.median(opt_times), 3),
+        "loop_only_s_median": round(statistics.median(loop_only), 3),
+        "loop_only_s_max": round(max(loop_only), 3),
+    }
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Sweep experiment (seed 003): Protein over PPO coefficients of the arena recipe, via SweepTool.
+"""Sweep experiment: Protein over PPO coefficients of the arena recipe, via SweepTool.
 
     ./tools/run.py experiments.sweep_arena.sweep_optimizer --args sweep_name=my_arena_sweep num_trials=20
     ./tools/run.py experiments.sweep_arena.sweep_optimizer --args sweep_name=s num_trials=3 hardware=cpu \\
@@ -11,7 +11,7 @@ Results share the store of ./tools/sweep_execute.py (<data_dir>/sweep/sweeps.db)
 from __future__ import annotations
 
 from experiments.recipes.arena_basic_easy_shaped import train as arena_train
-from metta.sweep.config import ParameterConfig, ProteinConfig
+from metta.sweep import ParameterConfig, ProteinConfig
 from metta.tools.sweep import SweepConfig, SweepTool
 from metta.tools.train import TrainTool
 
@@ -28,15 +28,18 @@ def sweep_optimizer(sweep_name: str, num_trials: int = 10, hardware: str = "gpu"
         parameters={
             "trainer": {
                 "optimizer": {
-                    "learning_rate": ParameterConfig(min=1e-5, max=1e-2, mean=4.57e-4, distribution="log_normal",
-                                                     scale="auto"),
+                    "learning_rate": ParameterConfig(
+                        min=1e-5, max=1e-2, mean=4.57e-4, distribution="log_normal", scale="auto"
+                    ),
                 },
                 "ppo": {
                     "clip_coef": ParameterConfig(min=0.05, max=0.3, mean=0.1, distribution="uniform", scale="auto"),
-                    "ent_coef": ParameterConfig(min=1e-4, max=1e-2, mean=2.1e-3, distribution="log_normal",
-                                                scale="auto"),
-                    "gae_lambda": ParameterConfig(min=0.8, max=0.99, mean=0.916, distribution="logit_normal",
-                                                  scale="auto"),
+                    "ent_coef": ParameterConfig(
+                        min=1e-4, max=1e-2, mean=2.1e-3, distribution="log_normal", scale="auto"
+                    ),
+                    "gae_lambda": ParameterConfig(
+                        min=0.8, max=0.99, mean=0.916, distribution="logit_normal", scale="auto"
+                    ),
                 },
             }
         },

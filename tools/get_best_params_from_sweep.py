@@ -13,11 +13,11 @@ settings.sweep_server_uri=...).
 
 from __future__ import annotations
 
-import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
-
 import argparse
 import sys
 from pathlib import Path
+
+import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
 
 from metta.common.config import CONFIGS_DIR
 from metta.common.errors import MettaError

@@ -14,18 +14,22 @@ errors.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
 
-import sys
-
 from metta.common.errors import ConfigError, MettaError
+
+# The trainer every trial runs unless settings.train_command names another: this interpreter running train.py here.
+TRAIN_COMMAND = [sys.executable, str(Path(__file__).resolve().parent / "train.py")]
 
 
 def _setup(argv: list[str]):  # noqa: ANN202 - (job, store, train_tree)
     from metta.common.config import compose
-    from metta.sweep.launch import compose_train_tree
     from metta.sweep.store import open_store
     from metta.sweep.sweep_config import check_parameter_paths, resolve_sweep_job
+    from metta.sweep.trial import compose_train_tree
 
     job = resolve_sweep_job(compose("sweep_job", argv))
     tree = compose_train_tree(job.train_overrides())
@@ -57,9 +61,9 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
     from metta.sweep.dispatch import LocalDispatcher
-    from metta.sweep.launch import SimEvaluator
     from metta.sweep.loop import SweepLoop
-    from metta.sweep.wandb_mirror import make_mirror
+    from metta.sweep.store.wandb_mirror import make_mirror
+    from metta.sweep.trial import SimEvaluator
 
     try:
         job, store, tree = _setup(argv)
@@ -68,8 +72,12 @@ def main(argv: list[str]) -> int:
         return 2
     metric = job.sweep.protein_for(0)[1].metric
     loop = SweepLoop(
-        job, store, LocalDispatcher(job.settings.train_command or None), SimEvaluator(job.sim_name, metric),
-        tree["trainer"], mirror=make_mirror(job),
+        job,
+        store,
+        LocalDispatcher(job.settings.train_command or TRAIN_COMMAND),
+        SimEvaluator(job.sim_name, metric),
+        tree["trainer"],
+        mirror=make_mirror(job),
     )
     try:
         summary = loop.run()

@@ -10,11 +10,11 @@ when one is set (--token or $METTA_SWEEP_SERVER_TOKEN). Binds to 127.0.0.1 unles
 
 from __future__ import annotations
 
-import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
-
 import argparse
 import os
 import sys
+
+import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
 
 from metta.common.errors import MettaError
 

@@ -16,19 +16,37 @@ Exit code: 0 done, 1 error or some runs failed, 2 bad arguments, 130 after Ctrl-
 
 from __future__ import annotations
 
-import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
-
 import argparse
 import json
 import sys
+from pathlib import Path
+
+import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
 
 from metta.common.errors import MettaError
 
-SWEEP_JOB_KEYS = {"sweep_name", "data_dir", "sweep_dir", "settings", "sim_name", "sweep", "sweep_job_overrides",
-                  "num_trials", "wandb", "hydra"}
-RESERVED = {"seed": "use --seeds / --num-seeds", "torch_deterministic": "validation always sets it to true",
-            "run": "run ids are <sweep>.v.<config>.s<seed>", "run_dir": "runs go to <sweep_dir>/validation/runs/",
-            "policy_uri": "evaluation reads each run's checkpoints"}
+# The trainer every trial runs unless settings.train_command names another: this interpreter running train.py here.
+TRAIN_COMMAND = [sys.executable, str(Path(__file__).resolve().parent / "train.py")]
+
+SWEEP_JOB_KEYS = {
+    "sweep_name",
+    "data_dir",
+    "sweep_dir",
+    "settings",
+    "sim_name",
+    "sweep",
+    "sweep_job_overrides",
+    "num_trials",
+    "wandb",
+    "hydra",
+}
+RESERVED = {
+    "seed": "use --seeds / --num-seeds",
+    "torch_deterministic": "validation always sets it to true",
+    "run": "run ids are <sweep>.v.<config>.s<seed>",
+    "run_dir": "runs go to <sweep_dir>/validation/runs/",
+    "policy_uri": "evaluation reads each run's checkpoints",
+}
 
 
 def split_overrides(args: list[str]) -> tuple[list[str], list[str]]:
@@ -89,11 +107,19 @@ def _setup(a: argparse.Namespace):  # noqa: ANN202 - (cfg, candidates, job)
             raise MettaError(f"sweep {job.sweep_name!r} not found in {store.uri} (check sweep_name= and data_dir=)")
         default = job.sweep.protein_for(0)[1]
         cfg = ValidationConfig(
-            sweep_name=job.sweep_name, data_dir=job.data_dir, sweep_dir=job.sweep_dir,
-            sim_name=info.meta.get("sim_name", job.sim_name), metric=info.meta.get("metric", default.metric),
-            goal=info.meta.get("goal", default.goal), seeds=parse_seeds(a.seeds, a.num_seeds), top_n=a.top_n,
-            train_overrides=job.train_overrides(), extra_overrides=tuple(train_args),
-            train_timeout=job.settings.train_timeout, eval_timeout=job.settings.eval_timeout, alpha=a.alpha,
+            sweep_name=job.sweep_name,
+            data_dir=job.data_dir,
+            sweep_dir=job.sweep_dir,
+            sim_name=info.meta.get("sim_name", job.sim_name),
+            metric=info.meta.get("metric", default.metric),
+            goal=info.meta.get("goal", default.goal),
+            seeds=parse_seeds(a.seeds, a.num_seeds),
+            top_n=a.top_n,
+            train_overrides=job.train_overrides(),
+            extra_overrides=tuple(train_args),
+            train_timeout=job.settings.train_timeout,
+            eval_timeout=job.settings.eval_timeout,
+            alpha=a.alpha,
         )
         candidates = select_candidates(store, job.sweep_name, cfg.goal, cfg.top_n)
     finally:
@@ -109,9 +135,20 @@ def _print_report(cfg, candidates, as_json: bool) -> int:  # noqa: ANN001
     log = (lambda s: print(s, file=sys.stderr)) if as_json else print
     reports = build_report(cfg, candidates, ResultLog(cfg.results_path, log).load())
     if as_json:
-        print(json.dumps({"sweep": cfg.sweep_name, "metric": cfg.metric, "goal": cfg.goal, "alpha": cfg.alpha,
-                          "seeds": list(cfg.seeds), "results": str(cfg.results_path),
-                          "configs": [r.to_dict() for r in reports]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "sweep": cfg.sweep_name,
+                    "metric": cfg.metric,
+                    "goal": cfg.goal,
+                    "alpha": cfg.alpha,
+                    "seeds": list(cfg.seeds),
+                    "results": str(cfg.results_path),
+                    "configs": [r.to_dict() for r in reports],
+                },
+                indent=2,
+            )
+        )
     else:
         print(format_report(cfg, reports))
         print(f"\nresults: {cfg.results_path}")
@@ -132,9 +169,16 @@ def main(argv: list[str]) -> int:
         print(f"validate_sweep: {exc}", file=sys.stderr)
         return 1
     from metta.sweep.dispatch import LocalDispatcher
-    from metta.sweep.launch import SimEvaluator
-    from metta.sweep.validation import (ResultLog, ValidationRunner, is_done, latest_results, plan_runs,
-                                        recorded_seeds, train_args)
+    from metta.sweep.trial import SimEvaluator
+    from metta.sweep.validation import (
+        ResultLog,
+        ValidationRunner,
+        is_done,
+        latest_results,
+        plan_runs,
+        recorded_seeds,
+        train_args,
+    )
 
     out = sys.stderr if a.json else sys.stdout
     if a.report and not a.seeds:  # report what is stored
@@ -142,8 +186,11 @@ def main(argv: list[str]) -> int:
         cfg = cfg.model_copy(update={"seeds": seeds or cfg.seeds})
     sweep_seed = int(job.train_overrides().get("seed", 0))
     if sweep_seed in cfg.seeds and not a.report:
-        print(f"warning: seed {sweep_seed} is the seed the sweep's trials trained with; the winners were selected "
-              "on it, so its runs are biased in their favour (prefer other seeds)", file=out)
+        print(
+            f"warning: seed {sweep_seed} is the seed the sweep's trials trained with; the winners were selected "
+            "on it, so its runs are biased in their favour (prefer other seeds)",
+            file=out,
+        )
     planned = plan_runs(cfg, candidates)
     if a.dry_run:
         latest = latest_results(cfg, ResultLog(cfg.results_path).load())
@@ -153,9 +200,12 @@ def main(argv: list[str]) -> int:
             print(f"  [{state}] {r.run_id}: tools/train.py {' '.join(train_args(cfg, r)[3:])}", file=out)
         return 0
     if not a.report:
-        runner = ValidationRunner(cfg, LocalDispatcher(job.settings.train_command or None),
-                                  lambda seed: SimEvaluator(cfg.sim_name, cfg.metric, seed=seed),
-                                  log=lambda s: print(s, file=out, flush=True))
+        runner = ValidationRunner(
+            cfg,
+            LocalDispatcher(job.settings.train_command or TRAIN_COMMAND),
+            lambda seed: SimEvaluator(cfg.sim_name, cfg.metric, seed=seed),
+            log=lambda s: print(s, file=out, flush=True),
+        )
         try:
             runner.run(planned, retry_failed=a.retry_failed)
         except KeyboardInterrupt:

@@ -1,25 +1,30 @@
-"""Hyperparameter sweeps: search-space configs, the Protein optimizer and its peers (random, grid, Optuna).
+"""Hyperparameter sweeps: the optimizer maths in :mod:`metta.sweep.optim`, the orchestration beside it.
 
-Public API: ``ParameterConfig``, ``ProteinSettings``, ``ProteinConfig`` (config), ``Protein`` (protein),
-``Optimizer`` (protocol) and ``make_optimizer(config, seed)`` (registry).
+Public API: ``ParameterConfig``, ``ProteinSettings``, ``ProteinConfig`` (search problem), ``Protein`` (the
+cost-aware Bayesian optimizer), ``Optimizer`` (protocol) and ``make_optimizer(config, seed)`` (registry).
+Orchestration: ``sweep_config`` (the one sweep-job model and its resolve), ``loop``, ``store/``, ``dispatch``,
+``phases``, ``trial`` (train, check, evaluate one trial), ``validation/`` and ``best_params``.
 """
 
-from metta.sweep.config import ParameterConfig, ProteinConfig, ProteinSettings
+from typing import Any
+
+from metta.sweep.optim.config import ParameterConfig, ProteinConfig, ProteinSettings
 
 __all__ = ["ParameterConfig", "ProteinConfig", "ProteinSettings", "Protein", "Optimizer", "make_optimizer"]
 
 
-def __getattr__(name: str):  # lazy: keep `import metta.sweep` light (numpy only when the optimizer is used)
+def __getattr__(name: str) -> Any:
+    # Lazy so that `import metta.sweep` stays light: numpy/scipy load only when an optimizer is used.
     if name == "Protein":
-        from metta.sweep.protein import Protein
+        from metta.sweep.optim.protein import Protein
 
         return Protein
     if name == "Optimizer":
-        from metta.sweep.optimizer import Optimizer
+        from metta.sweep.optim.optimizer import Optimizer
 
         return Optimizer
     if name == "make_optimizer":
-        from metta.sweep.registry import make_optimizer
+        from metta.sweep.optim.registry import make_optimizer
 
         return make_optimizer
     raise AttributeError(f"module 'metta.sweep' has no attribute {name!r}")

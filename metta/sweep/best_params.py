@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from metta.common.errors import SweepError
-from metta.sweep.config import flatten
+from metta.sweep.optim.config import flatten
 from metta.sweep.store import Observation
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from metta.common.config import REPO_ROOT
+from metta.common.errors import ConfigError
 
 ProgressFn = Callable[[float, str], None]
 
@@ -53,11 +54,6 @@ class Dispatcher(Protocol):
     def train(self, request: TrainRequest, progress: ProgressFn | None = None) -> TrainOutcome: ...
 
 
-def default_train_command() -> list[str]:
-    """This interpreter running the repository's tools/train.py."""
-    return [sys.executable, str(REPO_ROOT / "tools" / "train.py")]
-
-
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     os.setsid()
     if sys.platform.startswith("linux"):
@@ -68,11 +64,18 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 
 
 class LocalDispatcher:
-    """Runs ``command + request.args`` here; ``progress(elapsed_s, last_log_line)`` every ``progress_interval`` s."""
+    """Runs ``command + request.args`` here; ``progress(elapsed_s, last_log_line)`` every ``progress_interval`` s.
 
-    def __init__(self, command: Sequence[str] | None = None, progress_interval: float = 10.0,
-                 env: dict[str, str] | None = None) -> None:
-        self.command = list(command) if command else default_train_command()
+    ``command`` is the trainer command prefix given by the caller (the entry points pass this interpreter running
+    their ``train.py``); the sweep library never assumes where the entry-point scripts live.
+    """
+
+    def __init__(
+        self, command: Sequence[str], progress_interval: float = 10.0, env: dict[str, str] | None = None
+    ) -> None:
+        if not command:
+            raise ConfigError("LocalDispatcher needs a trainer command, e.g. [sys.executable, 'tools/train.py']")
+        self.command = list(command)
         self.progress_interval = progress_interval
         self.env = env
 
@@ -86,8 +89,16 @@ class LocalDispatcher:
         with open(request.log_path, "a", encoding="utf-8") as log:
             log.write(f"$ {' '.join(cmd)}\n")
             log.flush()
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT),
-                                    env=env, preexec_fn=_die_with_parent, text=True, errors="replace")
+            proc = subprocess.Popen(
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=str(REPO_ROOT),
+                env=env,
+                preexec_fn=_die_with_parent,
+                text=True,
+                errors="replace",
+            )
             reader = threading.Thread(target=_pump, args=(proc, log, last), daemon=True)
             reader.start()
             try:
@@ -100,8 +111,9 @@ class LocalDispatcher:
         wall = time.monotonic() - t0
         return _outcome(request, rc, timed_out, wall, last[0])
 
-    def _wait(self, proc: subprocess.Popen, request: TrainRequest, t0: float, progress: ProgressFn | None,
-              last: list[str]) -> tuple[int, bool]:
+    def _wait(
+        self, proc: subprocess.Popen, request: TrainRequest, t0: float, progress: ProgressFn | None, last: list[str]
+    ) -> tuple[int, bool]:
         next_report = t0 + self.progress_interval
         while True:
             try:
@@ -162,6 +174,7 @@ def _outcome(request: TrainRequest, rc: int, timed_out: bool, wall: float, last_
         detail = result.get("error") or last_line or "no output"
         return TrainOutcome(False, f"training crashed (exit code {rc}): {detail}"[:500], wall, rc, result)
     if result and result.get("status") not in (None, "success"):
-        return TrainOutcome(False, f"training failed: {result.get('error') or result.get('status')}"[:500], wall,
-                            rc, result)
+        return TrainOutcome(
+            False, f"training failed: {result.get('error') or result.get('status')}"[:500], wall, rc, result
+        )
     return TrainOutcome(True, "", wall, rc, result)

@@ -1,4 +1,4 @@
-"""The sweep loop (issue 6): register, then per trial load observations -> pick the phase -> build the optimizer ->
+"""The sweep loop: register, then per trial load observations -> pick the phase -> build the optimizer ->
 suggest (constraint violations are recorded as failures and re-asked) -> allocate a run id -> train (dispatcher) ->
 evaluate -> record {suggestion, objective, cost, is_failure, reason} atomically. Failures wait
 ``rollout_retry_delay``; more than ``max_consecutive_failures`` in a row stops the worker (0 = never).
@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from metta.common.errors import MettaError, OptimizerError, SweepError
+from metta.common.overrides import to_overrides
 from metta.common.seeding import derive_seed
-from metta.sweep.config import ProteinConfig, flatten
 from metta.sweep.dispatch import Dispatcher, TrainRequest
-from metta.sweep.launch import Evaluator, check_constraints, effective_trainer, run_trial, to_overrides
+from metta.sweep.optim.config import ProteinConfig, flatten
+from metta.sweep.optim.registry import make_optimizer
 from metta.sweep.store import INTERRUPTED_REASON, DuplicateTrialError, Observation, SweepStore, worker_id
 from metta.sweep.store.base import parse_worker_id
 from metta.sweep.sweep_config import SweepJobConfig
+from metta.sweep.trial import Evaluator, check_constraints, effective_trainer, run_trial
 
 LogFn = Callable[[str], None]
 
@@ -138,8 +140,14 @@ class SweepLoop:
     def register(self) -> None:
         """Register the sweep (idempotent), storing its base config so best-params tools can read goal/metric."""
         _, base = self.job.sweep.protein_for(0)
-        meta = {"metric": base.metric, "goal": base.goal, "config": base.to_dict(), "sim_name": self.job.sim_name,
-                "project": self.job.wandb.project, "entity": self.job.wandb.entity}
+        meta = {
+            "metric": base.metric,
+            "goal": base.goal,
+            "config": base.to_dict(),
+            "sim_name": self.job.sim_name,
+            "project": self.job.wandb.project,
+            "entity": self.job.wandb.entity,
+        }
         _, created = self.store.register_sweep(self.name, meta)
         self.log(f"[{self.name}] {'registered' if created else 'resuming'} sweep in {self.store.uri}")
 
@@ -169,8 +177,6 @@ class SweepLoop:
         not yet marked pending. It is rebuilt from the newest ``max_observations_to_load`` observations when the
         phase changes or once it has absorbed twice that many.
         """
-        from metta.sweep.registry import make_optimizer
-
         launched = self.store.count_observations(self.name, launched_only=True)
         phase, pcfg = self.job.sweep.protein_for(launched)
         cap = self.job.settings.max_observations_to_load
@@ -210,8 +216,9 @@ class SweepLoop:
             if violation is None:
                 return suggestion, info
             cost = max(time.monotonic() - t0, 1e-3)
-            rec = self.store.record_observation(self.name, None, suggestion, None, cost, True,
-                                                f"constraint: {violation}")
+            rec = self.store.record_observation(
+                self.name, None, suggestion, None, cost, True, f"constraint: {violation}"
+            )
             opt.observe(suggestion, None, cost, True)
             if self._opt_state is not None and self._opt_state.opt is opt:
                 self._opt_state.seen.add(rec.seq)
@@ -254,30 +261,42 @@ class SweepLoop:
                 self.log(f"[{self.name}] {exc}; asking for another point")
                 opt.mark_pending(suggestion)
                 suggestion, _ = self.suggest_valid(opt)
-        raise SweepError(f"could not find a point no other worker is running after "
-                         f"{self.job.settings.max_rejections} tries")
+        raise SweepError(
+            f"could not find a point no other worker is running after {self.job.settings.max_rejections} tries"
+        )
 
     def _execute(self, run_id: str, suggestion: dict[str, Any], metric: str) -> tuple[float | None, str]:
         """Train then evaluate; returns (objective, "") or (None, failure reason). Sets ``self._cost``."""
         run_dir = self.sweep_dir / "runs" / run_id
-        args = (f"run={run_id}", f"data_dir={self.job.data_dir}", f"run_dir={run_dir}",
-                *to_overrides(self.job.train_overrides()), *to_overrides(suggestion))
+        args = (
+            f"run={run_id}",
+            f"data_dir={self.job.data_dir}",
+            f"run_dir={run_dir}",
+            *to_overrides(self.job.train_overrides()),
+            *to_overrides(suggestion),
+        )
         req = TrainRequest(run_id, run_dir, args, run_dir / "train.log", self.job.settings.train_timeout)
         self._cost = 1e-3
         trial = run_trial(
-            self.dispatcher, self.evaluator, req, self.job.settings.eval_timeout, metric,
+            self.dispatcher,
+            self.evaluator,
+            req,
+            self.job.settings.eval_timeout,
+            metric,
             lambda s, line: self.log(f"[{self.name}] {run_id} training {s:.0f}s | {line[:90]}"),
         )
         self._cost = max(trial.train_s, 1e-3) + trial.eval_s
         return trial.objective, trial.reason
 
-    def _record(self, run_id: str, phase: str, suggestion: dict[str, Any], objective: float | None, cost: float,
-                reason: str) -> TrialRecord:
+    def _record(
+        self, run_id: str, phase: str, suggestion: dict[str, Any], objective: float | None, cost: float, reason: str
+    ) -> TrialRecord:
         failure = objective is None
         cost = max(float(cost), 1e-3)
         reason = " ".join(reason.split())[:1000]
-        obs = self.store.record_observation(self.name, run_id, suggestion, objective, cost, failure,
-                                            reason if failure else "")
+        obs = self.store.record_observation(
+            self.name, run_id, suggestion, objective, cost, failure, reason if failure else ""
+        )
         rec = TrialRecord(run_id, phase, suggestion, objective, cost, failure, obs.reason)
         if failure:
             self.log(f"[{self.name}] {run_id} FAILED after {cost:.1f}s: {reason}")
@@ -310,8 +329,10 @@ class SweepLoop:
                     continue
                 consecutive += 1
                 if s.max_consecutive_failures and consecutive > s.max_consecutive_failures:
-                    summary.stopped_reason = (f"{consecutive} consecutive failures exceed "
-                                              f"settings.max_consecutive_failures={s.max_consecutive_failures}")
+                    summary.stopped_reason = (
+                        f"{consecutive} consecutive failures exceed "
+                        f"settings.max_consecutive_failures={s.max_consecutive_failures}"
+                    )
                     break
                 if self.job.num_trials == 0 or len(summary.trials) < self.job.num_trials:
                     self.sleep(s.rollout_retry_delay)

@@ -1,4 +1,4 @@
-"""Sweep phases (seed 001 ``schedule.phases``): pick the phase from the number of launched trials, merge its
+"""Sweep phases (``schedule.phases`` of a sweep config): pick the phase from the number of launched trials, merge its
 ``sweep:`` overrides over the base sweep config. Pure functions."""
 
 from __future__ import annotations
@@ -59,7 +59,5 @@ def merged_sweep(base: Mapping[str, Any], phases: Sequence[PhaseConfig], num_lau
     phase = phases[idx]
     unknown = set(phase.sweep) - {"protein", "settings", "parameters", "metric", "goal", "method"}
     if unknown:
-        raise ConfigError(
-            f"phase {phase.name!r} overrides unknown keys {sorted(unknown)}; use protein and parameters"
-        )
+        raise ConfigError(f"phase {phase.name!r} overrides unknown keys {sorted(unknown)}; use protein and parameters")
     return phase.name, deep_merge(base, phase.sweep)

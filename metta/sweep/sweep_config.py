@@ -1,4 +1,8 @@
-"""Typed sweep-job configuration and its one ``resolve_sweep_job()`` (from the composed ``configs/sweep_job.yaml``).
+"""The one sweep-job model and its one ``resolve_sweep_job()``.
+
+Both front ends resolve through it: ``./tools/sweep_execute.py`` passes the composed ``configs/sweep_job.yaml``, and
+``SweepTool`` (metta/tools/sweep.py) passes the mapping :func:`sweep_job_from_config` builds from its
+:class:`SweepConfig`. The Protein optimizer's own config (:class:`ProteinConfig`) lives in ``metta.sweep.optim``.
 
 Everything that can be checked before a trial runs is checked here: Protein configs of the base sweep and of every
 phase (bounds, distributions, means), the settings' bounds, and (with :func:`check_parameter_paths`) that every
@@ -10,35 +14,37 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from metta.common.config import to_container
+from metta.common.config_base import FrozenConfig, format_validation_error
 from metta.common.errors import ConfigError, OptimizerError
-from metta.sweep.config import ProteinConfig, flatten
-from metta.sweep.phases import PhaseConfig, merged_sweep
+from metta.sweep.optim.config import ProteinConfig, flatten
+from metta.sweep.phases import PhaseConfig, deep_merge, merged_sweep
 
 _PROTEIN_KEYS = {"metric", "goal", "method", "parameters", "protein", "settings"}
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SweepSettings(_Frozen):
+class SweepSettings(FrozenConfig):
     """Loop and storage settings (``settings:`` of sweep_job.yaml)."""
 
     max_consecutive_failures: int = Field(0, ge=0, le=1_000_000, description="Stop when more fail in a row; 0 = never.")
+    # legacy name: a "rollout" is one trial (train + evaluate)
     rollout_retry_delay: float = Field(5.0, ge=0, le=86_400, description="Seconds to wait after a failed trial.")
     max_observations_to_load: int = Field(250, ge=1, le=10_000_000, description="Newest observations given to Protein.")
+    # legacy name from the hosted sweep service; today it names any sweep store, local or remote
     sweep_server_uri: str = Field(min_length=1, description="Store: file path, sqlite:///, postgresql://, http(s)://.")
     heartbeat_interval: float = Field(30.0, gt=0, le=3600, description="Seconds between heartbeats of a trial.")
     stale_trial_timeout: float = Field(1800.0, gt=0, description="Heartbeat age after which a foreign trial is dead.")
     train_timeout: float = Field(0.0, ge=0, description="Seconds before training is killed; 0 = no limit.")
     eval_timeout: float = Field(600.0, gt=0, description="Seconds before evaluation is abandoned (a failure).")
     max_rejections: int = Field(50, ge=1, le=100_000, description="Constraint-violating suggestions in a row allowed.")
-    train_command: tuple[str, ...] = Field((), description="Training command prefix; empty = tools/train.py.")
+    train_command: tuple[str, ...] = Field(
+        (), description="Training command prefix; empty = the entry point's default."
+    )
 
 
-class WandbMirrorConfig(_Frozen):
+class WandbMirrorConfig(FrozenConfig):
     """Where the W&B mirror writes (mode disabled = no mirror)."""
 
     mode: Literal["online", "offline", "disabled", "auto"] = Field("disabled", description="W&B mode of the mirror.")
@@ -47,7 +53,7 @@ class WandbMirrorConfig(_Frozen):
     dir: str | None = Field(None, description="Directory for W&B files (default: the sweep directory).")
 
 
-class SweepSpec(_Frozen):
+class SweepSpec(FrozenConfig):
     """The search: base Protein config dict, optional phases, and training overrides the sweep config brings."""
 
     base: dict[str, Any] = Field(description="Base sweep config (metric, goal, method, protein, parameters).")
@@ -74,7 +80,7 @@ class SweepSpec(_Frozen):
         return out
 
 
-class SweepJobConfig(_Frozen):
+class SweepJobConfig(FrozenConfig):
     """The whole sweep job, typed and frozen."""
 
     sweep_name: str = Field(min_length=1, max_length=200, description="Name of the sweep (store key, run id prefix).")
@@ -90,13 +96,7 @@ class SweepJobConfig(_Frozen):
 
     def train_overrides(self) -> dict[str, Any]:
         """The sweep config's training overrides with ``sweep_job_overrides`` merged on top."""
-        from metta.sweep.phases import deep_merge
-
         return deep_merge(self.sweep.train_overrides, self.sweep_job_overrides)
-
-
-def _fmt(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
 def build_sweep_spec(sweep: Mapping[str, Any]) -> SweepSpec:
@@ -107,15 +107,17 @@ def build_sweep_spec(sweep: Mapping[str, Any]) -> SweepSpec:
     data.pop("num_trials", None)  # the sweep's default trial count; read through sweep_job.yaml's num_trials
     unknown = set(data) - _PROTEIN_KEYS
     if unknown:
-        raise ConfigError(f"unknown keys {sorted(unknown)} in sweep config; allowed: {sorted(_PROTEIN_KEYS)}, "
-                          "schedule, train_overrides, num_trials")
+        raise ConfigError(
+            f"unknown keys {sorted(unknown)} in sweep config; allowed: {sorted(_PROTEIN_KEYS)}, "
+            "schedule, train_overrides, num_trials"
+        )
     if not isinstance(schedule, Mapping) or set(schedule) - {"phases"}:
         raise ConfigError(f"sweep.schedule must be a mapping with only 'phases', got {schedule!r}")
     try:
         phases = tuple(PhaseConfig(**dict(p)) for p in (schedule.get("phases") or []))
         spec = SweepSpec(base=data, phases=phases, train_overrides=dict(train_overrides))
     except (ValidationError, TypeError) as exc:
-        msg = _fmt(exc) if isinstance(exc, ValidationError) else str(exc)
+        msg = format_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
         raise ConfigError(f"invalid sweep schedule: {msg}") from exc
     names = [p.name for p in phases]
     if len(set(names)) != len(names):
@@ -124,10 +126,20 @@ def build_sweep_spec(sweep: Mapping[str, Any]) -> SweepSpec:
     return spec
 
 
+def _job_seed(d: Mapping[str, Any]) -> int:
+    """The optimizer's base seed: the Hydra-era top-level ``seed`` when set, else ``system.seed``, else 0."""
+    seed = d.get("seed")
+    if seed is None:
+        system = d.get("system") or {}
+        seed = system.get("seed", 0) if isinstance(system, Mapping) else 0
+    try:
+        return int(seed if seed is not None else 0)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"seed={seed!r} must be a non-negative integer, e.g. system.seed=42") from exc
+
+
 def resolve_sweep_job(cfg: Any) -> SweepJobConfig:
     """Turn the composed sweep_job DictConfig (or a plain dict) into a validated :class:`SweepJobConfig`."""
-    from metta.common.config import to_container
-
     try:
         d = to_container(cfg)
     except Exception as exc:  # omegaconf raises its own types for ??? and interpolation errors
@@ -140,7 +152,7 @@ def resolve_sweep_job(cfg: Any) -> SweepJobConfig:
             sweep_name=d["sweep_name"],
             data_dir=str(d["data_dir"]),
             sweep_dir=str(d["sweep_dir"]),
-            seed=int(d.get("seed", 0)),
+            seed=_job_seed(d),
             settings=SweepSettings(**dict(d["settings"])),
             sim_name=d["sim_name"],
             sweep_job_overrides=dict(d.get("sweep_job_overrides") or {}),
@@ -151,7 +163,7 @@ def resolve_sweep_job(cfg: Any) -> SweepJobConfig:
     except KeyError as exc:
         raise ConfigError(f"sweep_job config lacks required key {exc}") from exc
     except ValidationError as exc:
-        raise ConfigError(f"invalid sweep_job config: {_fmt(exc)}") from exc
+        raise ConfigError(format_validation_error(exc, "sweep_job")) from exc
 
 
 def check_parameter_paths(configs: list[tuple[str, ProteinConfig]], train_tree: Mapping[str, Any]) -> None:
@@ -166,3 +178,41 @@ def check_parameter_paths(configs: list[tuple[str, ProteinConfig]], train_tree: 
                     f"sweep parameter {path!r} (phase {phase!r}) does not exist in the trainer config "
                     f"(configs/train_job.yaml){hint}"
                 )
+
+
+class SweepConfig(FrozenConfig):
+    """What SweepTool searches and how many trials; :func:`sweep_job_from_config` resolves it into the sweep job."""
+
+    num_trials: int = Field(10, ge=0, le=100_000, description="Trials this worker runs; 0 = until stopped.")
+    protein: ProteinConfig = Field(description="Metric, goal, method, parameters and Protein settings.")
+    sim_name: str = Field("sweep_eval", min_length=1, description="Evaluation suite (configs/sim/<name>.yaml).")
+    train_overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Dotted TrainTool overrides for every trial (e.g. the budget)."
+    )
+    settings: SweepSettings | None = Field(None, description="Loop/store settings (None = sweep_job.yaml defaults).")
+
+
+def default_settings(data_dir: str) -> SweepSettings:
+    """The loop/store settings of sweep_job.yaml, with the default store ``<data_dir>/sweep/sweeps.db``."""
+    return SweepSettings(sweep_server_uri=f"{data_dir}/sweep/sweeps.db")
+
+
+def sweep_job_from_config(sweep_name: str, data_dir: str, seed: int, sweep: SweepConfig) -> SweepJobConfig:
+    """The sweep job of a :class:`SweepConfig`, resolved by :func:`resolve_sweep_job` like the Hydra path.
+
+    ``sweep.train_overrides`` are not part of the job: they are TrainTool overrides applied by the caller's
+    dispatcher when it builds each trial's TrainTool.
+    """
+    settings = sweep.settings or default_settings(data_dir)
+    return resolve_sweep_job(
+        {
+            "sweep_name": sweep_name,
+            "data_dir": data_dir,
+            "sweep_dir": f"{data_dir}/sweep/{sweep_name}",
+            "seed": seed,
+            "settings": settings.model_dump(mode="json"),
+            "sim_name": sweep.sim_name,
+            "num_trials": sweep.num_trials,
+            "sweep": sweep.protein.to_dict(),
+        }
+    )

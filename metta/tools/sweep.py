@@ -1,12 +1,12 @@
-"""SweepTool (seed 003): run the Protein sweep loop over TrainTools made by a ``train_tool_factory(run_name)``.
+"""SweepTool: run the Protein sweep loop over TrainTools made by a ``train_tool_factory(run_name)``.
 
 Thin on purpose: the loop, store, evaluator and failure handling are the sweep module's (``metta.sweep.loop``), the
 same ones ``./tools/sweep_execute.py`` uses, with the same default store (``<data_dir>/sweep/sweeps.db``), so a sweep
 started by either entry point can be resumed or inspected by the other's tools. What differs is how a trial is
 trained: :class:`ToolDispatcher` builds the trial's TrainTool in Python (factory → sweep overrides → suggestion,
-type-checked), writes it to ``<run_dir>/train_tool.json`` and trains it in a child process
-(``tools/run.py metta.tools.train.from_json``), so a crashing trial is recorded as a failure and never takes the
-sweep down.
+type-checked), writes it to ``<run_dir>/train_tool.json`` and trains it in a child process (the ``RUN_SCRIPT``
+entry point running ``metta.tools.train.from_json``), so a crashing trial is recorded as a failure and never takes
+the sweep down.
 """
 
 from __future__ import annotations
@@ -17,34 +17,24 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from metta.common.config import REPO_ROOT
 from metta.common.errors import ConfigError, MettaError
-from metta.sweep.config import ProteinConfig
 from metta.sweep.dispatch import LocalDispatcher, ProgressFn, TrainOutcome, TrainRequest
-from metta.sweep.sweep_config import SweepSettings
+from metta.sweep.loop import SweepLoop
+from metta.sweep.store import open_store
+from metta.sweep.sweep_config import SweepConfig, SweepJobConfig, SweepSettings, default_settings, sweep_job_from_config
+from metta.sweep.trial import SimEvaluator
+from metta.tools.entrypoints import RUN_SCRIPT
 from metta.tools.tool import Tool
 from metta.tools.train import TrainTool
 
 TrainToolFactory = Callable[[str], TrainTool]
 
+__all__ = ["DEFAULT_TRIAL_OVERRIDES", "SweepConfig", "SweepTool", "ToolDispatcher", "make_trial_tool"]
+
 # Applied to every trial before the suggestion (as sweep_job.yaml's sweep_job_overrides).
 DEFAULT_TRIAL_OVERRIDES: dict[str, Any] = {"trainer.simulation.evaluate_interval": 0, "wandb.mode": "disabled"}
-
-
-class SweepConfig(BaseModel):
-    """What to search and how many trials (seed 003's SweepConfig)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-    num_trials: int = Field(10, ge=0, le=100_000, description="Trials this worker runs; 0 = until stopped.")
-    protein: ProteinConfig = Field(description="Metric, goal, method, parameters and Protein settings.")
-    sim_name: str = Field("sweep_eval", min_length=1, description="Evaluation suite (configs/sim/<name>.yaml).")
-    train_overrides: dict[str, Any] = Field(
-        default_factory=dict, description="Dotted TrainTool overrides for every trial (e.g. the budget)."
-    )
-    settings: SweepSettings | None = Field(None, description="Loop/store settings (None = sweep_job.yaml defaults).")
 
 
 class SweepTool(Tool):
@@ -52,8 +42,11 @@ class SweepTool(Tool):
 
     sweep_name: str = Field(min_length=1, max_length=200, description="Sweep name (store key, run id prefix).")
     sweep: SweepConfig = Field(description="Search space and trial count.")
-    data_dir: str = Field(default_factory=lambda: os.environ.get("DATA_DIR", "./train_dir"), min_length=1,
-                          description="Root of run directories (sweep dir = <data_dir>/sweep/<sweep_name>).")
+    data_dir: str = Field(
+        default_factory=lambda: os.environ.get("DATA_DIR", "./train_dir"),
+        min_length=1,
+        description="Root of run directories (sweep dir = <data_dir>/sweep/<sweep_name>).",
+    )
     train_tool_factory: Any = Field(exclude=True, description="Callable run_name -> TrainTool.")
 
     @field_validator("train_tool_factory")
@@ -64,21 +57,11 @@ class SweepTool(Tool):
         return v
 
     def settings(self) -> SweepSettings:
-        return self.sweep.settings or SweepSettings(sweep_server_uri=f"{self.data_dir}/sweep/sweeps.db")
+        return self.sweep.settings or default_settings(self.data_dir)
 
-    def job(self) -> Any:
-        from metta.sweep.sweep_config import SweepJobConfig, SweepSpec
-
-        return SweepJobConfig(
-            sweep_name=self.sweep_name,
-            data_dir=self.data_dir,
-            sweep_dir=f"{self.data_dir}/sweep/{self.sweep_name}",
-            seed=self.system.seed,
-            settings=self.settings(),
-            sim_name=self.sweep.sim_name,
-            num_trials=self.sweep.num_trials,
-            sweep=SweepSpec(base=self.sweep.protein.to_dict()),
-        )
+    def job(self) -> SweepJobConfig:
+        """The sweep job, resolved by the same function as ``./tools/sweep_execute.py``."""
+        return sweep_job_from_config(self.sweep_name, self.data_dir, self.system.seed, self.sweep)
 
     def base_tool(self, run_name: str = "probe") -> TrainTool:
         """The factory's TrainTool with the per-trial overrides applied (what every suggestion is merged into)."""
@@ -95,14 +78,12 @@ class SweepTool(Tool):
                 try:
                     base.with_overrides({path: value})
                 except MettaError as exc:
-                    raise ConfigError(f"sweep parameter {path} (value {value!r}) does not fit the TrainTool: {exc}") from exc
+                    raise ConfigError(
+                        f"sweep parameter {path} (value {value!r}) does not fit the TrainTool: {exc}"
+                    ) from exc
 
-    def build_loop(self, dispatcher: Any = None, evaluator: Any = None, **loop_kwargs: Any) -> Any:
+    def build_loop(self, dispatcher: Any = None, evaluator: Any = None, **loop_kwargs: Any) -> SweepLoop:
         """The sweep module's SweepLoop wired to this tool (collaborators injectable for tests)."""
-        from metta.sweep.launch import SimEvaluator
-        from metta.sweep.loop import SweepLoop
-        from metta.sweep.store import open_store
-
         self.check_parameters()
         job = self.job()
         return SweepLoop(
@@ -121,9 +102,10 @@ class SweepTool(Tool):
         return 0
 
 
-def make_trial_tool(factory: TrainToolFactory, run_name: str, train_overrides: Mapping[str, Any],
-                    args: Sequence[str]) -> TrainTool:
-    """factory(run_name) → DEFAULT_TRIAL_OVERRIDES → ``train_overrides`` → ``args`` (``key=value`` / ``++key=value``)."""
+def make_trial_tool(
+    factory: TrainToolFactory, run_name: str, train_overrides: Mapping[str, Any], args: Sequence[str]
+) -> TrainTool:
+    """factory(run_name) → DEFAULT_TRIAL_OVERRIDES → ``train_overrides`` → ``args`` (``key=value``/``++key=value``)."""
     tool = factory(run_name)
     if not isinstance(tool, TrainTool):
         raise MettaError(f"train_tool_factory returned {type(tool).__name__}, not a TrainTool")
@@ -134,12 +116,16 @@ def make_trial_tool(factory: TrainToolFactory, run_name: str, train_overrides: M
 class ToolDispatcher:
     """sweep Dispatcher: builds the trial's TrainTool in Python and trains it in a child process."""
 
-    def __init__(self, factory: TrainToolFactory, train_overrides: Mapping[str, Any] | None = None,
-                 command: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        factory: TrainToolFactory,
+        train_overrides: Mapping[str, Any] | None = None,
+        command: Sequence[str] | None = None,
+    ) -> None:
         self.factory = factory
         self.train_overrides = dict(train_overrides or {})
         self.inner = LocalDispatcher(
-            command or [sys.executable, str(REPO_ROOT / "tools" / "run.py"), "metta.tools.train.from_json", "--args"]
+            command or [sys.executable, str(RUN_SCRIPT), "metta.tools.train.from_json", "--args"]
         )
 
     def train(self, request: TrainRequest, progress: ProgressFn | None = None) -> TrainOutcome:

@@ -119,23 +119,34 @@ class FakeEvaluator:
     def evaluate(self, run_dir: Path, timeout_s: float):  # noqa: ANN201 - EvalOutcome
         import json
 
-        from metta.sweep.launch import EvalOutcome
+        from metta.sweep.trial import EvalOutcome
 
         self.calls += 1
         data = json.loads((run_dir / "fake_score.json").read_text())
         return EvalOutcome(score=float(data["score"]), wall_s=0.01)
 
 
-BASE_TRAINER = {"batch_size": 1024, "minibatch_size": 256, "bptt_horizon": 64, "total_timesteps": 1000,
-                "optimizer": {"learning_rate": 0.001}, "ppo": {"gamma": 0.99}}
+BASE_TRAINER = {
+    "batch_size": 1024,
+    "minibatch_size": 256,
+    "bptt_horizon": 64,
+    "total_timesteps": 1000,
+    "optimizer": {"learning_rate": 0.001},
+    "ppo": {"gamma": 0.99},
+}
 
 QUICK_SWEEP = {
     "metric": "reward",
     "goal": "maximize",
     "method": "bayes",
     "protein": {"num_random_samples": 2, "random_suggestions": 32, "suggestions_per_pareto": 8},
-    "parameters": {"trainer": {"optimizer": {"learning_rate": {
-        "distribution": "log_normal", "min": 1e-4, "max": 1e-2, "mean": 1e-3, "scale": "auto"}}}},
+    "parameters": {
+        "trainer": {
+            "optimizer": {
+                "learning_rate": {"distribution": "log_normal", "min": 1e-4, "max": 1e-2, "mean": 1e-3, "scale": "auto"}
+            }
+        }
+    },
 }
 
 
@@ -144,14 +155,28 @@ def make_job(tmp_path: Path, name: str = "s", sweep: dict | None = None, uri: st
     from metta.sweep.sweep_config import resolve_sweep_job
 
     num_trials = settings.pop("num_trials", 2)
-    base = {"max_consecutive_failures": 0, "rollout_retry_delay": 0, "max_observations_to_load": 250,
-            "sweep_server_uri": uri or str(tmp_path / "sweeps.db"), "heartbeat_interval": 0.2}
+    base = {
+        "max_consecutive_failures": 0,
+        "rollout_retry_delay": 0,
+        "max_observations_to_load": 250,
+        "sweep_server_uri": uri or str(tmp_path / "sweeps.db"),
+        "heartbeat_interval": 0.2,
+    }
     base.update(settings)
-    return resolve_sweep_job({
-        "sweep_name": name, "data_dir": str(tmp_path), "sweep_dir": str(tmp_path / "sweep" / name), "seed": 0,
-        "settings": base, "sim_name": "sweep_eval", "sweep_job_overrides": {}, "num_trials": num_trials,
-        "wandb": {"mode": "disabled"}, "sweep": sweep or QUICK_SWEEP,
-    })
+    return resolve_sweep_job(
+        {
+            "sweep_name": name,
+            "data_dir": str(tmp_path),
+            "sweep_dir": str(tmp_path / "sweep" / name),
+            "seed": 0,
+            "settings": base,
+            "sim_name": "sweep_eval",
+            "sweep_job_overrides": {},
+            "num_trials": num_trials,
+            "wandb": {"mode": "disabled"},
+            "sweep": sweep or QUICK_SWEEP,
+        }
+    )
 
 
 WORKER_SCRIPT = '''
@@ -173,8 +198,9 @@ print("DONE", json.dumps([t.run_id for t in summary.trials]), flush=True)
 '''
 
 
-def start_worker(tmp_path: Path, trainer: list[str], name: str = "s", uri: str | None = None, env: dict | None = None,
-                 **settings):
+def start_worker(
+    tmp_path: Path, trainer: list[str], name: str = "s", uri: str | None = None, env: dict | None = None, **settings
+):
     """Start WORKER_SCRIPT as a subprocess (returns the Popen; stdout is a pipe)."""
     import json
     import subprocess
@@ -186,5 +212,10 @@ def start_worker(tmp_path: Path, trainer: list[str], name: str = "s", uri: str |
     if not script.exists():
         script.write_text(WORKER_SCRIPT)
     cfg = {"tmp": str(tmp_path), "name": name, "uri": uri, "settings": settings, "trainer": trainer}
-    return subprocess.Popen([sys.executable, str(script), str(REPO_ROOT), json.dumps(cfg)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, str(script), str(REPO_ROOT), json.dumps(cfg)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )

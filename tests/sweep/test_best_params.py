@@ -32,14 +32,33 @@ def test_patch_round_trip_through_train_job(tmp_path: Path) -> None:
     shutil.copytree(CONFIGS_DIR, configs, ignore=shutil.ignore_patterns("*_best.yaml"))
     store = open_store(tmp_path / "sweep" / "sweeps.db")
     store.register_sweep("pr", {"goal": "maximize", "metric": "avg_category_score"})
-    best = {"trainer": {"optimizer": {"learning_rate": 0.00123456789}, "ppo": {"ent_coef": 0.0042, "clip_coef": 0.2},
-                        "batch_size": 8192}}
+    best = {
+        "trainer": {
+            "optimizer": {"learning_rate": 0.00123456789},
+            "ppo": {"ent_coef": 0.0042, "clip_coef": 0.2},
+            "batch_size": 8192,
+        }
+    }
     store.record_observation("pr", "pr.r.0", {"trainer": {"optimizer": {"learning_rate": 0.1}}}, 0.1, 3.0, False)
     store.record_observation("pr", "pr.r.1", best, 0.9, 5.0, False)
     store.record_observation("pr", "pr.r.2", {"trainer": {"optimizer": {"learning_rate": 0.5}}}, None, 1.0, True, "x")
     out_dir = configs / "trainer" / "patch"
-    r = subprocess.run([sys.executable, str(TOOL), "sweep_name=pr", f"data_dir={tmp_path}", "--top-n", "5",
-                        "--show-scores", "--output-dir", str(out_dir)], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(TOOL),
+            "sweep_name=pr",
+            f"data_dir={tmp_path}",
+            "--top-n",
+            "5",
+            "--show-scores",
+            "--output-dir",
+            str(out_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert "2 successful of 3 observations" in r.stdout and "#1 pr.r.1  score=0.9" in r.stdout
     assert "#2 pr.r.0  score=0.1" in r.stdout
@@ -58,9 +77,17 @@ def test_no_patch_and_unknown_sweep(tmp_path: Path) -> None:
     store.register_sweep("np")
     store.record_observation("np", "np.r.0", {"trainer": {"bptt_horizon": 32}}, 1.0, 1.0, False)
     out = tmp_path / "patches"
-    r = subprocess.run([sys.executable, str(TOOL), "sweep_name=np", f"data_dir={tmp_path}", "--no-patch",
-                        "--output-dir", str(out)], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, str(TOOL), "sweep_name=np", f"data_dir={tmp_path}", "--no-patch", "--output-dir", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0 and "bptt_horizon: 32" in r.stdout and not out.exists()
-    r = subprocess.run([sys.executable, str(TOOL), "sweep_name=missing", f"data_dir={tmp_path}"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, str(TOOL), "sweep_name=missing", f"data_dir={tmp_path}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1 and "not found" in r.stderr

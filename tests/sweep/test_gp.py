@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import approx_fprime
 
-from metta.sweep.gp import GaussianProcess, kernel_matrix
+from metta.sweep.optim.gp import GaussianProcess, kernel_matrix
 
 
 @pytest.mark.parametrize("kernel", ["matern52", "rbf"])

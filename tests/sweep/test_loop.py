@@ -18,8 +18,17 @@ from .conftest import BASE_TRAINER, QUICK_SWEEP, FakeEvaluator, make_job
 def _loop(job, fake_trainer, log=None, **kw):
     store = open_store(job.settings.sweep_server_uri)
     lines: list[str] = [] if log is None else log
-    loop = SweepLoop(job, store, LocalDispatcher(fake_trainer, progress_interval=0.05), FakeEvaluator(),
-                     copy.deepcopy(BASE_TRAINER), log=lines.append, sleep=lambda s: None, seed_salt=1, **kw)
+    loop = SweepLoop(
+        job,
+        store,
+        LocalDispatcher(fake_trainer, progress_interval=0.05),
+        FakeEvaluator(),
+        copy.deepcopy(BASE_TRAINER),
+        log=lines.append,
+        sleep=lambda s: None,
+        seed_salt=1,
+        **kw,
+    )
     return loop, store, lines
 
 
@@ -66,8 +75,16 @@ def test_consecutive_failure_limit_stops_after_exceeding(
     job = make_job(tmp_path, num_trials=10, max_consecutive_failures=2, rollout_retry_delay=7)
     store = open_store(job.settings.sweep_server_uri)
     sleeps: list[float] = []
-    loop = SweepLoop(job, store, LocalDispatcher(fake_trainer), FakeEvaluator(), copy.deepcopy(BASE_TRAINER),
-                     log=lambda s: None, sleep=sleeps.append, seed_salt=1)
+    loop = SweepLoop(
+        job,
+        store,
+        LocalDispatcher(fake_trainer),
+        FakeEvaluator(),
+        copy.deepcopy(BASE_TRAINER),
+        log=lambda s: None,
+        sleep=sleeps.append,
+        seed_salt=1,
+    )
     summary = loop.run()
     assert len(summary.trials) == 3 and "max_consecutive_failures=2" in summary.stopped_reason
     assert sleeps == [7, 7]  # retry delay after each failure that did not stop the loop
@@ -88,8 +105,13 @@ def test_training_timeout_is_a_failure(
 def test_constraint_violations_are_recorded_as_failures_and_reasked(tmp_path: Path, fake_trainer: list[str]) -> None:
     sweep = copy.deepcopy(QUICK_SWEEP)
     # minibatch in [128, 2048] against batch 1024 -> 2048 violates batch % minibatch; bptt 64 always divides
-    sweep["parameters"]["trainer"]["minibatch_size"] = {"distribution": "uniform_pow2", "min": 128, "max": 2048,
-                                                        "mean": 2048, "scale": "auto"}
+    sweep["parameters"]["trainer"]["minibatch_size"] = {
+        "distribution": "uniform_pow2",
+        "min": 128,
+        "max": 2048,
+        "mean": 2048,
+        "scale": "auto",
+    }
     sweep["protein"]["num_random_samples"] = 20
     job = make_job(tmp_path, sweep=sweep, num_trials=4)
     loop, store, _ = _loop(job, fake_trainer)
@@ -137,8 +159,9 @@ def test_dead_local_worker_trial_is_recorded_as_interrupted(tmp_path: Path, fake
     loop.register()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     rid = store.next_run_id("s")
-    store.start_trial("s", rid, {"trainer": {"optimizer": {"learning_rate": 0.002}}},
-                      f"{socket.gethostname()}:{int(dead.stdout)}")
+    store.start_trial(
+        "s", rid, {"trainer": {"optimizer": {"learning_rate": 0.002}}}, f"{socket.gethostname()}:{int(dead.stdout)}"
+    )
     summary = loop.run()
     obs = {o.run_id: o for o in store.load_observations("s")}
     assert obs[rid].is_failure and obs[rid].reason == "interrupted"
@@ -149,8 +172,12 @@ def test_optimizer_is_kept_within_a_phase_fed_once_and_rebuilt_on_phase_change(
     tmp_path: Path, fake_trainer: list[str]
 ) -> None:
     sweep = copy.deepcopy(QUICK_SWEEP)
-    sweep["schedule"] = {"phases": [{"name": "one", "num_runs": 2, "sweep": {}},
-                                    {"name": "two", "num_runs": 5, "sweep": {"protein": {"expansion_rate": 0.1}}}]}
+    sweep["schedule"] = {
+        "phases": [
+            {"name": "one", "num_runs": 2, "sweep": {}},
+            {"name": "two", "num_runs": 5, "sweep": {"protein": {"expansion_rate": 0.1}}},
+        ]
+    }
     job = make_job(tmp_path, sweep=sweep, num_trials=1)
     loop, store, _ = _loop(job, fake_trainer)
     loop.register()
@@ -220,8 +247,9 @@ def test_trial_of_a_predecessor_with_the_same_pid_is_recovered(tmp_path: Path, f
     loop.register()
     rid = store.next_run_id("s")
     # a container restart: the dead worker had our pid but another token
-    store.start_trial("s", rid, {"trainer": {"optimizer": {"learning_rate": 0.002}}},
-                      f"{socket.gethostname()}:{os.getpid()}:deadbeef")
+    store.start_trial(
+        "s", rid, {"trainer": {"optimizer": {"learning_rate": 0.002}}}, f"{socket.gethostname()}:{os.getpid()}:deadbeef"
+    )
     assert loop.recover_orphans() == [rid]
     (o,) = store.load_observations("s")
     assert o.reason == "interrupted" and 0 < o.cost < 5  # heartbeat - start, not the downtime

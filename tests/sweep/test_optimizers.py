@@ -8,9 +8,9 @@ import pytest
 
 from metta.common.errors import OptimizerError
 from metta.sweep import ParameterConfig, ProteinConfig
-from metta.sweep.config import flatten
-from metta.sweep.optimizer import Optimizer
-from metta.sweep.registry import make_optimizer
+from metta.sweep.optim.config import flatten
+from metta.sweep.optim.optimizer import Optimizer
+from metta.sweep.optim.registry import make_optimizer
 
 METHODS = ["bayes", "random", "grid", "optuna_tpe", "optuna_gp"]
 
@@ -72,34 +72,35 @@ def test_batch_suggestions_are_distinct(method: str) -> None:
 
 def test_failures_and_bad_costs(method: str) -> None:
     opt = make_optimizer(config(method), seed=2)
-    (s, _), = opt.suggest()
+    ((s, _),) = opt.suggest()
     with pytest.raises(OptimizerError, match="cost"):
         opt.observe(s, 1.0, 0.0)
     opt.observe(s, float("inf"), 1.0)
-    (s2, _), = opt.suggest()
+    ((s2, _),) = opt.suggest()
     opt.observe(s2, None, 3.0, is_failure=True)
     obs = opt.state_dict()["observations"]
     assert [o["is_failure"] for o in obs] == [True, True]
-    (s3, _), = opt.suggest()  # still works after failures only
+    ((s3, _),) = opt.suggest()  # still works after failures only
     opt.observe(s3, score(s3), 1.0)
 
 
 def test_state_dict_is_json_and_reloads(method: str) -> None:
     opt = make_optimizer(config(method), seed=3)
     for _ in range(4):
-        (s, _), = opt.suggest()
+        ((s, _),) = opt.suggest()
         opt.observe(s, score(s), 2.0)
     state = json.loads(json.dumps(opt.state_dict()))
     clone = make_optimizer(config(method), seed=3)
     clone.load_state_dict(state)
     assert clone.state_dict()["observations"] == state["observations"]
-    (s, _), = clone.suggest()
+    ((s, _),) = clone.suggest()
     clone.observe(s, score(s), 1.0)
 
 
 def test_grid_enumerates_every_point_once_then_stops() -> None:
-    cfg = ProteinConfig(method="grid", parameters={"a": {"values": [1, 2, 3]}, "b": {"min": 0, "max": 1}},
-                        settings={"grid_points": 2})
+    cfg = ProteinConfig(
+        method="grid", parameters={"a": {"values": [1, 2, 3]}, "b": {"min": 0, "max": 1}}, settings={"grid_points": 2}
+    )
     opt = make_optimizer(cfg, seed=0)
     points = [(s["a"], s["b"]) for s, _ in opt.suggest(6)]
     assert sorted(points) == [(a, b) for a in (1, 2, 3) for b in (0.0, 1.0)]

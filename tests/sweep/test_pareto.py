@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from metta.common.errors import OptimizerError
-from metta.sweep.pareto import front_value, pareto_front, pareto_front_bruteforce
+from metta.sweep.optim.pareto import front_value, pareto_front, pareto_front_bruteforce
 
 
 @pytest.mark.parametrize("maximize", [True, False])

@@ -52,10 +52,16 @@ def test_phased_yaml_merges_each_phase_over_full() -> None:
 
 
 def test_invalid_phase_fails_naming_phase_and_parameter() -> None:
-    base = {"metric": "reward", "parameters": {"trainer": {"gamma": {"distribution": "uniform", "min": 0.9,
-                                                                     "max": 0.99, "mean": 0.95}}}}
-    sched = {"phases": [{"name": "ok", "num_runs": 2, "sweep": {}},
-                        {"name": "bad", "num_runs": 2, "sweep": {"parameters": {"trainer": {"gamma": {"mean": 2.0}}}}}]}
+    base = {
+        "metric": "reward",
+        "parameters": {"trainer": {"gamma": {"distribution": "uniform", "min": 0.9, "max": 0.99, "mean": 0.95}}},
+    }
+    sched = {
+        "phases": [
+            {"name": "ok", "num_runs": 2, "sweep": {}},
+            {"name": "bad", "num_runs": 2, "sweep": {"parameters": {"trainer": {"gamma": {"mean": 2.0}}}}},
+        ]
+    }
     with pytest.raises(ConfigError, match=r"phase 'bad'.*trainer\.gamma.*outside"):
         build_sweep_spec({**base, "schedule": sched})
 

@@ -11,8 +11,8 @@ import yaml
 
 from metta.common.errors import OptimizerError
 from metta.sweep import ParameterConfig, ProteinConfig, ProteinSettings
-from metta.sweep.config import flatten
-from metta.sweep.protein import Protein
+from metta.sweep.optim.config import flatten
+from metta.sweep.optim.protein import Protein
 
 SEED_001_YAML = """
 protein:
@@ -41,8 +41,10 @@ def quad_config(goal: str = "maximize", **settings) -> ProteinConfig:
     return ProteinConfig(
         metric="score",
         goal=goal,
-        parameters={"x": ParameterConfig(min=-2.0, max=2.0, distribution="uniform"),
-                    "y": {"z": ParameterConfig(min=1e-3, max=1.0, distribution="log_normal")}},
+        parameters={
+            "x": ParameterConfig(min=-2.0, max=2.0, distribution="uniform"),
+            "y": {"z": ParameterConfig(min=1e-3, max=1.0, distribution="log_normal")},
+        },
         settings=ProteinSettings(**{**base, **settings}),
     )
 
@@ -55,7 +57,7 @@ def quad(s: dict) -> float:
 def run(opt: Protein, steps: int, fn=quad, sign: float = 1.0) -> list[float]:
     values = []
     for _ in range(steps):
-        (s, _info), = opt.suggest()
+        ((s, _info),) = opt.suggest()
         v = sign * fn(s)
         values.append(v)
         opt.observe(s, v, 1.0)
@@ -65,14 +67,23 @@ def run(opt: Protein, steps: int, fn=quad, sign: float = 1.0) -> list[float]:
 def test_loads_seed_001_yaml_and_tool_layout() -> None:
     cfg = ProteinConfig.from_dict(yaml.safe_load(SEED_001_YAML))
     assert cfg.settings.suggestions_per_pareto == 32 and cfg.settings.expansion_rate == 0.15
-    assert list(cfg.flat_parameters()) == ["trainer.batch_size", "trainer.optimizer.learning_rate",
-                                           "trainer.total_timesteps"]
+    assert list(cfg.flat_parameters()) == [
+        "trainer.batch_size",
+        "trainer.optimizer.learning_rate",
+        "trainer.total_timesteps",
+    ]
     again = ProteinConfig.from_dict({**cfg.to_dict()})
     assert again == cfg
-    tool = ProteinConfig.from_dict({"metric": {"name": "arena", "goal": "minimize"},
-                                    "settings": {"num_random_samples": 3},
-                                    "parameters": {"lr": {"min": 1e-4, "max": 1e-2, "distribution": "log_normal"},
-                                                   "act": {"values": ["relu", "gelu"]}}})
+    tool = ProteinConfig.from_dict(
+        {
+            "metric": {"name": "arena", "goal": "minimize"},
+            "settings": {"num_random_samples": 3},
+            "parameters": {
+                "lr": {"min": 1e-4, "max": 1e-2, "distribution": "log_normal"},
+                "act": {"values": ["relu", "gelu"]},
+            },
+        }
+    )
     assert tool.goal == "minimize" and tool.metric == "arena" and tool.settings.num_random_samples == 3
     assert tool.flat_parameters()["act"].distribution == "categorical"
 
@@ -140,7 +151,7 @@ def test_maximize_and_minimize_find_the_optimum() -> None:
 def test_failures_and_nan_are_kept_out_of_the_model_but_steer_away() -> None:
     opt = Protein(quad_config(), seed=1)
     for _ in range(20):
-        (s, _), = opt.suggest()
+        ((s, _),) = opt.suggest()
         if s["x"] > 1.0:
             opt.observe(s, float("nan"), 1.0)  # NaN: recorded as a failure
         elif s["x"] < -1.0:
@@ -157,7 +168,7 @@ def test_failures_and_nan_are_kept_out_of_the_model_but_steer_away() -> None:
 
 def test_cost_must_be_positive_and_scores_finite_numbers() -> None:
     opt = Protein(quad_config(), seed=0)
-    (s, _), = opt.suggest()
+    ((s, _),) = opt.suggest()
     for bad in (0.0, -1.0, float("nan"), float("inf"), "x"):
         with pytest.raises(OptimizerError, match="cost"):
             opt.observe(s, 1.0, bad)
@@ -188,7 +199,7 @@ def test_pending_points_give_distinct_useful_suggestions() -> None:
     other = Protein(quad_config(), seed=2)
     run(other, 12)
     other.mark_pending({"x": batch[0]["x"], "y": {"z": batch[0]["y.z"]}})
-    (s, _), = other.suggest()
+    ((s, _),) = other.suggest()
     assert flatten(s) != batch[0]
 
 
@@ -207,9 +218,9 @@ def test_over_budget_fallback_picks_cheap_points() -> None:
     cfg = quad_config(max_suggestion_cost=0.5, expansion_rate=0.25)
     opt = Protein(cfg, seed=0)
     for _ in range(8):
-        (s, _), = opt.suggest()
+        ((s, _),) = opt.suggest()
         opt.observe(s, quad(s), 1.0 + 10.0 * (s["x"] + 2.0))  # every cost is above the budget
-    (s, info), = opt.suggest()
+    ((s, info),) = opt.suggest()
     assert "max_suggestion_cost" in info["reason"]
     assert s["x"] < -1.0  # the cheap end
 
@@ -219,7 +230,7 @@ def test_cost_aware_search_respects_budget_mask() -> None:
     opt = Protein(cfg, seed=0)
     costs = []
     for i in range(20):
-        (s, info), = opt.suggest()
+        ((s, info),) = opt.suggest()
         cost = 1.0 + 10.0 * (s["x"] + 2.0)  # expensive at large x; x > -0.1 predicted over 20
         if i >= 8:
             costs.append(cost)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from metta.sweep.acquisition import (
+from metta.sweep.optim.acquisition import (
     expected_improvement,
     log_cost_weight,
     log_expected_improvement,
@@ -32,9 +32,11 @@ def test_log_ei_is_finite_and_monotone_far_below_the_incumbent() -> None:
     assert np.all(np.isfinite(v)) and np.all(np.diff(v) > 0)
     z = -5.9  # both branches agree where they meet
     assert log_expected_improvement(np.array([z]), np.array([1.0]), 0.0)[0] == pytest.approx(
-        math.log(z * norm.cdf(z) + norm.pdf(z)), rel=1e-6)
+        math.log(z * norm.cdf(z) + norm.pdf(z)), rel=1e-6
+    )
     assert log_expected_improvement(np.array([-6.1]), np.array([1.0]), 0.0)[0] == pytest.approx(
-        math.log(-6.1 * norm.cdf(-6.1) + norm.pdf(-6.1)), rel=1e-4)
+        math.log(-6.1 * norm.cdf(-6.1) + norm.pdf(-6.1)), rel=1e-4
+    )
 
 
 def test_ucb_and_cost_weight() -> None:
@@ -47,7 +49,7 @@ def test_ucb_and_cost_weight() -> None:
 def test_yeojohnson_grid_fit_matches_scipy_maximum_likelihood() -> None:
     from scipy.stats import yeojohnson_llf, yeojohnson_normmax
 
-    from metta.sweep.protein import yeojohnson_lambda
+    from metta.sweep.optim.protein import yeojohnson_lambda
 
     rng = np.random.default_rng(0)
     for y in (rng.normal(size=30), rng.lognormal(size=50), -rng.lognormal(size=40), rng.normal(size=200) ** 3):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from metta.common.errors import OptimizerError
-from metta.sweep.config import ParameterConfig
-from metta.sweep.spaces import SearchSpace, decode, encode, search_center, search_scale
+from metta.sweep.optim.config import ParameterConfig
+from metta.sweep.optim.spaces import SearchSpace, decode, encode, search_center, search_scale
 
 CONTINUOUS = [
     ParameterConfig(min=-3.0, max=7.0, distribution="uniform"),
@@ -88,8 +88,11 @@ def test_centre_and_scale() -> None:
 
 
 def test_search_space_vector_round_trip_and_snap() -> None:
-    flat = {"b.lr": CONTINUOUS[1], "a.n": ParameterConfig(min=1, max=4, distribution="int_uniform"),
-            "c": ParameterConfig(values=[True, False])}
+    flat = {
+        "b.lr": CONTINUOUS[1],
+        "a.n": ParameterConfig(min=1, max=4, distribution="int_uniform"),
+        "c": ParameterConfig(values=[True, False]),
+    }
     space = SearchSpace.from_flat(flat)
     assert space.names == ("a.n", "b.lr", "c")
     rng = np.random.default_rng(0)

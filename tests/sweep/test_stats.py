@@ -1,4 +1,4 @@
-"""metta.sweep.stats against closed forms and scipy reference implementations."""
+"""metta.sweep.validation.stats against closed forms and scipy reference implementations."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from scipy import stats as sps
 
 from metta.common.errors import MettaError
-from metta.sweep import stats
+from metta.sweep.validation import stats
 
 
 def test_mean_std_closed_form() -> None:
@@ -59,8 +59,9 @@ def test_bootstrap_ci_reproducible_and_close_to_normal_theory() -> None:
     m, se = np.mean(xs), np.std(xs, ddof=1) / math.sqrt(len(xs))
     assert lo1 == pytest.approx(m - 1.96 * se, abs=0.1 * se * 1.96 + 0.02)
     assert hi1 == pytest.approx(m + 1.96 * se, abs=0.1 * se * 1.96 + 0.02)
-    ref = sps.bootstrap((np.asarray(xs),), np.mean, method="percentile", n_resamples=10_000,
-                        random_state=np.random.default_rng(3)).confidence_interval
+    ref = sps.bootstrap(
+        (np.asarray(xs),), np.mean, method="percentile", n_resamples=10_000, random_state=np.random.default_rng(3)
+    ).confidence_interval
     assert lo1 == pytest.approx(ref.low, abs=0.05) and hi1 == pytest.approx(ref.high, abs=0.05)
 
 
@@ -83,9 +84,15 @@ def test_holm_closed_form() -> None:
 
 @pytest.mark.parametrize(
     ("delta", "p", "goal", "expected"),
-    [(1.0, 0.01, "maximize", "better"), (-1.0, 0.01, "maximize", "worse"), (1.0, 0.2, "maximize",
-     "not distinguishable"), (-1.0, 0.01, "minimize", "better"), (1.0, 0.01, "minimize", "worse"),
-     (1.0, float("nan"), "maximize", "not distinguishable"), (1.0, 0.05, "maximize", "not distinguishable")],
+    [
+        (1.0, 0.01, "maximize", "better"),
+        (-1.0, 0.01, "maximize", "worse"),
+        (1.0, 0.2, "maximize", "not distinguishable"),
+        (-1.0, 0.01, "minimize", "better"),
+        (1.0, 0.01, "minimize", "worse"),
+        (1.0, float("nan"), "maximize", "not distinguishable"),
+        (1.0, 0.05, "maximize", "not distinguishable"),
+    ],
 )
 def test_verdict(delta: float, p: float, goal: str, expected: str) -> None:
     assert stats.verdict(delta, p, 0.05, goal) == expected

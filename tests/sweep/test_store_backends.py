@@ -70,8 +70,9 @@ def _raw(url: str, method: str = "GET", token: str | None = TOKEN, body: dict | 
 def test_http_legacy_cogweb_endpoints(served: ServedStore) -> None:
     u = served.url
     assert _raw(f"{u}/sweeps/legacy") == (200, {"exists": False, "wandb_sweep_id": "", "name": "legacy"})
-    code, out = _raw(f"{u}/sweeps/legacy/create_sweep", "POST",
-                     body={"project": "metta", "entity": "team", "wandb_sweep_id": "abc"})
+    code, out = _raw(
+        f"{u}/sweeps/legacy/create_sweep", "POST", body={"project": "metta", "entity": "team", "wandb_sweep_id": "abc"}
+    )
     assert (code, out) == (200, {"created": True, "sweep_id": "legacy"})
     assert _raw(f"{u}/sweeps/legacy/create_sweep", "POST", body={"project": "metta"})[1]["created"] is False
     code, info = _raw(f"{u}/sweeps/legacy")

@@ -46,9 +46,16 @@ def test_three_processes_get_unique_ids_and_lose_nothing(backend: str, tmp_path:
         uri, env["METTA_SWEEP_TOKEN"] = served.url, TOKEN
     name = f"c_{uuid.uuid4().hex[:8]}"
     try:
-        procs = [subprocess.Popen([sys.executable, "-c", CLIENT, str(REPO_ROOT), uri, name, str(N_PER_PROC)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-                 for _ in range(3)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", CLIENT, str(REPO_ROOT), uri, name, str(N_PER_PROC)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for _ in range(3)
+        ]
         outs = [p.communicate(timeout=120) for p in procs]
         assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
         ids = [rid for out, _ in outs for rid in json.loads(out)]

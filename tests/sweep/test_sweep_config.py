@@ -6,8 +6,9 @@ import pytest
 
 from metta.common.config import compose
 from metta.common.errors import ConfigError, OptimizerError
-from metta.sweep.launch import check_constraints, hydra_value, to_overrides
+from metta.common.overrides import hydra_value, to_overrides
 from metta.sweep.sweep_config import check_parameter_paths, resolve_sweep_job
+from metta.sweep.trial import check_constraints
 
 
 def test_quick_resolves_with_documented_defaults() -> None:
@@ -43,10 +44,17 @@ def test_bad_parameters_fail_naming_the_parameter(override: str, match: str) -> 
 
 
 def test_unknown_parameter_path_fails_against_trainer_tree() -> None:
-    job = resolve_sweep_job(compose("sweep_job", [
-        "sweep_name=q", "+sweep.parameters.trainer.ppo.gamam={distribution:uniform,min:0.9,max:0.99}"]))
-    tree = {"trainer": {"ppo": {"gamma": 0.9, "clip_coef": 0.1, "ent_coef": 0.0, "gae_lambda": 0.9},
-                        "optimizer": {"learning_rate": 0.001}}}
+    job = resolve_sweep_job(
+        compose(
+            "sweep_job", ["sweep_name=q", "+sweep.parameters.trainer.ppo.gamam={distribution:uniform,min:0.9,max:0.99}"]
+        )
+    )
+    tree = {
+        "trainer": {
+            "ppo": {"gamma": 0.9, "clip_coef": 0.1, "ent_coef": 0.0, "gae_lambda": 0.9},
+            "optimizer": {"learning_rate": 0.001},
+        }
+    }
     with pytest.raises(ConfigError, match=r"'trainer\.ppo\.gamam'.*does not exist"):
         check_parameter_paths(job.sweep.all_configs(), tree)
     good = resolve_sweep_job(compose("sweep_job", ["sweep_name=q"]))
@@ -63,16 +71,24 @@ def test_bad_settings_are_rejected() -> None:
 def test_constraints() -> None:
     assert check_constraints({"batch_size": 1024, "minibatch_size": 256, "bptt_horizon": 64}) is None
     assert "not divisible by minibatch_size=384" in check_constraints(
-        {"batch_size": 1024, "minibatch_size": 384, "bptt_horizon": 64})
+        {"batch_size": 1024, "minibatch_size": 384, "bptt_horizon": 64}
+    )
     assert "minibatch_size=256 is not divisible by bptt_horizon=48" in check_constraints(
-        {"batch_size": 1024, "minibatch_size": 256, "bptt_horizon": 48})
+        {"batch_size": 1024, "minibatch_size": 256, "bptt_horizon": 48}
+    )
 
 
 def test_override_formatting_round_trips_through_hydra() -> None:
     assert hydra_value(1e-05) == "1e-05" and hydra_value(True) == "true" and hydra_value(None) == "null"
     assert hydra_value("true") == "'true'" and hydra_value("/env/mettagrid/arena/basic") == "/env/mettagrid/arena/basic"
-    tree = {"trainer": {"optimizer": {"learning_rate": 1.234e-05}, "batch_size": 2048,
-                        "curriculum": "/env/mettagrid/arena/combat"}, "wandb": {"mode": "disabled"}}
+    tree = {
+        "trainer": {
+            "optimizer": {"learning_rate": 1.234e-05},
+            "batch_size": 2048,
+            "curriculum": "/env/mettagrid/arena/combat",
+        },
+        "wandb": {"mode": "disabled"},
+    }
     cfg = compose("train_job", ["run=x", "hardware=cpu", *to_overrides(tree)])
     assert cfg.trainer.optimizer.learning_rate == pytest.approx(1.234e-05)
     assert cfg.trainer.batch_size == 2048 and cfg.trainer.curriculum == "/env/mettagrid/arena/combat"

@@ -22,31 +22,46 @@ TOOL = REPO_ROOT / "tools" / "sweep_execute.py"
 
 
 def _run_tool(args: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=str(REPO_ROOT))
+    return subprocess.run(
+        [sys.executable, str(TOOL), *args], capture_output=True, text=True, timeout=timeout, cwd=str(REPO_ROOT)
+    )
 
 
 def test_bad_parameter_path_fails_before_any_trial(tmp_path: Path) -> None:
-    r = _run_tool(["sweep_name=bad", f"data_dir={tmp_path}",
-                   "+sweep.parameters.trainer.ppo.gamam={distribution:uniform,min:0.9,max:0.99}"], timeout=120)
+    r = _run_tool(
+        [
+            "sweep_name=bad",
+            f"data_dir={tmp_path}",
+            "+sweep.parameters.trainer.ppo.gamam={distribution:uniform,min:0.9,max:0.99}",
+        ],
+        timeout=120,
+    )
     assert r.returncode == 2, r.stderr
     assert "trainer.ppo.gamam" in r.stderr and "does not exist" in r.stderr
     assert not (tmp_path / "sweep" / "sweeps.db").exists()  # nothing was registered or run
 
 
 def test_min_above_max_fails_naming_the_parameter(tmp_path: Path) -> None:
-    r = _run_tool(["sweep_name=bad", f"data_dir={tmp_path}", "sweep.parameters.trainer.ppo.clip_coef.min=0.9"],
-                  timeout=120)
+    r = _run_tool(
+        ["sweep_name=bad", f"data_dir={tmp_path}", "sweep.parameters.trainer.ppo.clip_coef.min=0.9"], timeout=120
+    )
     assert r.returncode == 2 and "clip_coef" in r.stderr and "min=0.9 > max" in r.stderr
 
 
 @pytest.mark.slow
 def test_real_two_trial_sweep_through_the_tool(tmp_path: Path) -> None:
-    r = _run_tool([
-        "sweep_name=real", f"data_dir={tmp_path}", "num_trials=2", "settings.rollout_retry_delay=0",
-        "++sweep_job_overrides.trainer.total_timesteps=3072", "++sweep_job_overrides.trainer.num_envs=2",
-        "++sweep_job_overrides.trainer.batch_size=3072", "++sweep_job_overrides.trainer.minibatch_size=1536",
-    ])
+    r = _run_tool(
+        [
+            "sweep_name=real",
+            f"data_dir={tmp_path}",
+            "num_trials=2",
+            "settings.rollout_retry_delay=0",
+            "++sweep_job_overrides.trainer.total_timesteps=3072",
+            "++sweep_job_overrides.trainer.num_envs=2",
+            "++sweep_job_overrides.trainer.batch_size=3072",
+            "++sweep_job_overrides.trainer.minibatch_size=1536",
+        ]
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     store = open_store(tmp_path / "sweep" / "sweeps.db")
     obs = store.load_observations("real")
@@ -94,13 +109,25 @@ def test_kill_9_mid_trial_then_resume(tmp_path: Path, fake_trainer: list[str]) -
 
 @pytest.mark.slow
 def test_devops_sweep_sh_runs_two_workers_with_legacy_run_spelling(
-    tmp_path: Path, fake_trainer: list[str]  # noqa: F811
+    tmp_path: Path,
+    fake_trainer: list[str],  # noqa: F811
 ) -> None:
     cmd = "[" + ",".join(fake_trainer) + "]"
     r = subprocess.run(
-        [str(REPO_ROOT / "devops" / "sweep.sh"), "run=sh", "--workers", "2", f"data_dir={tmp_path}", "num_trials=1",
-         f"settings.train_command={cmd}", "settings.rollout_retry_delay=0"],
-        capture_output=True, text=True, timeout=300, cwd=str(REPO_ROOT),
+        [
+            str(REPO_ROOT / "devops" / "sweep.sh"),
+            "run=sh",
+            "--workers",
+            "2",
+            f"data_dir={tmp_path}",
+            "num_trials=1",
+            f"settings.train_command={cmd}",
+            "settings.rollout_retry_delay=0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=str(REPO_ROOT),
     )
     logs = [(tmp_path / "sweep" / "sh" / f"worker_{i}.log") for i in (1, 2)]
     assert r.returncode == 0, r.stderr + "".join(p.read_text() for p in logs if p.exists())
@@ -113,9 +140,21 @@ def test_devops_sweep_sh_runs_two_workers_with_legacy_run_spelling(
 
 def test_sigterm_stops_the_tool_like_ctrl_c(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
     cmd = "[" + ",".join(fake_trainer) + "]"
-    p = subprocess.Popen([sys.executable, str(TOOL), "sweep_name=term", f"data_dir={tmp_path}", "num_trials=0",
-                          f"settings.train_command={cmd}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True, cwd=str(REPO_ROOT), env={**os.environ, "FAKE_TRAIN_SLEEP": "60"})
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            str(TOOL),
+            "sweep_name=term",
+            f"data_dir={tmp_path}",
+            "num_trials=0",
+            f"settings.train_command={cmd}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=str(REPO_ROOT),
+        env={**os.environ, "FAKE_TRAIN_SLEEP": "60"},
+    )
     db = tmp_path / "sweep" / "sweeps.db"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:

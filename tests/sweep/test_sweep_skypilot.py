@@ -11,6 +11,7 @@ import yaml
 
 from metta.common.config import REPO_ROOT
 
+
 def _load():  # noqa: ANN202 - devops/skypilot/launch.py is a script, not a package module
     import importlib.util
 
@@ -24,11 +25,13 @@ build_task = _load().build_task
 
 
 def test_task_runs_sweep_sh_against_the_shared_store() -> None:
-    t = build_task("my_sweep", "postgresql://u@db:5432/s", nodes=4, gpus=8, workers=2, spot=True,
-                   overrides=["sweep=full"])
+    t = build_task(
+        "my_sweep", "postgresql://u@db:5432/s", nodes=4, gpus=8, workers=2, spot=True, overrides=["sweep=full"]
+    )
     assert t["num_nodes"] == 4 and t["resources"] == {"use_spot": True, "accelerators": "L4:8"}
-    assert t["run"] == ("./devops/sweep.sh run=my_sweep --workers=2 "
-                        "settings.sweep_server_uri=postgresql://u@db:5432/s sweep=full")
+    assert t["run"] == (
+        "./devops/sweep.sh run=my_sweep --workers=2 settings.sweep_server_uri=postgresql://u@db:5432/s sweep=full"
+    )
     assert t["name"] == "sweep-my-sweep"
 
 
@@ -38,9 +41,23 @@ def test_several_nodes_refuse_an_unshared_sqlite_store() -> None:
 
 
 def test_dry_run_writes_and_validates_the_yaml(tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, str(REPO_ROOT / "devops" / "skypilot" / "launch.py"), "sweep", "run=sk",
-                        "--store", "http://coord:8765", "--nodes", "2", "--dry-run"],
-                       capture_output=True, text=True, timeout=60, env={"DATA_DIR": str(tmp_path), "PATH": ""})
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "devops" / "skypilot" / "launch.py"),
+            "sweep",
+            "run=sk",
+            "--store",
+            "http://coord:8765",
+            "--nodes",
+            "2",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"DATA_DIR": str(tmp_path), "PATH": ""},
+    )
     assert r.returncode == 0, r.stderr
     task = yaml.safe_load((tmp_path / "sweep" / "sk" / "skypilot_task.yaml").read_text())
     assert task["num_nodes"] == 2 and task["envs"] == {"METTA_SWEEP_TOKEN": "${METTA_SWEEP_TOKEN}"}

@@ -10,15 +10,21 @@ import pytest
 
 from metta.common.errors import StoreError
 from metta.sweep.store import Observation, open_store
-from metta.sweep.wandb_mirror import WandbMirror, import_from_wandb, observation_summary
+from metta.sweep.store.wandb_mirror import WandbMirror, import_from_wandb, observation_summary
 
 
 def test_failure_summary_has_null_objective() -> None:
     o = Observation("s", "s.r.3", {"trainer": {"gamma": 0.9}}, None, 12.0, True, "NaN score")
     s = observation_summary(o, "explore")
     assert s["protein_suggestion"] == {"trainer": {"gamma": 0.9}}
-    assert s["protein_observation"] == {"suggestion": {"trainer": {"gamma": 0.9}}, "objective": None, "cost": 12.0,
-                                        "is_failure": True, "reason": "NaN score", "phase": "explore"}
+    assert s["protein_observation"] == {
+        "suggestion": {"trainer": {"gamma": 0.9}},
+        "objective": None,
+        "cost": 12.0,
+        "is_failure": True,
+        "reason": "NaN score",
+        "phase": "explore",
+    }
     json.dumps(s, allow_nan=False)  # nothing W&B would drop
 
 
@@ -80,13 +86,25 @@ class _FakeApi:
 
 def test_importer_rebuilds_a_store_with_a_real_cap(tmp_path: Path) -> None:
     runs = [
-        _FakeRun(name="w.r.0", summary={"protein_observation": {"suggestion": {"a": 1}, "objective": 2.0, "cost": 3.0,
-                                                                 "is_failure": False}}),
-        _FakeRun(name="w.r.1", summary={"protein_observation": {"suggestion": {"a": 2}, "objective": None, "cost": 1.0,
-                                                                 "is_failure": True}}),
+        _FakeRun(
+            name="w.r.0",
+            summary={
+                "protein_observation": {"suggestion": {"a": 1}, "objective": 2.0, "cost": 3.0, "is_failure": False}
+            },
+        ),
+        _FakeRun(
+            name="w.r.1",
+            summary={
+                "protein_observation": {"suggestion": {"a": 2}, "objective": None, "cost": 1.0, "is_failure": True}
+            },
+        ),
         _FakeRun(name="w.r.2", summary={}),  # not a sweep trial
-        _FakeRun(name="w.r.3", summary={"protein_observation": {"suggestion": {"a": 3}, "objective": 1.0, "cost": 1.0,
-                                                                 "is_failure": False}}),
+        _FakeRun(
+            name="w.r.3",
+            summary={
+                "protein_observation": {"suggestion": {"a": 3}, "objective": 1.0, "cost": 1.0, "is_failure": False}
+            },
+        ),
     ]
     store = open_store(tmp_path / "s.db")
     api = _FakeApi(runs)

@@ -15,8 +15,8 @@ from scipy import stats as sps
 from metta.common.config import REPO_ROOT
 from metta.common.errors import EvaluationError, SweepError
 from metta.sweep.dispatch import LocalDispatcher, TrainOutcome
-from metta.sweep.launch import EvalOutcome
 from metta.sweep.store import open_store
+from metta.sweep.trial import EvalOutcome
 from metta.sweep.validation import (
     BASELINE,
     Candidate,
@@ -49,10 +49,15 @@ def _store_with_sweep(tmp_path: Path, name: str = "v"):
 
 
 def _cfg(tmp_path: Path, seeds=(1, 2), name: str = "v", **kw) -> ValidationConfig:
-    base = {"sim_name": "sweep_eval", "metric": "reward", "goal": "maximize",
-            "train_overrides": {"trainer": {"total_timesteps": 1000}}}
-    return ValidationConfig(sweep_name=name, data_dir=str(tmp_path), sweep_dir=str(tmp_path / "sweep" / name),
-                            seeds=seeds, **{**base, **kw})
+    base = {
+        "sim_name": "sweep_eval",
+        "metric": "reward",
+        "goal": "maximize",
+        "train_overrides": {"trainer": {"total_timesteps": 1000}},
+    }
+    return ValidationConfig(
+        sweep_name=name, data_dir=str(tmp_path), sweep_dir=str(tmp_path / "sweep" / name), seeds=seeds, **{**base, **kw}
+    )
 
 
 class SeedEvaluator:
@@ -73,8 +78,12 @@ class SeedEvaluator:
 
 
 def _runner(cfg, trainer, calls, mode="ok", env=None) -> ValidationRunner:
-    return ValidationRunner(cfg, LocalDispatcher(trainer, progress_interval=60, env=env),
-                            lambda seed: SeedEvaluator(seed, calls, mode), log=lambda s: None)
+    return ValidationRunner(
+        cfg,
+        LocalDispatcher(trainer, progress_interval=60, env=env),
+        lambda seed: SeedEvaluator(seed, calls, mode),
+        log=lambda s: None,
+    )
 
 
 def test_select_candidates_baseline_first_distinct_successes(tmp_path: Path) -> None:
@@ -90,13 +99,21 @@ def test_plan_and_train_args_seed_last(tmp_path: Path) -> None:
     cands = [Candidate(BASELINE, {}), Candidate("v.r.1", {"trainer": {"optimizer": {"learning_rate": 0.001}}})]
     runs = plan_runs(cfg, cands)
     assert [(r.candidate.config_id, r.seed, r.run_id) for r in runs] == [
-        (BASELINE, 1, "v.v.base.s1"), ("v.r.1", 1, "v.v.r1.s1"), (BASELINE, 2, "v.v.base.s2"),
-        ("v.r.1", 2, "v.v.r1.s2")]
+        (BASELINE, 1, "v.v.base.s1"),
+        ("v.r.1", 1, "v.v.r1.s1"),
+        (BASELINE, 2, "v.v.base.s2"),
+        ("v.r.1", 2, "v.v.r1.s2"),
+    ]
     assert runs[1].run_dir == tmp_path / "sweep" / "v" / "validation" / "runs" / "v.v.r1.s1"
     args = train_args(cfg, runs[1])
     assert args[:3] == ("run=v.v.r1.s1", f"data_dir={tmp_path}", f"run_dir={runs[1].run_dir}")
-    assert args[3:] == ("++trainer.total_timesteps=1000", "++trainer.optimizer.learning_rate=0.001",
-                        "++trainer.num_envs=2", "++seed=1", "++torch_deterministic=true")
+    assert args[3:] == (
+        "++trainer.total_timesteps=1000",
+        "++trainer.optimizer.learning_rate=0.001",
+        "++trainer.num_envs=2",
+        "++seed=1",
+        "++torch_deterministic=true",
+    )
     assert "learning_rate" not in " ".join(train_args(cfg, runs[0]))
     with pytest.raises(SweepError, match="distinct"):
         _cfg(tmp_path, seeds=(1, 1))
@@ -109,8 +126,13 @@ def test_run_resume_skip_and_stats(tmp_path: Path, fake_trainer: list[str]) -> N
     calls: list[int] = []
     done = _runner(cfg, fake_trainer, calls).run(plan_runs(cfg, cands))
     assert [(r.config_id, r.seed, r.status) for r in done] == [
-        (BASELINE, 1, "success"), ("v.r.1", 1, "success"), (BASELINE, 2, "success"), ("v.r.1", 2, "success"),
-        (BASELINE, 3, "success"), ("v.r.1", 3, "success")]
+        (BASELINE, 1, "success"),
+        ("v.r.1", 1, "success"),
+        (BASELINE, 2, "success"),
+        ("v.r.1", 2, "success"),
+        (BASELINE, 3, "success"),
+        ("v.r.1", 3, "success"),
+    ]
     # fake score = -(log10(lr)+3)^2: lr 0.001 (baseline default and r.1) -> 0, plus 0.01*seed
     assert [r.score for r in done[:2]] == [pytest.approx(0.01), pytest.approx(0.01)]
     assert all(r.train_wall_s > 0 for r in done)
@@ -131,8 +153,7 @@ def test_run_resume_skip_and_stats(tmp_path: Path, fake_trainer: list[str]) -> N
     assert build_report(cfg_other, cands, ResultLog(cfg.results_path).load())[0].n == 0
 
 
-def test_failures_recorded_with_reason_skipped_then_retried(tmp_path: Path,
-                                                            fake_trainer: list[str]) -> None:  # noqa: F811
+def test_failures_recorded_with_reason_skipped_then_retried(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
     cfg = _cfg(tmp_path, seeds=(1, 2))
     cands = [Candidate(BASELINE, {})]
     calls: list[int] = []
@@ -154,8 +175,12 @@ def test_failures_recorded_with_reason_skipped_then_retried(tmp_path: Path,
 
 
 @pytest.mark.parametrize(("mode", "reason"), [("error", "evaluation failed: simulated"), ("nan", "NaN score")])
-def test_evaluation_failures_never_become_scores(tmp_path: Path, fake_trainer: list[str], mode: str,  # noqa: F811
-                                                 reason: str) -> None:
+def test_evaluation_failures_never_become_scores(
+    tmp_path: Path,
+    fake_trainer: list[str],  # noqa: F811  (the conftest fixture)
+    mode: str,
+    reason: str,
+) -> None:
     cfg = _cfg(tmp_path, seeds=(5, 6))
     (r, _) = _runner(cfg, fake_trainer, [], mode=mode).run(plan_runs(cfg, [Candidate(BASELINE, {})]))
     assert r.status == "failed" and r.score is None and reason in r.reason
@@ -166,7 +191,8 @@ def test_evaluation_failures_never_become_scores(tmp_path: Path, fake_trainer: l
 def test_missing_checkpoint_is_a_failure(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
     cfg = _cfg(tmp_path, seeds=(1, 2))
     (r, _) = _runner(cfg, fake_trainer, [], env={"FAKE_TRAIN_MODE": "nocheckpoint"}).run(
-        plan_runs(cfg, [Candidate(BASELINE, {})]))
+        plan_runs(cfg, [Candidate(BASELINE, {})])
+    )
     assert r.status == "failed" and "missing checkpoint" in r.reason
 
 
@@ -201,8 +227,16 @@ def test_ctrl_c_records_interrupted_and_resume_reruns_it(tmp_path: Path) -> None
 
 
 def _result(cid: str, seed: int, score: float | None, cfg: ValidationConfig, sugg=None) -> RunResult:
-    return RunResult(cid, seed, f"x.{cid}.{seed}", "success" if score is not None else "failed", score,
-                     "" if score is not None else "boom", sugg or {}, cfg.protocol())
+    return RunResult(
+        cid,
+        seed,
+        f"x.{cid}.{seed}",
+        "success" if score is not None else "failed",
+        score,
+        "" if score is not None else "boom",
+        sugg or {},
+        cfg.protocol(),
+    )
 
 
 def test_report_statistics_match_scipy(tmp_path: Path) -> None:
@@ -250,8 +284,14 @@ def test_result_log_torn_last_line_and_corrupt_middle(tmp_path: Path) -> None:
 def _tool(*args: str, timeout: float = 240, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
 
-    return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=str(REPO_ROOT), env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, str(TOOL), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(REPO_ROOT),
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_second_runner_on_the_same_sweep_is_refused(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
@@ -268,8 +308,10 @@ def test_second_runner_on_the_same_sweep_is_refused(tmp_path: Path, fake_trainer
     assert len(_runner(cfg, fake_trainer, []).run(plan_runs(cfg, [Candidate(BASELINE, {})]))) == 2  # lock released
 
 
-def test_tool_runs_through_the_sweep_train_command_and_records_failures(tmp_path: Path,
-                                                                        fake_trainer: list[str]) -> None:  # noqa: F811
+def test_tool_runs_through_the_sweep_train_command_and_records_failures(
+    tmp_path: Path,
+    fake_trainer: list[str],  # noqa: F811  (the conftest fixture)
+) -> None:
     _store_with_sweep(tmp_path).close()
     cmd = "settings.train_command=[" + ",".join(fake_trainer) + "]"
     args = ["sweep_name=v", f"data_dir={tmp_path}", cmd, "--top-n", "1", "--seeds", "0,3", "--json"]
@@ -288,8 +330,9 @@ def test_tool_runs_through_the_sweep_train_command_and_records_failures(tmp_path
 
 def test_tool_dry_run_report_json_and_bad_args(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
     _store_with_sweep(tmp_path).close()
-    r = _tool("sweep_name=v", f"data_dir={tmp_path}", "--top-n", "2", "--seeds", "7,8", "--dry-run",
-              "trainer.num_envs=2")
+    r = _tool(
+        "sweep_name=v", f"data_dir={tmp_path}", "--top-n", "2", "--seeds", "7,8", "--dry-run", "trainer.num_envs=2"
+    )
     assert r.returncode == 0, r.stderr
     assert "6 planned runs (3 configurations x 2 seeds)" in r.stdout
     assert "[to run] v.v.r1.s7:" in r.stdout and "++trainer.num_envs=2 ++seed=7 ++torch_deterministic=true" in r.stdout
@@ -311,10 +354,15 @@ def test_real_validation_end_to_end(tmp_path: Path) -> None:
     store.register_sweep("e2e", {"metric": "avg_category_score", "goal": "maximize", "sim_name": "sweep_eval"})
     store.record_observation("e2e", "e2e.r.0", {"trainer": {"optimizer": {"learning_rate": 0.002}}}, 0.1, 5.0, False)
     store.close()
-    budget = ["++sweep_job_overrides.trainer.total_timesteps=3072", "++sweep_job_overrides.trainer.num_envs=2",
-              "++sweep_job_overrides.trainer.batch_size=3072", "++sweep_job_overrides.trainer.minibatch_size=1536"]
-    r = _tool("sweep_name=e2e", f"data_dir={tmp_path}", "--top-n", "1", "--seeds", "1,2", "--json", *budget,
-              timeout=900)
+    budget = [
+        "++sweep_job_overrides.trainer.total_timesteps=3072",
+        "++sweep_job_overrides.trainer.num_envs=2",
+        "++sweep_job_overrides.trainer.batch_size=3072",
+        "++sweep_job_overrides.trainer.minibatch_size=1536",
+    ]
+    r = _tool(
+        "sweep_name=e2e", f"data_dir={tmp_path}", "--top-n", "1", "--seeds", "1,2", "--json", *budget, timeout=900
+    )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     data = json.loads(r.stdout)
     base, cand = data["configs"]
@@ -345,17 +393,21 @@ def test_unexpected_error_is_recorded_as_failure_and_raised(tmp_path: Path) -> N
     assert (r.seed, r.status, r.score) == (1, "failed", None) and "disk full" in r.reason
 
 
-def test_tool_sigint_stops_training_records_interrupted_exit_130(tmp_path: Path,
-                                                                 fake_trainer: list[str]) -> None:  # noqa: F811
+def test_tool_sigint_stops_training_records_interrupted_exit_130(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
     import os
     import signal
     import time
 
     _store_with_sweep(tmp_path).close()
     cmd = "settings.train_command=[" + ",".join(fake_trainer) + "]"
-    proc = subprocess.Popen([sys.executable, str(TOOL), "sweep_name=v", f"data_dir={tmp_path}", cmd, "--top-n", "1",
-                             "--seeds", "1,2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=str(REPO_ROOT), env={**os.environ, "FAKE_TRAIN_SLEEP": "120"})
+    proc = subprocess.Popen(
+        [sys.executable, str(TOOL), "sweep_name=v", f"data_dir={tmp_path}", cmd, "--top-n", "1", "--seeds", "1,2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=str(REPO_ROOT),
+        env={**os.environ, "FAKE_TRAIN_SLEEP": "120"},
+    )
     log = tmp_path / "sweep" / "v" / "validation" / "runs" / "v.v.base.s1" / "train.log"
     deadline = time.monotonic() + 60
     while not (log.exists() and "fake training" in log.read_text()) and time.monotonic() < deadline:

@@ -150,8 +150,13 @@ def _route(
         return 200, {"closed": closed}
     if key == ("POST", "observations"):
         o = store.record_observation(
-            name, body.get("run_id"), body["suggestion"], body.get("objective"), body["cost"],
-            bool(body["is_failure"]), body.get("reason", ""),
+            name,
+            body.get("run_id"),
+            body["suggestion"],
+            body.get("objective"),
+            body["cost"],
+            bool(body["is_failure"]),
+            body.get("reason", ""),
         )
         return 200, o.to_dict()
     if key == ("GET", "observations"):
@@ -224,8 +229,11 @@ class HTTPSweepStore:
     # legacy Cogweb client spelling
     def create_sweep(self, name: str, project: str = "", entity: str = "", wandb_sweep_id: str = "") -> dict[str, Any]:
         """Legacy call: create the sweep (idempotent); returns ``{created, sweep_id}``."""
-        return self._call("POST", self._p(name) + "/create_sweep",
-                          {"project": project, "entity": entity, "wandb_sweep_id": wandb_sweep_id})
+        return self._call(
+            "POST",
+            self._p(name) + "/create_sweep",
+            {"project": project, "entity": entity, "wandb_sweep_id": wandb_sweep_id},
+        )
 
     def get_next_run_id(self, name: str) -> str:
         """Legacy call: same as :meth:`next_run_id`."""
@@ -242,8 +250,9 @@ class HTTPSweepStore:
         d = self._call("GET", self._p(name))
         if not d.get("exists"):
             return None
-        return SweepInfo(d["name"], dict(d.get("meta") or {}), float(d.get("created_at") or 0),
-                         int(d.get("run_ids_issued") or 0))
+        return SweepInfo(
+            d["name"], dict(d.get("meta") or {}), float(d.get("created_at") or 0), int(d.get("run_ids_issued") or 0)
+        )
 
     def next_run_id(self, name: str) -> str:
         return str(self._call("POST", self._p(name) + "/runs/next")["run_id"])
@@ -267,10 +276,18 @@ class HTTPSweepStore:
         reason: str = "",
     ) -> Observation:
         obj = validate_observation(objective, cost, is_failure, reason)  # fail fast, before the network
-        d = self._call("POST", self._p(name) + "/observations", {
-            "run_id": run_id, "suggestion": suggestion, "objective": obj, "cost": float(cost),
-            "is_failure": bool(is_failure), "reason": reason,
-        })
+        d = self._call(
+            "POST",
+            self._p(name) + "/observations",
+            {
+                "run_id": run_id,
+                "suggestion": suggestion,
+                "objective": obj,
+                "cost": float(cost),
+                "is_failure": bool(is_failure),
+                "reason": reason,
+            },
+        )
         return Observation.from_dict(d)
 
     def load_observations(self, name: str, limit: int | None = None) -> list[Observation]:

@@ -18,10 +18,10 @@ from metta.common.errors import StoreError
 from metta.sweep.store.base import (
     INTERRUPTED_REASON,
     TRIAL_DONE,
-    DuplicateTrialError,
     TRIAL_FAILED,
     TRIAL_RUNNING,
     TRIAL_STATUSES,
+    DuplicateTrialError,
     Observation,
     SweepInfo,
     Trial,
@@ -146,7 +146,8 @@ class SQLSweepStore:
             self._lock_sweep(cur, name)
             self._require_sweep(cur, name)
             dup = self._exec(
-                cur, "SELECT run_id FROM trials WHERE sweep = ? AND status = ? AND suggestion = ?",
+                cur,
+                "SELECT run_id FROM trials WHERE sweep = ? AND status = ? AND suggestion = ?",
                 (name, TRIAL_RUNNING, text),
             ).fetchone()
             if dup is not None:
@@ -330,8 +331,9 @@ class SQLiteSweepStore(SQLSweepStore):
 def _check_schema_version(store: SQLSweepStore, cur: Any) -> None:
     row = store._exec(cur, "SELECT value FROM sweep_store_meta WHERE key = ?", ("schema_version",)).fetchone()
     if row is None:
-        store._exec(cur, "INSERT INTO sweep_store_meta (key, value) VALUES (?, ?)",
-                    ("schema_version", str(SCHEMA_VERSION)))
+        store._exec(
+            cur, "INSERT INTO sweep_store_meta (key, value) VALUES (?, ?)", ("schema_version", str(SCHEMA_VERSION))
+        )
     elif int(row[0]) != SCHEMA_VERSION:
         raise StoreError(f"sweep store {store.uri} has schema version {row[0]}, this code expects {SCHEMA_VERSION}")
 

@@ -6,16 +6,14 @@ has been suggested, ``suggest`` raises :class:`OptimizerError` (check ``exhauste
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from metta.common.errors import OptimizerError
-from metta.sweep.config import ProteinConfig, unflatten
-from metta.sweep.optimizer import HistoryOptimizer, Suggestion, check_n
-from metta.sweep.spaces import num_choices
+from metta.sweep.optim.config import ProteinConfig, unflatten
+from metta.sweep.optim.optimizer import HistoryOptimizer, Suggestion, check_n
+from metta.sweep.optim.spaces import num_choices
 
 _MAX_GRID = 1_000_000
 
@@ -24,6 +22,7 @@ class GridSearch(HistoryOptimizer):
     """Grid over the normalised space (bin centres for discrete parameters, evenly spaced levels otherwise)."""
 
     method = "grid"
+    _state_counters = ("_cursor",)
 
     def __init__(self, config: ProteinConfig, seed: int = 0) -> None:
         super().__init__(config, seed)
@@ -51,7 +50,7 @@ class GridSearch(HistoryOptimizer):
 
     def _point(self, flat_index: int) -> np.ndarray:
         idx = np.unravel_index(flat_index, [len(lv) for lv in self._levels])
-        return np.array([lv[i] for lv, i in zip(self._levels, idx)])
+        return np.array([lv[i] for lv, i in zip(self._levels, idx, strict=True)])
 
     def _next_free(self, peek: bool = False) -> np.ndarray | None:
         seen = {tuple(np.round(z, 9)) for z in list(self.history.x) + list(self.history.pending_x())}
@@ -74,17 +73,15 @@ class GridSearch(HistoryOptimizer):
                 raise OptimizerError(f"grid exhausted: all {self.size} points were suggested; stop the sweep")
             suggestion = unflatten(self.space.decode(z))
             self.history.add_pending(suggestion)
-            out.append((suggestion, {"phase": "grid", "reason": f"grid point {self._cursor}/{self.size}",
-                                     "predicted_score": None, "predicted_cost": None}))
+            out.append(
+                (
+                    suggestion,
+                    {
+                        "phase": "grid",
+                        "reason": f"grid point {self._cursor}/{self.size}",
+                        "predicted_score": None,
+                        "predicted_cost": None,
+                    },
+                )
+            )
         return out
-
-    def state_dict(self) -> dict[str, Any]:
-        """JSON-able state."""
-        return {"method": self.method, "seed": self.seed, "cursor": self._cursor, **self.history.to_state()}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore ``state_dict`` output."""
-        if state.get("method", self.method) != self.method:
-            raise OptimizerError(f"state is for method {state.get('method')!r}, not {self.method!r}")
-        self.history.load_state(state)
-        self._cursor = int(state.get("cursor", 0))

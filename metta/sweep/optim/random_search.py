@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from metta.common.errors import OptimizerError
-from metta.sweep.config import ProteinConfig, unflatten
-from metta.sweep.optimizer import HistoryOptimizer, Suggestion, check_n
+from metta.sweep.optim.config import ProteinConfig, unflatten
+from metta.sweep.optim.optimizer import HistoryOptimizer, Suggestion, check_n
 
 _MAX_DRAWS = 200
 
@@ -18,6 +16,7 @@ class RandomSearch(HistoryOptimizer):
     """Seeded uniform sampling; avoids points already observed or pending when the space allows it."""
 
     method = "random"
+    _state_counters = ("_num_suggested",)
 
     def __init__(self, config: ProteinConfig, seed: int = 0) -> None:
         super().__init__(config, seed)
@@ -36,19 +35,10 @@ class RandomSearch(HistoryOptimizer):
             suggestion = unflatten(self.space.decode(z))
             self.history.add_pending(suggestion)
             self._num_suggested += 1
-            out.append((suggestion, {"phase": "random", "reason": "uniform random", "predicted_score": None,
-                                     "predicted_cost": None}))
+            out.append(
+                (
+                    suggestion,
+                    {"phase": "random", "reason": "uniform random", "predicted_score": None, "predicted_cost": None},
+                )
+            )
         return out
-
-    def state_dict(self) -> dict[str, Any]:
-        """JSON-able state."""
-        return {"method": self.method, "seed": self.seed, "num_suggested": self._num_suggested,
-                **self.history.to_state()}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore ``state_dict`` output."""
-        if state.get("method", self.method) != self.method:
-            raise OptimizerError(f"state is for method {state.get('method')!r}, not {self.method!r}")
-        self.history.load_state(state)
-        self.seed = int(state.get("seed", self.seed))
-        self._num_suggested = int(state.get("num_suggested", 0))

@@ -152,8 +152,15 @@ class GaussianProcess:
             starts.append(np.clip(t, lo, hi))
         best_t, best_f = starts[0], math.inf
         for k, t0 in enumerate(starts):  # the warm start converges in a few steps; cold starts get more room
-            res = minimize(self._nll, t0, args=(x, ys, d2_parts), jac=True, method="L-BFGS-B", bounds=bounds,
-                           options={"maxiter": 60 if k == 0 else 150, "ftol": 1e-7})
+            res = minimize(
+                self._nll,
+                t0,
+                args=(x, ys, d2_parts),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": 60 if k == 0 else 150, "ftol": 1e-7},
+            )
             if np.all(np.isfinite(res.x)) and res.fun < best_f:
                 best_t, best_f = res.x, float(res.fun)
         return np.asarray(best_t, dtype=float)

@@ -4,17 +4,13 @@ with a null objective, because W&B drops NaN). ``import_from_wandb`` rebuilds a 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from metta.common.errors import StoreError
+from metta.common.wandb_auth import choose_wandb_mode
 from metta.sweep.store import Observation, SweepStore
 from metta.sweep.sweep_config import SweepJobConfig
-
-
-def _has_credentials() -> bool:
-    return bool(os.environ.get("WANDB_API_KEY")) or (Path.home() / ".netrc").exists()
 
 
 def observation_summary(obs: Observation, phase: str = "") -> dict[str, Any]:
@@ -36,17 +32,24 @@ class WandbMirror:
     """Writes one W&B run per recorded trial (online or offline)."""
 
     def __init__(self, sweep_name: str, mode: str, project: str, entity: str | None, directory: str) -> None:
-        if mode == "auto":
-            mode = "online" if _has_credentials() else "offline"
+        mode, _ = choose_wandb_mode(mode)  # auto: WANDB_MODE from the environment, else online with credentials
         self.sweep_name, self.mode, self.project, self.entity, self.dir = sweep_name, mode, project, entity, directory
 
     def record(self, obs: Observation, phase: str = "") -> None:
-        import wandb
+        """Write ``obs`` as one W&B run (falls back to offline when an online server cannot be reached)."""
+        import wandb  # lazy: wandb is heavy and only needed when the mirror is on
 
         Path(self.dir).mkdir(parents=True, exist_ok=True)
-        kwargs: dict[str, Any] = dict(project=self.project, entity=self.entity, group=self.sweep_name,
-                                      name=obs.run_id, job_type="sweep_trial", dir=self.dir,
-                                      config={"protein_suggestion": obs.suggestion}, reinit=True)
+        kwargs: dict[str, Any] = dict(
+            project=self.project,
+            entity=self.entity,
+            group=self.sweep_name,
+            name=obs.run_id,
+            job_type="sweep_trial",
+            dir=self.dir,
+            config={"protein_suggestion": obs.suggestion},
+            reinit=True,
+        )
         try:
             run = wandb.init(mode=self.mode, **kwargs)
         except Exception:  # noqa: BLE001 - unreachable server: keep the mirror local instead of failing the sweep
@@ -64,12 +67,18 @@ def make_mirror(job: SweepJobConfig) -> WandbMirror | None:
     """The mirror for ``job`` (None when ``wandb.mode`` is disabled)."""
     if job.wandb.mode == "disabled":
         return None
-    return WandbMirror(job.sweep_name, job.wandb.mode, job.wandb.project, job.wandb.entity,
-                       job.wandb.dir or str(Path(job.sweep_dir) / "wandb"))
+    return WandbMirror(
+        job.sweep_name,
+        job.wandb.mode,
+        job.wandb.project,
+        job.wandb.entity,
+        job.wandb.dir or str(Path(job.sweep_dir) / "wandb"),
+    )
 
 
-def import_from_wandb(store: SweepStore, sweep_name: str, project: str, entity: str | None,
-                      limit: int | None = None, api: Any = None) -> int:
+def import_from_wandb(
+    store: SweepStore, sweep_name: str, project: str, entity: str | None, limit: int | None = None, api: Any = None
+) -> int:
     """Copy the ``protein_observation`` of W&B runs in group ``sweep_name`` into ``store``; returns how many.
 
     Needs a reachable W&B server (``wandb.Api``); ``limit`` is a real cap on the runs read. Runs already in the
@@ -77,7 +86,7 @@ def import_from_wandb(store: SweepStore, sweep_name: str, project: str, entity: 
     """
     if api is None:
         try:
-            import wandb
+            import wandb  # lazy: wandb is heavy and only needed for an import
 
             api = wandb.Api(timeout=30)
         except Exception as exc:  # noqa: BLE001 - wandb raises many types when it cannot reach a server
@@ -95,9 +104,15 @@ def import_from_wandb(store: SweepStore, sweep_name: str, project: str, entity: 
             if not obs or run.name in existing:
                 continue
             failure = bool(obs.get("is_failure")) or obs.get("objective") is None
-            store.record_observation(sweep_name, run.name, dict(obs.get("suggestion") or {}),
-                                     None if failure else obs.get("objective"), float(obs.get("cost") or 1e-3),
-                                     failure, obs.get("reason") or ("imported failure" if failure else ""))
+            store.record_observation(
+                sweep_name,
+                run.name,
+                dict(obs.get("suggestion") or {}),
+                None if failure else obs.get("objective"),
+                float(obs.get("cost") or 1e-3),
+                failure,
+                obs.get("reason") or ("imported failure" if failure else ""),
+            )
             count += 1
     except StoreError:
         raise

@@ -40,8 +40,9 @@ def std(xs: Sequence[float]) -> float:
     return float(a.std(ddof=1)) if a.size >= 2 else math.nan
 
 
-def bootstrap_ci(xs: Sequence[float], rng: np.random.Generator, level: float = 0.95,
-                 n_resamples: int = 10_000) -> tuple[float, float]:
+def bootstrap_ci(
+    xs: Sequence[float], rng: np.random.Generator, level: float = 0.95, n_resamples: int = 10_000
+) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the mean: resample ``xs`` with replacement ``n_resamples`` times
     using ``rng``, and return the ``(1-level)/2`` and ``(1+level)/2`` quantiles of the resampled means.
 
@@ -140,8 +141,7 @@ class Summary:
     ci_high: float
 
 
-def summarize(xs: Sequence[float], rng: np.random.Generator, level: float = 0.95,
-              n_resamples: int = 10_000) -> Summary:
+def summarize(xs: Sequence[float], rng: np.random.Generator, level: float = 0.95, n_resamples: int = 10_000) -> Summary:
     """:class:`Summary` of ``xs`` (bootstrap with ``rng``)."""
     lo, hi = bootstrap_ci(xs, rng, level, n_resamples)
     return Summary(len(list(xs)), mean(xs), std(xs), lo, hi)

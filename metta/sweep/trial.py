@@ -1,56 +1,23 @@
-"""What a trial launches: Hydra override strings, trainer constraints, the trainer tree used for validation, and
-the evaluator (``metta.sim.evaluate`` in a child process with a hard timeout)."""
+"""The trial runner: one train-then-evaluate attempt (:func:`run_trial`), the trainer size constraints checked before
+a trial starts, the composed trainer tree the searched paths are checked against, and the evaluator
+(``metta.sim.evaluate`` in a spawned child process with a hard timeout)."""
 
 from __future__ import annotations
 
 import math
 import multiprocessing as mp
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from metta.common.config import compose, to_container
+from metta.common.device import resolve_hardware
 from metta.common.errors import ConfigError, EvaluationError
-from metta.sweep.config import flatten
+from metta.common.overrides import to_overrides
+from metta.sweep.dispatch import Dispatcher, TrainRequest
 from metta.sweep.phases import deep_merge
-
-if TYPE_CHECKING:
-    from metta.sweep.dispatch import Dispatcher, TrainRequest
-
-_BARE = re.compile(r"[A-Za-z_/][A-Za-z0-9_/.:\-]*")
-_RESERVED = {"true", "false", "null", "none", "yes", "no", "on", "off", "inf", "nan"}
-
-
-def hydra_value(value: Any) -> str:
-    """Format a Python value for a Hydra command-line override (``++key=<value>``)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ConfigError(f"cannot pass non-finite value {value!r} as an override")
-        return repr(value)
-    if isinstance(value, str):
-        if _BARE.fullmatch(value) and value.lower() not in _RESERVED:
-            return value
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(hydra_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return "{" + ",".join(f"{k}:{hydra_value(v)}" for k, v in value.items()) + "}"
-    if hasattr(value, "item"):  # numpy scalar
-        return hydra_value(value.item())
-    raise ConfigError(f"cannot format {value!r} ({type(value).__name__}) as a Hydra override")
-
-
-def to_overrides(tree: Mapping[str, Any]) -> list[str]:
-    """``{"trainer": {"ppo": {"gamma": 0.9}}}`` -> ``["++trainer.ppo.gamma=0.9"]`` (empty dicts are skipped)."""
-    return [f"++{k}={hydra_value(v)}" for k, v in flatten(tree).items()]
 
 
 def check_constraints(trainer: Mapping[str, Any]) -> str | None:
@@ -74,25 +41,17 @@ def effective_trainer(base_trainer: Mapping[str, Any], suggestion: Mapping[str, 
 
 
 def compose_train_tree(train_overrides: Mapping[str, Any], config_dir: str | Path | None = None) -> dict[str, Any]:
-    """Compose train_job as a sweep trial would (hardware=gpu when an NVIDIA device is present, else cpu; the same
-    rule as tools/train.py without importing torch) and return plain data."""
-    from metta.common.config import compose, to_container
-
-    hardware = "gpu" if _has_nvidia_device() else "cpu"
-    cfg = compose("train_job", ["run=sweep_validation", f"hardware={hardware}", *to_overrides(train_overrides)],
-                  config_dir=config_dir)
+    """Compose train_job as a sweep trial would (hardware profile chosen by the shared ``auto`` rule, without
+    importing torch) and return plain data."""
+    hardware = resolve_hardware("auto")
+    cfg = compose(
+        "train_job",
+        ["run=sweep_validation", f"hardware={hardware}", *to_overrides(train_overrides)],
+        config_dir=config_dir,
+    )
     tree = to_container(cfg)
     tree.pop("hydra", None)
     return tree
-
-
-def _has_nvidia_device() -> bool:
-    import glob
-    import os
-
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
-        return False
-    return bool(glob.glob("/dev/nvidia[0-9]*"))
 
 
 @dataclass(frozen=True)
@@ -112,11 +71,16 @@ class Evaluator(Protocol):
 
 def _eval_child(conn: Any, policy_uri: str, suite: str, db: str, metric: str, seed: int | None) -> None:
     try:
-        from metta.sim import evaluate
+        from metta.sim import evaluate  # imported in the spawned child only: the parent never loads torch
 
         res = evaluate(policy_uri, suite, db, device="cpu", seed=seed)
-        conn.send(("ok", res.metric(metric), {"avg_category_score": res.avg_category_score,
-                                              "category_scores": dict(res.category_scores)}))
+        conn.send(
+            (
+                "ok",
+                res.metric(metric),
+                {"avg_category_score": res.avg_category_score, "category_scores": dict(res.category_scores)},
+            )
+        )
     except Exception as exc:  # noqa: BLE001 - everything is reported to the parent as a failure reason
         conn.send(("error", f"{type(exc).__name__}: {exc}", {}))
     finally:
@@ -138,8 +102,14 @@ class SimEvaluator:
         t0 = time.monotonic()
         proc = ctx.Process(
             target=_eval_child,
-            args=(child, f"file://{(run_dir / 'checkpoints').resolve()}", self.sim_name, str(db), self.metric,
-                  self.seed),
+            args=(
+                child,
+                f"file://{(run_dir / 'checkpoints').resolve()}",
+                self.sim_name,
+                str(db),
+                self.metric,
+                self.seed,
+            ),
             daemon=True,
         )
         proc.start()
@@ -171,8 +141,14 @@ class TrialRun:
     eval_s: float
 
 
-def run_trial(dispatcher: Dispatcher, evaluator: Evaluator, request: TrainRequest, eval_timeout: float, metric: str,
-              on_line: Callable[[float, str], None]) -> TrialRun:
+def run_trial(
+    dispatcher: Dispatcher,
+    evaluator: Evaluator,
+    request: TrainRequest,
+    eval_timeout: float,
+    metric: str,
+    on_line: Callable[[float, str], None],
+) -> TrialRun:
     """Train through ``dispatcher``, check a checkpoint exists, evaluate, and reject non-finite scores.
 
     Every way this can fail (crash, timeout, missing checkpoint, evaluation error, NaN score) comes back as a

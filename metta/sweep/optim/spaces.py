@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from metta.common.errors import OptimizerError
-from metta.sweep.config import ParameterConfig
+from metta.sweep.optim.config import ParameterConfig
 
 _EPS = 1e-12
 
@@ -183,7 +183,7 @@ class SearchSpace:
         z = np.asarray(z, dtype=float).reshape(-1)
         if z.shape[0] != self.dim:
             raise OptimizerError(f"expected a vector of {self.dim} coordinates, got {z.shape[0]}")
-        return {n: decode(p, float(v)) for n, p, v in zip(self.names, self.params, z)}
+        return {n: decode(p, float(v)) for n, p, v in zip(self.names, self.params, z, strict=True)}
 
     def encode(self, flat: Mapping[str, Any]) -> np.ndarray:
         """Flat ``{dotted name: value}`` -> normalised vector (raises naming a missing or unknown parameter)."""
@@ -192,7 +192,7 @@ class SearchSpace:
         if missing or extra:
             raise OptimizerError(f"suggestion does not match the search space: missing {missing}, unknown {extra}")
         out = np.empty(self.dim)
-        for i, (n, p) in enumerate(zip(self.names, self.params)):
+        for i, (n, p) in enumerate(zip(self.names, self.params, strict=True)):
             try:
                 out[i] = encode(p, flat[n])
             except OptimizerError as err:

@@ -1,6 +1,6 @@
 """Typed, frozen configuration of a hyperparameter search: parameters, Protein settings, the whole problem.
 
-``ProteinConfig.from_dict`` reads the YAML of ``configs/sweep/*.yaml`` (seed 001: a ``protein:`` block of settings,
+``ProteinConfig.from_dict`` reads the YAML of ``configs/sweep/*.yaml`` (a ``protein:`` block of settings,
 ``metric``, ``goal``, ``method`` and a nested ``parameters`` tree) and the Tool-era layout (``settings:``). Every
 invalid value raises :class:`~metta.common.errors.OptimizerError` naming the dotted parameter path and the fix.
 """
@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from metta.common.config_base import format_validation_error
 from metta.common.errors import OptimizerError
 
 Distribution = Literal["uniform", "int_uniform", "uniform_pow2", "log_normal", "logit_normal", "categorical"]
@@ -20,15 +21,6 @@ DISTRIBUTIONS: tuple[str, ...] = Distribution.__args__  # type: ignore[attr-defi
 # W&B spellings accepted on input and mapped onto ours (their min/max are values, not exponents).
 _ALIASES = {"log_uniform_values": "log_normal", "int": "int_uniform", "linear": "uniform"}
 METHODS: tuple[str, ...] = ("bayes", "random", "grid", "optuna_tpe", "optuna_gp")
-
-
-def _fmt_validation(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e.get("loc", ()))
-        msg = str(e.get("msg", "")).removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return "; ".join(parts)
 
 
 class ParameterConfig(BaseModel):
@@ -64,7 +56,7 @@ class ParameterConfig(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as err:
-            raise OptimizerError(f"invalid parameter: {_fmt_validation(err)}") from err
+            raise OptimizerError(f"invalid parameter: {format_validation_error(err)}") from err
 
     @field_validator("scale")
     @classmethod
@@ -113,7 +105,7 @@ class ParameterConfig(BaseModel):
 
 
 class ProteinSettings(BaseModel):
-    """Settings of the Protein optimizer (seed 001's ``protein:`` block); every one is used (docs/protein.md)."""
+    """Settings of the Protein optimizer (a sweep config's ``protein:`` block); every one is used (docs/protein.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -176,13 +168,13 @@ class ProteinConfig(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as err:
-            raise OptimizerError(f"invalid sweep config: {_fmt_validation(err)}") from err
+            raise OptimizerError(f"invalid sweep config: {format_validation_error(err)}") from err
         if not self.flat_parameters():
             raise OptimizerError("sweep config has no parameters; add at least one under 'parameters:'")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ProteinConfig:
-        """Build from a seed-001/003 style dict (``protein:`` or ``settings:`` block; W&B-style metric dict ok)."""
+        """Build from a sweep-config dict (``protein:`` or ``settings:`` block; W&B-style metric dict ok)."""
         if not isinstance(d, Mapping):
             raise OptimizerError(f"sweep config must be a mapping, got {type(d).__name__}")
         data = dict(d)
@@ -211,7 +203,7 @@ class ProteinConfig(BaseModel):
         return dict(sorted(_iter_leaves(self.parameters, "")))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able dict that ``from_dict`` reads back (settings under ``protein:`` as in seed 001)."""
+        """JSON-able dict that ``from_dict`` reads back (settings under ``protein:``, as in configs/sweep/*.yaml)."""
         return {
             "metric": self.metric,
             "goal": self.goal,
@@ -225,7 +217,7 @@ def _settings(d: Mapping[str, Any]) -> ProteinSettings:
     try:
         return ProteinSettings(**d)
     except ValidationError as err:
-        raise OptimizerError(f"invalid Protein settings: {_fmt_validation(err)}") from err
+        raise OptimizerError(f"invalid Protein settings: {format_validation_error(err)}") from err
 
 
 def _is_leaf(d: Mapping[str, Any]) -> bool:

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from metta.common.errors import OptimizerError
-from metta.sweep.config import ParameterConfig, ProteinConfig, flatten, unflatten
-from metta.sweep.optimizer import History, Suggestion, check_n, check_seed
+from metta.sweep.optim.config import ParameterConfig, ProteinConfig, flatten, unflatten
+from metta.sweep.optim.optimizer import HistoryOptimizer, Suggestion, check_n
 
 
 def _distribution(p: ParameterConfig):
@@ -53,7 +53,7 @@ def _from_optuna(p: ParameterConfig, v: Any) -> Any:
     return v
 
 
-class OptunaSearch:
+class OptunaSearch(HistoryOptimizer):
     """Optuna TPE (``sampler="tpe"``) or GP (``sampler="gp"``) driven through ask/tell."""
 
     def __init__(self, config: ProteinConfig, seed: int = 0, sampler: str = "tpe") -> None:
@@ -64,12 +64,9 @@ class OptunaSearch:
         if sampler not in ("tpe", "gp"):
             raise OptimizerError(f"unknown Optuna sampler {sampler!r}; use tpe or gp")
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.config = config
-        self.seed = check_seed(seed)
+        super().__init__(config, seed)
         self.method = f"optuna_{sampler}"
-        self.history = History(config)
-        self.space = self.history.space
-        self._dists = {n: _distribution(p) for n, p in zip(self.space.names, self.space.params)}
+        self._dists = {n: _distribution(p) for n, p in zip(self.space.names, self.space.params, strict=True)}
         samplers = optuna.samplers
         smp = samplers.TPESampler(seed=self.seed) if sampler == "tpe" else samplers.GPSampler(seed=self.seed)
         direction = "minimize" if config.goal == "minimize" else "maximize"
@@ -84,12 +81,24 @@ class OptunaSearch:
         out = []
         for _ in range(check_n(n)):
             trial = self._study.ask(self._dists)
-            flat = {name: _from_optuna(p, trial.params[name]) for name, p in zip(self.space.names, self.space.params)}
+            flat = {
+                name: _from_optuna(p, trial.params[name])
+                for name, p in zip(self.space.names, self.space.params, strict=True)
+            }
             self._asked[self._key(flat)] = trial
             suggestion = unflatten(flat)
             self.history.add_pending(suggestion)
-            out.append((suggestion, {"phase": self.method, "reason": f"optuna {self.method}", "predicted_score": None,
-                                     "predicted_cost": None}))
+            out.append(
+                (
+                    suggestion,
+                    {
+                        "phase": self.method,
+                        "reason": f"optuna {self.method}",
+                        "predicted_score": None,
+                        "predicted_cost": None,
+                    },
+                )
+            )
         return out
 
     def observe(
@@ -106,23 +115,14 @@ class OptunaSearch:
         if trial is not None:
             self._study.tell(trial, value, state=state)
             return
-        params = {n: _to_optuna(p, flat[n]) for n, p in zip(self.space.names, self.space.params)}
-        self._study.add_trial(optuna.trial.create_trial(state=state, value=value, params=params,
-                                                        distributions=self._dists))
+        params = {n: _to_optuna(p, flat[n]) for n, p in zip(self.space.names, self.space.params, strict=True)}
+        self._study.add_trial(
+            optuna.trial.create_trial(state=state, value=value, params=params, distributions=self._dists)
+        )
 
-    def mark_pending(self, suggestion: Mapping[str, Any]) -> None:
-        """Recorded in the history only (Optuna's own pending handling covers the points it suggested)."""
-        self.history.add_pending(suggestion)
-
-    def state_dict(self) -> dict[str, Any]:
-        """JSON-able state (observations; the Optuna study is rebuilt from them on load)."""
-        return {"method": self.method, "seed": self.seed, **self.history.to_state()}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Rebuild from ``state_dict`` output by re-telling every observation."""
-        if state.get("method", self.method) != self.method:
-            raise OptimizerError(f"state is for method {state.get('method')!r}, not {self.method!r}")
-        fresh = OptunaSearch(self.config, int(state.get("seed", self.seed)), self.method.removeprefix("optuna_"))
+    def _restore_history(self, state: Mapping[str, Any]) -> None:
+        """Rebuild the study from ``state`` by re-telling every observation (Optuna studies are not serialised)."""
+        fresh = OptunaSearch(self.config, self.seed, self.method.removeprefix("optuna_"))
         for ob in state.get("observations", []):
             fresh.observe(unflatten(ob["params"]), ob["score"], ob["cost"], ob["is_failure"])
         for p in state.get("pending", []):

@@ -14,8 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from metta.common.errors import OptimizerError
-from metta.sweep.config import ProteinConfig, flatten, unflatten
-from metta.sweep.spaces import SearchSpace
+from metta.sweep.optim.config import ProteinConfig, flatten, unflatten
+from metta.sweep.optim.spaces import SearchSpace
 
 Suggestion = dict[str, Any]
 
@@ -119,7 +119,7 @@ class History:
         return {
             "observations": [
                 {"params": p, "score": s, "cost": c, "is_failure": f}
-                for p, s, c, f in zip(self.params, self.scores, self.costs, self.failures)
+                for p, s, c, f in zip(self.params, self.scores, self.costs, self.failures, strict=True)
             ],
             "pending": [dict(p) for p in self.pending],
         }
@@ -149,9 +149,17 @@ def check_n(n: int) -> int:
 
 
 class HistoryOptimizer:
-    """Shared part of the history-backed optimizers: config, seed, observation history, observe and mark_pending."""
+    """Shared part of every optimizer: config, seed, observation history, observe, mark_pending and the one JSON
+    state (de)serialisation.
+
+    ``state_dict`` holds the method, the seed, the history, every integer counter named in ``_state_counters`` and
+    the ``state()`` of every model named in ``_state_models`` (attribute names; the leading ``_`` is dropped in the
+    keys). Subclasses whose history cannot simply be reloaded (Optuna's study) override ``_restore_history``.
+    """
 
     method = "base"
+    _state_counters: tuple[str, ...] = ()
+    _state_models: tuple[str, ...] = ()
 
     def __init__(self, config: ProteinConfig, seed: int = 0) -> None:
         self.config = config
@@ -168,3 +176,25 @@ class HistoryOptimizer:
     def mark_pending(self, suggestion: Mapping[str, Any]) -> None:
         """Record a point being evaluated by another worker (later suggestions steer away from it)."""
         self.history.add_pending(suggestion)
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-able state: method, seed, counters, model states, observations and pending points."""
+        state: dict[str, Any] = {"method": self.method, "seed": self.seed}
+        state.update({attr.lstrip("_"): int(getattr(self, attr)) for attr in self._state_counters})
+        state.update({attr.lstrip("_"): getattr(self, attr).state() for attr in self._state_models})
+        return {**state, **self.history.to_state()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore ``state_dict`` output (observations are re-validated against this config)."""
+        if state.get("method", self.method) != self.method:
+            raise OptimizerError(f"state is for method {state.get('method')!r}, not {self.method!r}")
+        self.seed = check_seed(int(state.get("seed", self.seed)))
+        self._restore_history(state)
+        for attr in self._state_counters:
+            setattr(self, attr, int(state.get(attr.lstrip("_"), 0)))
+        for attr in self._state_models:
+            getattr(self, attr).load(state.get(attr.lstrip("_")))
+
+    def _restore_history(self, state: Mapping[str, Any]) -> None:
+        """Replace the history with the observations and pending points of ``state``."""
+        self.history.load_state(state)

@@ -1,0 +1,325 @@
+"""Protein: cost-aware Bayesian optimisation of a score, searching around the Pareto front of (score, cost).
+
+One suggestion, in order of precedence (docs/protein.md has the full story):
+
+1. Initial design: while fewer than ``num_random_samples`` points are observed or pending (or fewer than two
+   successes exist): the search centre first (``seed_with_search_center``), then a scrambled Sobol design.
+2. Resampling: every ``resample_frequency``-th model-based suggestion re-runs the least-repeated Pareto point.
+3. Model-based: a score GP (successes only, repeats averaged, Yeo-Johnson-warped), a log-cost GP (when costs vary
+   and ``expansion_rate`` > 0) and, once failures exist, a failure GP on 0/1 flags. Pending points enter the score GP
+   as "kriging believer" pseudo-observations. Candidates: ``random_suggestions`` uniform points plus
+   ``suggestions_per_pareto`` Gaussian perturbations (width = scale x ``global_search_scale`` x a log-uniform
+   shrink in [0.01, 1]) around each Pareto point and the three best points. Acquisition (log scale): expected
+   improvement over the best score (or UCB), + log(1 - P(failure)); when cost-aware, divided by the predicted cost
+   (EI per unit cost) and softly capped above (1 + ``expansion_rate``) x the cost of the best point; candidates
+   predicted to cost more than ``max_suggestion_cost`` are masked (if all are, the cheapest predicted one wins).
+   The best candidates are refined by a few rounds of shrinking local search.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc, yeojohnson
+
+from metta.common.errors import OptimizerError
+from metta.sweep.optim import acquisition as acq
+from metta.sweep.optim.config import ProteinConfig, unflatten
+from metta.sweep.optim.gp import GaussianProcess, sq_dists
+from metta.sweep.optim.optimizer import HistoryOptimizer, Suggestion, check_n
+from metta.sweep.optim.pareto import pareto_front
+
+_REFINE_ROUNDS = 4
+_REFINE_TOP = 4
+_REFINE_SAMPLES = 48
+
+
+class Protein(HistoryOptimizer):
+    """Cost-aware GP optimizer. ``suggest(n)``, ``observe(...)``, ``mark_pending(...)``, JSON ``state_dict()``."""
+
+    method = "bayes"
+    _state_counters = ("_num_suggested", "_num_model", "_fits")
+    _state_models = ("_score_gp", "_cost_gp", "_fail_gp")
+
+    def __init__(self, config: ProteinConfig, seed: int = 0) -> None:
+        if not isinstance(config, ProteinConfig):
+            raise OptimizerError(f"Protein needs a ProteinConfig, got {type(config).__name__}")
+        super().__init__(config, seed)
+        self.settings = config.settings
+        self._score_gp = GaussianProcess(self.settings.kernel, self.settings.gp_restarts)
+        self._cost_gp = GaussianProcess(self.settings.kernel, self.settings.gp_restarts)
+        self._fail_gp = GaussianProcess(self.settings.kernel, self.settings.gp_restarts)
+        self._num_suggested = 0
+        self._num_model = 0
+        self._fits = 0
+
+    # ---- public protocol ------------------------------------------------------------------------------------------
+    def suggest(self, n: int = 1) -> list[tuple[Suggestion, dict[str, Any]]]:
+        """Return ``n`` distinct (nested suggestion, info) pairs; each counts as pending until observed."""
+        out = []
+        for _ in range(check_n(n)):
+            rng = np.random.default_rng([self.seed, len(self.history), len(self.history.pending), self._num_suggested])
+            with _single_threaded_blas():
+                z, info = self._next(rng)
+            suggestion = unflatten(self.space.decode(z))
+            self.history.add_pending(suggestion)
+            self._num_suggested += 1
+            out.append((suggestion, info))
+        return out
+
+    # ---- suggestion phases ----------------------------------------------------------------------------------------
+    def _next(self, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+        k = len(self.history) + len(self.history.pending)
+        n_ok = sum(1 for f in self.history.failures if not f)
+        if k < self.settings.num_random_samples or n_ok < 2:
+            return self._initial(k, rng)
+        self._num_model += 1
+        freq = self.settings.resample_frequency
+        if freq > 0 and self._num_model % freq == 0:
+            return self._resample()
+        return self._model_based(rng)
+
+    def _initial(self, k: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+        info: dict[str, Any] = {"phase": "initial", "predicted_score": None, "predicted_cost": None}
+        centre = self.settings.seed_with_search_center
+        if k == 0 and centre:
+            return self.space.center(), {**info, "reason": "search centre (seed_with_search_center)"}
+        size = max(self.settings.num_random_samples, 1)
+        idx = k - 1 if centre else k
+        if idx < size:
+            sobol = qmc.Sobol(self.space.dim, scramble=True, seed=self.seed)
+            design = sobol.random_base2(max(1, math.ceil(math.log2(size + 1))))[: size + 1]
+            z = self.space.snap(2.0 * design[idx] - 1.0)[0]
+            return z, {**info, "reason": f"initial design point {idx + 1} (scrambled Sobol)"}
+        z = self.space.snap(rng.uniform(-1.0, 1.0, self.space.dim))[0]
+        return z, {**info, "reason": "random (fewer than two successful observations)"}
+
+    def _averaged(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Successful observations with repeats averaged: (x, signed score, cost, repeat count)."""
+        signed = self.history.signed_scores()
+        groups: dict[tuple[float, ...], list[int]] = {}
+        for i, ok in enumerate(np.isfinite(signed)):
+            if ok:
+                groups.setdefault(tuple(np.round(self.history.x[i], 9)), []).append(i)
+        idx = list(groups.values())
+        x = np.array([self.history.x[g[0]] for g in idx])
+        y = np.array([signed[g].mean() for g in idx])
+        c = np.array([math.exp(np.mean(np.log(np.asarray(self.history.costs)[g]))) for g in idx])
+        return x, y, c, np.array([len(g) for g in idx])
+
+    def _resample(self) -> tuple[np.ndarray, dict[str, Any]]:
+        x, y, c, reps = self._averaged()
+        front = pareto_front(y, c)
+        pick = min(front, key=lambda i: (reps[i], -y[i]))
+        sign = -1.0 if self.config.goal == "minimize" else 1.0
+        return x[pick], {
+            "phase": "resample",
+            "reason": f"re-run Pareto point (observed {int(reps[pick])}x) to average noise (resample_frequency)",
+            "predicted_score": float(sign * y[pick]),
+            "predicted_cost": float(c[pick]),
+        }
+
+    # ---- model-based suggestion -----------------------------------------------------------------------------------
+    def _fit(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, c: np.ndarray) -> bool:
+        """Fit the score GP (and the log-cost GP when costs vary); returns whether the search is cost-aware."""
+        keep = self._subset(y)
+        x, y, c = x[keep], y[keep], c[keep]
+        full = x.shape[0] <= 40 or self._fits % 8 == 0  # random restarts: always early, then every 8th fit
+        self._score_gp.restarts = self.settings.gp_restarts if full else 0
+        self._warp = _Warp(y)
+        self._score_gp.fit(x, self._warp(y), rng)
+        cost_aware = self.settings.expansion_rate > 0 and float(c.max() / c.min()) > 1.05
+        if cost_aware:
+            self._cost_gp.restarts = self.settings.gp_restarts if full else 0
+            self._cost_gp.fit(x, np.log(c), rng)
+        self._fits += 1
+        return cost_aware
+
+    def _subset(self, y: np.ndarray) -> np.ndarray:
+        m = self.settings.max_gp_points
+        if y.shape[0] <= m:
+            return np.arange(y.shape[0])
+        best = np.argsort(-y)[: m // 2]
+        chosen = set(best.tolist())
+        rest = [i for i in range(y.shape[0] - 1, -1, -1) if i not in chosen][: m - best.shape[0]]
+        return np.sort(np.concatenate([best, np.asarray(rest, dtype=int)]))
+
+    def _model_based(self, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+        x, y, c, _ = self._averaged()
+        cost_aware = self._fit(rng, x, y, c)
+        gp = self._score_gp
+        pend = self.history.pending_x()
+        if pend.shape[0]:
+            mu_p, _ = gp.predict(pend)
+            gp = gp.condition(pend, mu_p)  # kriging believer
+        wy = self._warp(y)
+        front = pareto_front(y, c) if cost_aware else np.array([int(np.argmax(y))])
+        target_cost = (1.0 + self.settings.expansion_rate) * float(c[int(np.argmax(y))])
+        score_fn = self._scorer(rng, gp, wy, c, cost_aware, target_cost)
+        cand = self._candidates(rng, x, y, front)
+        val = score_fn(cand)
+        val, over_budget = self._budget_mask(cand, val, cost_aware)
+        z, best = self._refine(rng, cand, val, score_fn, over_budget)
+        reason = (
+            "cheapest predicted (all candidates over max_suggestion_cost)"
+            if over_budget
+            else f"max {self.settings.acquisition} acquisition"
+            + (f", cost target {target_cost:.4g}" if cost_aware else "")
+        )
+        return z, self._model_info(z, reason, float(best), cost_aware, c)
+
+    def _model_info(self, z: np.ndarray, reason: str, acquisition: float, cost_aware: bool, c: np.ndarray) -> dict:
+        """Predicted score (metric units and direction), its std, predicted cost, reason, acquisition value."""
+        mu, sd = (float(v[0]) for v in self._score_gp.predict(z[None]))
+        sign = -1.0 if self.config.goal == "minimize" else 1.0
+        inv = self._warp.inverse
+        pc = math.exp(float(self._cost_gp.predict(z[None])[0][0])) if cost_aware else float(np.exp(np.log(c).mean()))
+        return {
+            "phase": "model",
+            "reason": reason,
+            "predicted_score": sign * inv(mu),
+            "predicted_score_std": abs(inv(mu + sd) - inv(mu - sd)) / 2.0,
+            "predicted_cost": pc,
+            "acquisition": acquisition,
+        }
+
+    def _scorer(
+        self,
+        rng: np.random.Generator,
+        gp: GaussianProcess,
+        wy: np.ndarray,
+        c: np.ndarray,
+        cost_aware: bool,
+        target_cost: float,
+    ):
+        """Vectorised log-acquisition over normalised candidates (m, d), higher is better."""
+        s = self.settings
+        fail_gp = self._fit_failures(rng)
+        c_ref = float(np.median(c))
+
+        def score(z: np.ndarray) -> np.ndarray:
+            mu, sd = gp.predict(z)
+            tau = float(wy.max())
+            pc = np.exp(self._cost_gp.predict(z)[0]) if cost_aware else None
+            if s.acquisition == "ucb":
+                v = acq.upper_confidence_bound(mu, sd, s.ucb_beta) - tau
+                v = np.where(v > 0, np.log(np.maximum(v, 1e-300)), v - 700.0)
+            else:
+                v = acq.log_expected_improvement(mu, sd, tau)
+            if cost_aware:  # EI per unit of predicted cost, softly capped at the expansion target
+                v = v - np.log(pc / c_ref) + acq.log_cost_weight(pc, target_cost, s.expansion_rate)
+                v = np.where(pc <= s.max_suggestion_cost, v, -np.inf)
+            if fail_gp is not None:
+                p = np.clip(fail_gp.predict(z)[0], 0.0, 1.0)
+                v = v + np.log(np.maximum(1.0 - p, 1e-9))
+            return v
+
+        return score
+
+    def _fit_failures(self, rng: np.random.Generator) -> GaussianProcess | None:
+        """Failure model: a GP regression on 0/1 failure flags of every observation (None without failures)."""
+        fails = np.asarray(self.history.failures, dtype=float)
+        if not fails.any():
+            return None
+        self._fail_gp.restarts = self.settings.gp_restarts if fails.shape[0] <= 40 else 0
+        return self._fail_gp.fit(np.stack(self.history.x), fails, rng)
+
+    def _candidates(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, front: np.ndarray) -> np.ndarray:
+        s = self.settings
+        d = self.space.dim
+        parts = [rng.uniform(-1.0, 1.0, (s.random_suggestions, d))]
+        centres = list(dict.fromkeys([int(i) for i in front] + [int(i) for i in np.argsort(-y)[:3]]))
+        per = s.suggestions_per_pareto
+        if len(centres) * per > 8192:  # bound latency on long fronts
+            centres = [centres[i] for i in rng.choice(len(centres), max(1, 8192 // max(per, 1)), replace=False)]
+        width = self.space.scales() * s.global_search_scale
+        for i in centres:
+            shrink = 10.0 ** rng.uniform(-2.0, 0.0, (per, 1))
+            parts.append(x[i] + rng.normal(size=(per, d)) * width * shrink)
+        cand = self.space.snap(np.vstack(parts))
+        return self._drop_seen(cand) if cand.shape[0] else self.space.snap(rng.uniform(-1, 1, (64, d)))
+
+    def _drop_seen(self, cand: np.ndarray) -> np.ndarray:
+        seen = list(self.history.x) + list(self.history.pending_x())
+        if not seen:
+            return cand
+        dup = (sq_dists(cand, np.stack(seen), np.ones(self.space.dim)) < 1e-18).any(1)
+        return cand[~dup] if (~dup).any() else cand
+
+    def _budget_mask(self, cand: np.ndarray, val: np.ndarray, cost_aware: bool) -> tuple[np.ndarray, bool]:
+        """Fallback when every candidate is predicted over ``max_suggestion_cost``: rank by cheapness."""
+        if not cost_aware or np.isfinite(val).any():
+            return val, False
+        return -self._cost_gp.predict(cand)[0], True
+
+    def _refine(self, rng: np.random.Generator, cand: np.ndarray, val: np.ndarray, score_fn, over_budget: bool):
+        """Shrinking local search around the best candidates; returns (point, log-acquisition)."""
+        order = np.argsort(-val)[:_REFINE_TOP]
+        best_z, best_v = cand[order], val[order]
+        if over_budget or not np.isfinite(best_v[0]):
+            return cand[order[0]], float(val[order[0]])
+        width = self.space.scales() * self.settings.global_search_scale * 0.1
+        for _ in range(_REFINE_ROUNDS):
+            trial = best_z[:, None, :] + rng.normal(size=(best_z.shape[0], _REFINE_SAMPLES, self.space.dim)) * width
+            trial = self._drop_seen(self.space.snap(trial.reshape(-1, self.space.dim)))
+            tv = score_fn(trial)
+            allz = np.vstack([best_z, trial])
+            allv = np.concatenate([best_v, tv])
+            top = np.argsort(-allv)[: best_z.shape[0]]
+            best_z, best_v = allz[top], allv[top]
+            width = width * 0.4
+        return best_z[0], float(best_v[0])
+
+
+def _single_threaded_blas():
+    """Limit BLAS to one thread while fitting (small matrices; threads only add contention). Optional."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+_LAMBDA_GRID = np.linspace(-2.975, 2.975, 120)  # step 0.05, avoids the special cases 0 and 2
+
+
+def yeojohnson_lambda(y: np.ndarray) -> float:
+    """Maximum-likelihood Yeo-Johnson exponent on a 0.05 grid in [-3, 3] (vectorised; scipy's Brent fit is slow)."""
+    y = np.asarray(y, dtype=float)
+    lm = _LAMBDA_GRID[:, None]
+    pos = y >= 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = np.where(
+            pos, (np.power(1.0 + np.abs(y), lm) - 1.0) / lm, -(np.power(1.0 + np.abs(y), 2.0 - lm) - 1.0) / (2.0 - lm)
+        )
+        var = t.var(axis=1)
+        llf = -0.5 * y.size * np.log(var) + (_LAMBDA_GRID - 1.0) * float((np.sign(y) * np.log1p(np.abs(y))).sum())
+    llf = np.where(np.isfinite(llf) & (var > 0), llf, -np.inf)
+    return float(_LAMBDA_GRID[int(np.argmax(llf))]) if np.isfinite(llf).any() else 1.0
+
+
+class _Warp:
+    """Score transform before the GP: standardise, then a Yeo-Johnson power transform fitted by maximum likelihood
+    (compresses heavy tails such as Rosenbrock's; near identity for well-behaved scores). Invertible for reporting."""
+
+    def __init__(self, y: np.ndarray) -> None:
+        y = np.asarray(y, dtype=float)
+        self.mean, self.std = float(y.mean()), float(y.std()) if y.size > 1 and y.std() > 0 else 1.0
+        self.lmbda = 1.0
+        if y.size >= 3 and y.std() > 0:
+            self.lmbda = yeojohnson_lambda((y - self.mean) / self.std)
+
+    def __call__(self, y: np.ndarray) -> np.ndarray:
+        return yeojohnson((np.asarray(y, dtype=float) - self.mean) / self.std, self.lmbda)
+
+    def inverse(self, t: float) -> float:
+        lm = self.lmbda
+        if t >= 0:
+            z = math.expm1(t) if abs(lm) < 1e-9 else (max(t * lm + 1.0, 1e-12)) ** (1.0 / lm) - 1.0
+        else:
+            q = 2.0 - lm
+            z = -math.expm1(-t) if abs(q) < 1e-9 else 1.0 - (max(1.0 - q * t, 1e-12)) ** (1.0 / q)
+        return z * self.std + self.mean

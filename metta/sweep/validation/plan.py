@@ -1,0 +1,77 @@
+"""What a validation runs: the candidates (baseline + the sweep's best configurations), every (configuration, seed)
+pair in seed-major order, and the trainer arguments of one pair."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from metta.common.overrides import to_overrides
+from metta.sweep.best_params import rank_observations
+from metta.sweep.store import SweepStore
+from metta.sweep.store.base import dumps
+from metta.sweep.validation.config import BASELINE, ValidationConfig
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A configuration to validate: ``config_id`` is the sweep run id that found it, or ``baseline``."""
+
+    config_id: str
+    suggestion: dict[str, Any]
+    sweep_score: float | None = None
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One (configuration, seed) training run."""
+
+    candidate: Candidate
+    seed: int
+    run_id: str
+    run_dir: Path
+
+
+def select_candidates(store: SweepStore, sweep_name: str, goal: str, top_n: int) -> list[Candidate]:
+    """Baseline first, then the ``top_n`` best distinct suggestions of the sweep (via best_params ranking)."""
+    ranked = rank_observations(store.load_observations(sweep_name), goal)
+    out, seen = [Candidate(BASELINE, {})], {dumps({})}
+    for o in ranked:
+        key = dumps(o.suggestion)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(Candidate(o.run_id or f"seq{o.seq}", dict(o.suggestion), o.objective))
+        if len(out) > top_n:
+            break
+    return out
+
+
+def plan_runs(cfg: ValidationConfig, candidates: Sequence[Candidate]) -> list[PlannedRun]:
+    """Every (configuration, seed) pair, seed-major so an interrupted validation stays balanced."""
+    root = Path(cfg.sweep_dir) / "validation" / "runs"
+    runs = []
+    for seed in cfg.seeds:
+        for c in candidates:
+            tag = c.config_id.rsplit(".", 1)[-1] if c.config_id.startswith(cfg.sweep_name + ".r.") else c.config_id
+            tag = "base" if c.config_id == BASELINE else f"r{tag}" if tag.isdigit() else tag
+            run_id = f"{cfg.sweep_name}.v.{tag}.s{seed}"
+            runs.append(PlannedRun(c, seed, run_id, root / run_id))
+    return runs
+
+
+def train_args(cfg: ValidationConfig, run: PlannedRun) -> tuple[str, ...]:
+    """Trainer command-line arguments: as the sweep loop builds them, then the extra overrides, then the seed (last)."""
+    extra = tuple(a if a.startswith("+") else f"++{a}" for a in cfg.extra_overrides)
+    return (
+        f"run={run.run_id}",
+        f"data_dir={cfg.data_dir}",
+        f"run_dir={run.run_dir}",
+        *to_overrides(cfg.train_overrides),
+        *to_overrides(run.candidate.suggestion),
+        *extra,
+        f"++seed={run.seed}",
+        "++torch_deterministic=true",
+    )

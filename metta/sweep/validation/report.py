@@ -1,0 +1,142 @@
+"""Aggregating validation results: per-configuration statistics against the baseline (Welch t-test, Holm
+adjustment, Cohen's d, bootstrap CI) and the human-readable table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from metta.common.seeding import derive_seed, make_rng
+from metta.sweep.optim.config import flatten
+from metta.sweep.store.base import dumps
+from metta.sweep.validation import stats
+from metta.sweep.validation.config import BASELINE, FAILED, INTERRUPTED, SUCCESS, ValidationConfig
+from metta.sweep.validation.plan import Candidate
+from metta.sweep.validation.resume import RunResult, latest_results
+
+
+@dataclass(frozen=True)
+class ConfigReport:
+    """Validation statistics of one configuration (the baseline has no delta/p/verdict)."""
+
+    config_id: str
+    suggestion: dict[str, Any]
+    sweep_score: float | None
+    n: int
+    n_failed: int
+    seeds_pending: int
+    mean: float
+    std: float
+    ci_low: float
+    ci_high: float
+    delta: float = math.nan
+    p: float = math.nan
+    p_holm: float = math.nan
+    cohens_d: float = math.nan
+    verdict: str = ""
+    failures: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (NaN becomes null)."""
+        return {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else list(v) if isinstance(v, tuple) else v)
+            for k, v in asdict(self).items()
+        }
+
+
+def build_report(
+    cfg: ValidationConfig, candidates: Sequence[Candidate], results: Sequence[RunResult], bootstrap_seed: int = 0
+) -> list[ConfigReport]:
+    """Per-configuration statistics over the planned seeds (newest result per pair, this protocol only)."""
+    latest = latest_results(cfg, results)
+    scores: dict[str, list[float]] = {}
+    fails: dict[str, list[str]] = {}
+    pending: dict[str, int] = {}
+    for c in candidates:
+        key = dumps(c.suggestion)
+        rs = [latest.get((c.config_id, s)) for s in cfg.seeds]
+        rs = [r if r is not None and r.suggestion_key == key else None for r in rs]
+        scores[c.config_id] = [r.score for r in rs if r is not None and r.status == SUCCESS]  # type: ignore[misc]
+        fails[c.config_id] = [f"seed {r.seed}: {r.reason}" for r in rs if r is not None and r.status == FAILED]
+        pending[c.config_id] = sum(1 for r in rs if r is None or r.status == INTERRUPTED)
+    base = scores.get(BASELINE, [])
+    tests = {c.config_id: stats.welch_t_test(scores[c.config_id], base) for c in candidates if c.config_id != BASELINE}
+    adjusted = dict(zip(tests, stats.holm([t.p for t in tests.values()]), strict=True))
+    out = []
+    for i, c in enumerate(candidates):
+        xs = scores[c.config_id]
+        s = stats.summarize(xs, make_rng(derive_seed(bootstrap_seed, i)))
+        extra: dict[str, Any] = {}
+        if c.config_id != BASELINE:
+            delta = s.mean - stats.mean(base) if xs and base else math.nan
+            t = tests[c.config_id]
+            extra = {
+                "delta": delta,
+                "p": t.p,
+                "p_holm": adjusted[c.config_id],
+                "cohens_d": stats.cohens_d(xs, base),
+                "verdict": stats.verdict(delta, t.p, cfg.alpha, cfg.goal),
+            }
+        out.append(
+            ConfigReport(
+                c.config_id,
+                c.suggestion,
+                c.sweep_score,
+                s.n,
+                len(fails[c.config_id]),
+                pending[c.config_id],
+                s.mean,
+                s.std,
+                s.ci_low,
+                s.ci_high,
+                failures=tuple(fails[c.config_id]),
+                **extra,
+            )
+        )
+    return out
+
+
+def _g(v: float | None, spec: str = ".4g") -> str:
+    return "-" if v is None or not math.isfinite(v) else format(v, spec)
+
+
+def format_report(cfg: ValidationConfig, reports: Sequence[ConfigReport]) -> str:
+    """The human table: n, mean ± std, 95% CI, delta vs baseline, p, verdict per configuration."""
+    head = (
+        f"sweep {cfg.sweep_name}: {cfg.metric} ({cfg.goal}) on suite {cfg.sim_name}, seeds "
+        f"{','.join(map(str, cfg.seeds))}, Welch t-test vs baseline at alpha {cfg.alpha}"
+    )
+    rows = [("config", "n", "fail", "mean ± std", "95% CI", "delta", "p", "p_holm", "d", "verdict")]
+    for r in reports:
+        rows.append(
+            (
+                r.config_id,
+                str(r.n),
+                str(r.n_failed),
+                f"{_g(r.mean)} ± {_g(r.std)}",
+                f"[{_g(r.ci_low)}, {_g(r.ci_high)}]",
+                _g(r.delta, "+.4g"),
+                _g(r.p, ".3g"),
+                _g(r.p_holm, ".3g"),
+                _g(r.cohens_d, ".2f"),
+                r.verdict or ("(reference)" if r.config_id == BASELINE else ""),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [head, ""] + ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    for r in reports:
+        notes = []
+        if r.config_id != BASELINE:
+            params = ", ".join(
+                f"{k}={_g(v, '.4g') if isinstance(v, float) else v}" for k, v in flatten(r.suggestion).items()
+            )
+            notes.append(f"  {r.config_id}: sweep score {_g(r.sweep_score)}; {params}")
+        if r.n < 2:
+            notes.append(f"    {r.config_id}: {r.n} successful run(s); a t-test needs at least 2 per configuration")
+        if r.seeds_pending:
+            notes.append(f"    {r.seeds_pending} seed(s) not run yet")
+        notes.extend(f"    failed {f}" for f in r.failures)
+        lines.extend(notes)
+    return "\n".join(lines)

@@ -7,15 +7,14 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from metta.common.config_base import FrozenConfig
 from metta.common.errors import ConfigError
 
 
-class PhaseConfig(BaseModel):
+class PhaseConfig(FrozenConfig):
     """One phase: its name, how many trials it lasts and the sweep-config overrides merged over the base."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, description="Phase name, shown in logs and stored with every trial.")
     num_runs: int = Field(ge=1, le=10_000_000, description="Number of launched trials this phase lasts.")

@@ -11,9 +11,9 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from metta.common.config_base import format_validation_error
+from metta.common.config_base import FrozenConfig, format_validation_error
 from metta.common.errors import OptimizerError
 
 Distribution = Literal["uniform", "int_uniform", "uniform_pow2", "log_normal", "logit_normal", "categorical"]
@@ -23,10 +23,8 @@ _ALIASES = {"log_uniform_values": "log_normal", "int": "int_uniform", "linear": 
 METHODS: tuple[str, ...] = ("bayes", "random", "grid", "optuna_tpe", "optuna_gp")
 
 
-class ParameterConfig(BaseModel):
+class ParameterConfig(FrozenConfig):
     """One searched hyperparameter: its bounds, distribution, search centre and search width."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     min: float | None = Field(None, description="Lower bound (inclusive); unused for categorical.")
     max: float | None = Field(None, description="Upper bound (inclusive); unused for categorical.")
@@ -104,10 +102,8 @@ class ParameterConfig(BaseModel):
         return self.distribution in ("int_uniform", "uniform_pow2")
 
 
-class ProteinSettings(BaseModel):
+class ProteinSettings(FrozenConfig):
     """Settings of the Protein optimizer (a sweep config's ``protein:`` block); every one is used (docs/protein.md)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     num_random_samples: int = Field(
         10, ge=0, le=10_000, description="Initial space-filling design size before the GP is used (centre first)."
@@ -145,10 +141,8 @@ class ProteinSettings(BaseModel):
     )
 
 
-class ProteinConfig(BaseModel):
+class ProteinConfig(FrozenConfig):
     """A whole search problem: metric, direction, method, nested parameters and Protein settings."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     metric: str = Field("reward", min_length=1, description="Name of the optimised metric (e.g. reward, arena).")
     goal: Literal["maximize", "minimize"] = Field("maximize", description="Optimisation direction of the metric.")

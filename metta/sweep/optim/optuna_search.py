@@ -16,7 +16,8 @@ from metta.sweep.optim.config import ParameterConfig, ProteinConfig, flatten, un
 from metta.sweep.optim.optimizer import HistoryOptimizer, Suggestion, check_n
 
 
-def _distribution(p: ParameterConfig):
+def _distribution(p: ParameterConfig) -> Any:
+    # lazy: optuna is an optional extra, loaded only when an optuna_* method is used
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     d = p.distribution
@@ -58,8 +59,8 @@ class OptunaSearch(HistoryOptimizer):
 
     def __init__(self, config: ProteinConfig, seed: int = 0, sampler: str = "tpe") -> None:
         try:
-            import optuna
-        except ImportError as err:  # optional dependency
+            import optuna  # lazy: an optional extra, needed only for the optuna_* methods
+        except ImportError as err:
             raise OptimizerError("method optuna_* needs the optional 'optuna' package (pip install optuna)") from err
         if sampler not in ("tpe", "gp"):
             raise OptimizerError(f"unknown Optuna sampler {sampler!r}; use tpe or gp")
@@ -105,7 +106,7 @@ class OptunaSearch(HistoryOptimizer):
         self, suggestion: Mapping[str, Any], score: float | None, cost: float, is_failure: bool = False
     ) -> None:
         """Tell Optuna the result (a FAIL trial for failures)."""
-        import optuna
+        import optuna  # lazy: an optional extra (already imported by __init__)
 
         failed = self.history.add(suggestion, score, cost, is_failure)
         flat = flatten(suggestion)

@@ -277,7 +277,7 @@ class Protein(HistoryOptimizer):
 def _single_threaded_blas():
     """Limit BLAS to one thread while fitting (small matrices; threads only add contention). Optional."""
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # lazy: an optional package; without it BLAS is left alone
     except ImportError:
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")

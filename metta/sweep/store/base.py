@@ -160,7 +160,7 @@ class SweepStore(Protocol):
 
 
 def format_run_id(sweep: str, n: int) -> str:
-    """The legacy run id spelling ``<sweep>.r.<n>``."""
+    """The run id spelling ``<sweep>.r.<n>`` (the one earlier Metta sweeps used, so run names stay comparable)."""
     return f"{sweep}.r.{n}"
 
 

@@ -1,6 +1,9 @@
 """A Cogweb-compatible sweep coordination service over any SQL store, and its client (a :class:`SweepStore`).
 
-Legacy endpoints (same paths and JSON as the Cogweb sweep routes, token in the ``X-Auth-Token`` header):
+Cogweb is the hosted web service that earlier Metta sweep workers used to create sweeps and draw run ids; its routes
+are kept so those clients can talk to this server.
+
+Cogweb endpoints (same paths and JSON as the Cogweb sweep routes, token in the ``X-Auth-Token`` header):
 
 - ``POST /sweeps/{name}/create_sweep`` body ``{project, entity, wandb_sweep_id}`` -> ``{created, sweep_id}``
 - ``GET  /sweeps/{name}`` -> ``{exists, wandb_sweep_id}`` (plus ``name``, ``meta``, ``created_at``, ``run_ids_issued``)
@@ -226,9 +229,9 @@ class HTTPSweepStore:
     def _p(name: str) -> str:
         return "/sweeps/" + urllib.parse.quote(name, safe="")
 
-    # legacy Cogweb client spelling
+    # the method names of the Cogweb client, kept for callers written against it
     def create_sweep(self, name: str, project: str = "", entity: str = "", wandb_sweep_id: str = "") -> dict[str, Any]:
-        """Legacy call: create the sweep (idempotent); returns ``{created, sweep_id}``."""
+        """Cogweb-client call: create the sweep (idempotent); returns ``{created, sweep_id}``."""
         return self._call(
             "POST",
             self._p(name) + "/create_sweep",
@@ -236,7 +239,7 @@ class HTTPSweepStore:
         )
 
     def get_next_run_id(self, name: str) -> str:
-        """Legacy call: same as :meth:`next_run_id`."""
+        """Cogweb-client call: same as :meth:`next_run_id`."""
         return self.next_run_id(name)
 
     def register_sweep(self, name: str, meta: dict[str, Any] | None = None) -> tuple[SweepInfo, bool]:

@@ -347,7 +347,7 @@ class PostgresSweepStore(SQLSweepStore):
         super().__init__()
         self.uri = _redact(url)
         try:
-            import psycopg
+            import psycopg  # lazy: an optional extra, needed only for postgresql:// stores
         except ImportError as exc:
             raise StoreError("PostgreSQL sweep stores need psycopg 3: pip install 'psycopg[binary]'") from exc
         self._psycopg = psycopg

@@ -1,6 +1,7 @@
 """W&B as a mirror of the sweep store: one W&B run per trial, grouped by sweep name, whose summary carries
-``protein_suggestion`` and ``protein_observation`` as the legacy system did (a failure is ``is_failure: true``
-with a null objective, because W&B drops NaN). ``import_from_wandb`` rebuilds a store from those runs."""
+``protein_suggestion`` and ``protein_observation``, the keys earlier Metta sweep tooling writes and reads (a failure
+is ``is_failure: true`` with a null objective, because W&B drops NaN). ``import_from_wandb`` rebuilds a store from
+those runs."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from metta.sweep.sweep_config import SweepJobConfig
 
 
 def observation_summary(obs: Observation, phase: str = "") -> dict[str, Any]:
-    """The legacy summary keys for one observation."""
+    """The W&B summary keys (``protein_suggestion``, ``protein_observation``) for one observation."""
     return {
         "protein_suggestion": obs.suggestion,
         "protein_observation": {

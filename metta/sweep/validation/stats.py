@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as sps
 
 from metta.common.errors import MettaError
 
@@ -76,8 +77,6 @@ def welch_t_test(a: Sequence[float], b: Sequence[float]) -> WelchResult:
     NaN when either sample has fewer than 2 values. When both variances are 0 the test is decided exactly:
     p = 1 for equal means, p = 0 (t = +-inf) otherwise.
     """
-    from scipy import stats as sps
-
     x, y = _arr(a), _arr(b)
     if x.size < 2 or y.size < 2:
         return WelchResult(math.nan, math.nan, math.nan)

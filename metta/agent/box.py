@@ -1,12 +1,10 @@
-"""Observation tokens → normalised dense box (torch), with the legacy box traps fixed.
+"""Observation tokens → the policies' dense box input (torch), in the encoding of :func:`metta.env.tokens_to_box`.
 
-Tokens are uint8 ``(location, feature_id, value)`` with location = (row << 4) | col in the 11x11 window and
-0xFF padding. The box has ``num_features + 1`` channels: channel f holds Σ value/divisor[f] of the valid tokens
-with feature f at that cell, and the extra last channel is a presence flag (1 where any valid token sits).
-
-Deliberate differences from legacy ``ObsTokenToBoxShaper`` (legacy-spec §7.5/§7.6):
-- the presence channel makes every object visible, including an agent of type 0 / group 0 / facing Up with no items
-  (all-zero in the legacy box, indistinguishable from empty floor);
+The raw box has ``num_features + 1`` uint8 channels (feature values, then a presence flag); the network input is that
+box times a per-channel scale (1 / the feature's divisor; 1 for presence). Differences from the Hydra-era box shaper,
+made on purpose:
+- the presence channel makes every object visible, including an agent of type 0 / group 0 / facing up with no items
+  (all-zero in the Hydra-era box, indistinguishable from empty floor);
 - padding and out-of-window tokens are dropped, not scattered into cell (0, 0) of channel 0;
 - the result is deterministic (one write per valid token, in token order).
 """
@@ -15,17 +13,12 @@ from __future__ import annotations
 
 import torch
 
-WINDOW = 11
-# Legacy normalisation divisors by feature id (legacy-spec §1.9); 15..24 are inventory items (÷100).
-FEATURE_DIVISORS: tuple[float, ...] = (
-    1.0, 10.0, 30.0, 1.0, 1.0, 255.0, 1.0, 1.0, 255.0, 10.0, 10.0, 100.0, 255.0, 255.0, 1000.0,
-) + (100.0,) * 10  # fmt: skip
-
+from metta.env.obs import WINDOW
+from metta.env.obs import feature_divisors as env_feature_divisors
 
 def feature_divisors(num_features: int) -> torch.Tensor:
-    """Divisor per feature id for ``num_features`` features (unknown extra features use 1)."""
-    vals = list(FEATURE_DIVISORS[:num_features]) + [1.0] * max(0, num_features - len(FEATURE_DIVISORS))
-    return torch.tensor(vals, dtype=torch.float32)
+    """Divisor per feature id for ``num_features`` features, as a tensor (the env's table)."""
+    return torch.from_numpy(env_feature_divisors(num_features))
 
 
 def tokens_to_box_u8(obs: torch.Tensor, num_features: int) -> torch.Tensor:
@@ -61,6 +54,6 @@ def box_scale(num_features: int) -> torch.Tensor:
     return torch.cat([1.0 / feature_divisors(num_features), torch.ones(1)]).view(-1, 1, 1)
 
 
-def tokens_to_box(obs: torch.Tensor, num_features: int) -> torch.Tensor:
+def normalised_box(obs: torch.Tensor, num_features: int) -> torch.Tensor:
     """uint8 tokens [N, T, 3] → float32 box [N, num_features + 1, 11, 11] (normalised, with presence channel)."""
     return tokens_to_box_u8(obs, num_features).float() * box_scale(num_features).to(obs.device)

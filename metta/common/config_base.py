@@ -30,24 +30,28 @@ def _shown(value: Any) -> str:
 
 
 def format_validation_error(exc: ValidationError, what: str | None = None, prefix: str = "") -> str:
-    """``"invalid <what> config: a.b: <why> (got <value>); c: <why>"``.
+    """``"invalid <what> config: a.b = <value>: <why>; c = <value>: <why>"``.
 
     ``prefix`` is prepended to every location (e.g. ``"trainer."`` when a sub-model was validated on its own).
-    Errors raised by our own validators carry their full message already, so the offending value is not repeated.
+    Errors raised by our own validators carry their full message (key and value included) and are shown as they are.
     """
     parts = []
     for err in exc.errors():
+        if err["type"] == "value_error" and "error" in err.get("ctx", {}):
+            parts.append(str(err["ctx"]["error"]))
+            continue
         loc = (prefix + ".".join(str(p) for p in err["loc"])).rstrip(".") or "(root)"
         msg = str(err["msg"]).removeprefix("Value error, ")
-        got = "" if err["type"] == "value_error" else f" (got {_shown(err.get('input'))})"
-        parts.append(f"{loc}: {msg}{got}")
+        parts.append(f"{loc} = {_shown(err.get('input'))}: {msg}")
     body = "; ".join(parts)
     return f"invalid {what} config: {body}" if what else body
 
 
-def validate_model(model: type[M], data: Any, what: str, prefix: str = "") -> M:
-    """``model.model_validate(data)``, with a validation error turned into a :class:`ConfigError` naming ``what``."""
+def validate_model(
+    model: type[M], data: Any, what: str, prefix: str = "", error: type[ConfigError] = ConfigError
+) -> M:
+    """``model.model_validate(data)``, with a validation error turned into ``error`` (a ConfigError) naming ``what``."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, what, prefix)) from exc
+        raise error(format_validation_error(exc, what, prefix)) from exc

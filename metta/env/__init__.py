@@ -1,7 +1,7 @@
 """The MettaGrid arena environment: YAML config tree -> frozen EnvConfig -> vectorised simulator."""
 
 from metta.env.config import EnvConfig, load_env_config
-from metta.env.obs import decode_tokens, tokens_to_box, tokens_to_box_torch
+from metta.env.obs import decode_tokens, tokens_to_box
 from metta.env.parallel import ParallelArenaEnv
 from metta.env.vecenv import EpisodeInfo, VecEnv
 
@@ -13,5 +13,4 @@ __all__ = [
     "decode_tokens",
     "load_env_config",
     "tokens_to_box",
-    "tokens_to_box_torch",
 ]

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
+from metta.common.config_base import FrozenConfig, validate_model
 from metta.common.errors import ConfigError, EnvConfigError
 
 # Action types in the legacy (alphabetical) order, with their number of arguments.
@@ -19,18 +20,14 @@ ACTION_TYPES: tuple[str, ...] = ("attack", "get_items", "move", "noop", "put_ite
 ACTION_NUM_ARGS: tuple[int, ...] = (9, 1, 2, 1, 1, 4, 1)
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RewardsConfig(_Frozen):
+class RewardsConfig(FrozenConfig):
     inventory: dict[str, float] = Field(default_factory=dict, description="Reward per unit held, by item name")
     inventory_max: dict[str, float] = Field(
         default_factory=dict, description="Cap on an item's total reward, by item name (absent = no cap)"
     )
 
 
-class AgentConfig(_Frozen):
+class AgentConfig(FrozenConfig):
     default_resource_limit: int = Field(50, ge=0, le=255, description="Carry limit for items not in resource_limits")
     resource_limits: dict[str, int] = Field(default_factory=dict, description="Per-item carry limits (0..255)")
     freeze_duration: int = Field(10, ge=0, le=10_000, description="Steps an agent stays frozen after a hit")
@@ -39,7 +36,7 @@ class AgentConfig(_Frozen):
     rewards: RewardsConfig = Field(default_factory=RewardsConfig, description="Shaped inventory rewards")
 
 
-class ActionConfig(_Frozen):
+class ActionConfig(FrozenConfig):
     enabled: bool = Field(True, description="Disabled actions stay in the action space and always fail")
 
 
@@ -48,7 +45,7 @@ class AttackConfig(ActionConfig):
     defense_resources: dict[str, int] = Field(default_factory=dict, description="Items a target spends to block")
 
 
-class ActionsConfig(_Frozen):
+class ActionsConfig(FrozenConfig):
     noop: ActionConfig = Field(default_factory=ActionConfig, description="Do nothing")
     move: ActionConfig = Field(default_factory=ActionConfig, description="Step forward (arg 0) or back (arg 1)")
     rotate: ActionConfig = Field(default_factory=ActionConfig, description="Face up/down/left/right (arg 0-3)")
@@ -58,7 +55,7 @@ class ActionsConfig(_Frozen):
     swap: ActionConfig = Field(default_factory=ActionConfig, description="Swap places with a swappable thing")
 
 
-class ObjectConfig(_Frozen):
+class ObjectConfig(FrozenConfig):
     type_id: int = Field(ge=1, le=255, description="Observed type id (0 is reserved for agents)")
     color: int = Field(0, ge=0, le=255, description="Observed colour")
     swappable: bool = Field(False, description="Agents can swap places with it (blocks)")
@@ -76,7 +73,7 @@ class ObjectConfig(_Frozen):
         return bool(self.output_resources)
 
 
-class MapConfig(_Frozen):
+class MapConfig(FrozenConfig):
     agents_per_room: int = Field(6, ge=1, le=1024, description="Agents placed in each room")
     room_width: int = Field(25, ge=1, le=250, description="Room width in cells")
     room_height: int = Field(25, ge=1, le=250, description="Room height in cells")
@@ -87,7 +84,7 @@ class MapConfig(_Frozen):
     legend: dict[str, str] = Field(default_factory=dict, description="Layout character -> object name")
 
 
-class GameConfig(_Frozen):
+class GameConfig(FrozenConfig):
     num_agents: int = Field(24, ge=1, le=4096, description="Agents per env (a multiple of map.agents_per_room)")
     obs_width: int = Field(11, ge=11, le=11, description="Observation window width (fixed 11)")
     obs_height: int = Field(11, ge=11, le=11, description="Observation window height (fixed 11)")
@@ -106,36 +103,18 @@ class GameConfig(_Frozen):
         return self
 
 
-class EnvConfig(_Frozen):
+class EnvConfig(FrozenConfig):
     label: str = Field("mettagrid", min_length=1, description="Short name reported with episode stats")
     game: GameConfig = Field(description="The game")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EnvConfig:
         """Validate a plain dict (e.g. ``model_dump(mode="json")`` output or a resolved YAML tree)."""
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise EnvConfigError(_format_validation_error(exc)) from exc
+        return validate_model(cls, data, "env", error=EnvConfigError)
 
     @property
     def num_agents(self) -> int:
         return self.game.num_agents
-
-
-def _format_validation_error(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        value = err.get("input")
-        shown = repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        if err["type"] == "value_error" and "error" in err.get("ctx", {}):
-            lines.append(str(err["ctx"]["error"]))
-        else:
-            lines.append(f"{loc or '<root>'} = {shown}: {err['msg']}")
-    return "invalid env config:\n  " + "\n  ".join(lines)
 
 
 def _bad(key: str, value: Any, why: str) -> EnvConfigError:

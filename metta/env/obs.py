@@ -3,9 +3,11 @@
 Token = (location, feature_id, value); location = (row << 4) | col inside the 11x11 window, the observer at 0x55;
 padding tokens are 0xFF in all three bytes.
 
-Box encoding (a deliberate fix of the legacy box, where an agent facing up with no items was all zeros): channel 0
-holds ``type_id + 1`` wherever a type token exists, so empty cells are 0, agents 1, walls 2, ... Every other channel
-holds the token value unchanged. Padding and features >= num_features are ignored.
+Box encoding (the one encoding, shared with the policies' input in :mod:`metta.agent.box`): a uint8 box of
+``num_features + 1`` channels; channel f holds the value of the token with feature f at that cell, and the extra last
+channel is a presence flag (1 where any valid token sits). The presence channel makes every object visible, including
+an agent of type 0, group 0, facing up with no items, which is all zeros in the feature channels (the legacy box could
+not tell it from empty floor). Padding, features >= num_features and out-of-window tokens are ignored.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ FEATURE_NAMES_BASE = (
     "episode_completion_pct", "last_action", "last_action_arg", "last_reward", "agent:glyph", "resource_rewards",
     "agent:visitation_counts",
 )
-# Divisors for normalising the box (legacy §1.9); inv:<item> channels use 100.
+# Divisors that normalise each feature channel to about [0, 1] (the Hydra-era values); inv:<item> channels use 100.
 FEATURE_DIVISORS_BASE = (1, 10, 30, 1, 1, 255, 1, 1, 255, 10, 10, 100, 255, 255, 1000)
+INV_DIVISOR = 100
 INV_FEATURE_OFFSET = 15
 LAST_REWARD_OFFSET = 128
 LAST_REWARD_SCALE = 100.0
@@ -33,8 +36,10 @@ def feature_names(items: tuple[str, ...] | list[str]) -> list[str]:
     return [*FEATURE_NAMES_BASE, *(f"inv:{it}" for it in items)]
 
 
-def feature_divisors(num_items: int) -> np.ndarray:
-    return np.array([*FEATURE_DIVISORS_BASE, *([100] * num_items)], dtype=np.float32)
+def feature_divisors(num_features: int) -> np.ndarray:
+    """Divisor per feature id for ``num_features`` features (inventory channels and beyond use 100)."""
+    extra = max(0, num_features - len(FEATURE_DIVISORS_BASE))
+    return np.array([*FEATURE_DIVISORS_BASE[:num_features], *([INV_DIVISOR] * extra)], dtype=np.float32)
 
 
 def encode_last_reward(rewards: np.ndarray) -> np.ndarray:
@@ -71,39 +76,21 @@ def window_order(size: int = WINDOW) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def tokens_to_box(obs: np.ndarray, num_features: int = 25) -> np.ndarray:
-    """uint8 tokens ``[..., T, 3]`` -> float32 box ``[..., F, 11, 11]`` (type channel = type_id + 1, see module doc)."""
+    """uint8 tokens ``[..., T, 3]`` -> uint8 box ``[..., num_features + 1, 11, 11]`` (see the module doc)."""
     obs = np.asarray(obs)
     if obs.dtype != np.uint8 or obs.ndim < 2 or obs.shape[-1] != 3:
         raise ValueError(f"tokens_to_box expects uint8 [..., T, 3] tokens, got {obs.dtype} {obs.shape}")
     lead = obs.shape[:-2]
     flat = obs.reshape(-1, obs.shape[-2], 3)
-    box = np.zeros((flat.shape[0], num_features, WINDOW, WINDOW), dtype=np.float32)
-    loc = flat[..., 0]
-    feat = flat[..., 1]
-    valid = (loc != PAD) & (feat < num_features)
+    box = np.zeros((flat.shape[0], num_features + 1, WINDOW, WINDOW), dtype=np.uint8)
+    loc = flat[..., 0].astype(np.int64)
+    feat = flat[..., 1].astype(np.int64)
+    row, col = loc >> 4, loc & 15
+    valid = (loc != PAD) & (feat < num_features) & (row < WINDOW) & (col < WINDOW)
     b, t = np.nonzero(valid)
-    f = feat[b, t].astype(np.int64)
-    lo = loc[b, t].astype(np.int64)
-    val = flat[b, t, 2].astype(np.float32) + (f == 0)
-    box[b, f, lo >> 4, lo & 15] = val
-    return box.reshape(*lead, num_features, WINDOW, WINDOW)
-
-
-def tokens_to_box_torch(obs, num_features: int = 25):
-    """Torch version of :func:`tokens_to_box` (same encoding) for policies; ``obs`` is a uint8 tensor [B, T, 3]."""
-    import torch
-
-    b, t, _ = obs.shape
-    loc = obs[..., 0].long()
-    feat = obs[..., 1].long()
-    val = obs[..., 2].float() + (feat == 0).float()
-    valid = (loc != PAD) & (feat < num_features)
-    cells = WINDOW * WINDOW
-    index = feat * cells + (loc >> 4) * WINDOW + (loc & 15)
-    index = torch.where(valid, index, torch.full_like(index, num_features * cells))
-    out = torch.zeros(b, num_features * cells + 1, dtype=torch.float32, device=obs.device)
-    out.scatter_(1, index, torch.where(valid, val, torch.zeros_like(val)))
-    return out[:, :-1].reshape(b, num_features, WINDOW, WINDOW)
+    box[b, feat[b, t], row[b, t], col[b, t]] = flat[b, t, 2]
+    box[b, num_features, row[b, t], col[b, t]] = 1
+    return box.reshape(*lead, num_features + 1, WINDOW, WINDOW)
 
 
 def decode_tokens(tokens: np.ndarray) -> dict[tuple[int, int], dict[int, int]]:

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from metta.agent import make_policy
+from metta.common.device import resolve_device as common_resolve_device
 from metta.common.errors import CheckpointError, TrainingError
 from metta.common.logger import JsonlLogger, Logger, MultiLogger, NullLogger
 from metta.common.progress import Progress
@@ -62,11 +63,8 @@ class TrainResult:
 
 
 def resolve_device(spec: str) -> torch.device:
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if spec.startswith("cuda") and not torch.cuda.is_available():
-        raise TrainingError(f"device {spec!r} requested but CUDA is not available; use device=cpu or device=auto")
-    return torch.device(spec)
+    """The torch device for ``system.device`` (``auto`` = CUDA when available), by the shared rule."""
+    return torch.device(common_resolve_device(spec))
 
 
 def make_optimizer(policy: torch.nn.Module, job: TrainJobConfig) -> torch.optim.Optimizer:

@@ -11,9 +11,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from metta.common.config import CONFIGS_DIR, compose
+from metta.common.config_base import FrozenConfig, format_validation_error
 from metta.common.errors import ConfigError, EvaluationError
+from metta.common.overrides import format_override
 
 Scalar = int | float | bool | str
 _INHERITED = ("num_episodes", "max_time_s", "seed", "env_overrides", "npc_policy_uri", "policy_agents_pct")
@@ -26,22 +29,11 @@ def category_of(sim_name: str) -> str:
 
 def env_override_strings(env_overrides: Mapping[str, Scalar]) -> list[str]:
     """Turn ``{"game.max_steps": 300}`` into Hydra override strings ``["++game.max_steps=300"]``."""
-    out = []
-    for key, value in env_overrides.items():
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, str):
-            text = "'" + value.replace("'", "\\'") + "'"
-        else:
-            text = repr(value)
-        out.append(f"++{key}={text}")
-    return out
+    return [format_override(key, value) for key, value in env_overrides.items()]
 
 
-class SimulationConfig(BaseModel):
+class SimulationConfig(FrozenConfig):
     """One simulation: an env variant evaluated for ``num_episodes`` episodes within ``max_time_s`` seconds."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, description="Simulation name '<category>/<variant>', e.g. 'arena/basic'.")
     env: str = Field(min_length=1, description="Env config name, e.g. '/env/mettagrid/arena/basic'.")
@@ -77,10 +69,8 @@ class SimulationConfig(BaseModel):
         return env_override_strings(self.env_overrides)
 
 
-class SimulationSuiteConfig(BaseModel):
+class SimulationSuiteConfig(FrozenConfig):
     """A named, ordered set of simulations."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, description="Suite name, e.g. 'arena'.")
     simulations: tuple[SimulationConfig, ...] = Field(min_length=1, description="The simulations, in run order.")
@@ -138,13 +128,11 @@ def resolve_suite(data: Any) -> SimulationSuiteConfig:
             resolved.append(SimulationConfig(name=str(sim_name), **merged))
         return SimulationSuiteConfig(name=name, simulations=tuple(resolved))
     except ValidationError as exc:
-        raise ConfigError(f"invalid simulation suite {name!r}: {exc}") from exc
+        raise ConfigError(format_validation_error(exc, f"simulation suite {name!r}")) from exc
 
 
 def available_suites() -> list[str]:
     """Names of the suites under ``configs/sim/``."""
-    from metta.common.config import CONFIGS_DIR
-
     return sorted(p.stem for p in (CONFIGS_DIR / "sim").glob("*.yaml"))
 
 
@@ -154,8 +142,6 @@ def load_suite(name: str, overrides: Sequence[str] = ()) -> SimulationSuiteConfi
     ``overrides`` are Hydra overrides relative to the suite, e.g. ``["num_episodes=1"]``. An unknown suite raises
     EvaluationError listing the available ones.
     """
-    from metta.common.config import compose
-
     if name not in available_suites():
         raise EvaluationError(f"unknown simulation suite {name!r}; available: {available_suites()} (configs/sim/)")
     prefixed = []

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from metta.common.config_base import format_validation_error
 from metta.common.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -77,18 +78,6 @@ def _listify(value: Any) -> Any:
     return value
 
 
-def _short(value: Any, limit: int = 120) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _errors(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']} (got {_short(e.get('input'))})"
-        for e in exc.errors()
-    )
-
-
 def _validate(model: M, data: dict[str, Any]) -> M:
     return type(model).model_validate(data)
 
@@ -124,4 +113,4 @@ def apply_overrides(model: M, overrides: Sequence[str] | Mapping[str, Any]) -> M
         except ValidationError:
             pass
     shown = ", ".join(f"{p}={r if r is not None else repr(v)}" for p, v, r in items)
-    raise ConfigError(f"overrides [{shown}] are invalid: {_errors(first)}")
+    raise ConfigError(f"overrides [{shown}] are invalid: {format_validation_error(first)}")

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from metta.agent import make_policy
-from metta.agent.box import tokens_to_box
+from metta.agent.box import normalised_box, tokens_to_box_u8
 from metta.agent.config import AgentConfig
 
 
@@ -21,12 +21,22 @@ def test_box_makes_every_agent_visible_and_ignores_padding():
     obs[0, 0] = torch.tensor([0x55, 0, 0])  # agent: type 0, group 0, facing up, no items -> all zeros in legacy
     obs[0, 1] = torch.tensor([0x55, 4, 0])
     obs[0, 2] = torch.tensor([0x23, 21, 3])  # 3 hearts at row 2, col 3
-    box = tokens_to_box(obs, 25)
+    box = normalised_box(obs, 25)
     assert box.shape == (1, 26, 11, 11)
     assert box[0, 25, 5, 5] == 1.0  # presence channel
     assert box[0, 21, 2, 3] == pytest.approx(0.03)  # inventory divisor 100
     assert box[0, 25].sum() == 2.0  # two occupied cells
     assert box[0, :25].sum() == pytest.approx(0.03)  # padding wrote nothing into cell (0, 0)
+
+
+def test_policy_box_uses_the_env_encoding():
+    from metta.env import VecEnv, load_env_config
+    from metta.env import tokens_to_box as env_box
+
+    env = VecEnv(load_env_config("arena/combat"), num_envs=1, seed=3)
+    env.reset()
+    obs = env.step(np.random.default_rng(0).integers(0, 19, env.total_agents))[0]
+    np.testing.assert_array_equal(tokens_to_box_u8(torch.from_numpy(obs), 25).numpy(), env_box(obs, 25))
 
 
 @pytest.mark.parametrize("name, layers, params", [("fast", 2, 575_282), ("mlp", 1, None)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from metta.env import VecEnv, decode_tokens, load_env_config, tokens_to_box, tokens_to_box_torch
+from metta.env import VecEnv, decode_tokens, load_env_config, tokens_to_box
 from metta.env.obs import decode_last_reward, encode_last_reward, window_order
 from tests.env.util import layout_cfg, run
 
@@ -92,18 +92,14 @@ def test_truncation_at_200_tokens_counts_dropped():
     assert len(cells[(0, 0)]) == 8 + 4  # own agent: 5 + 3 items, plus 4 globals
 
 
-def test_box_makes_agents_visible_and_matches_torch():
+def test_box_makes_agents_visible():
     env = VecEnv(load_env_config("arena/basic_easy_shaped"), num_envs=2, seed=1)
     obs = env.reset()
     box = tokens_to_box(obs, env.num_features)
-    assert box.shape == (env.total_agents, 25, 11, 11)
-    assert (box[:, 0, 5, 5] == 1).all()  # the observer itself: agent type 0 -> 1
-    assert box[:, 0].max() == 15  # block type 14 -> 15
-    import torch
-
-    tbox = tokens_to_box_torch(torch.from_numpy(obs), env.num_features).numpy()
-    np.testing.assert_array_equal(tbox, box)
-    assert tokens_to_box(obs[0]).shape == (25, 11, 11)
+    assert box.shape == (env.total_agents, 26, 11, 11) and box.dtype == np.uint8
+    assert (box[:, 25, 5, 5] == 1).all()  # the observer itself is present even with all-zero features
+    assert box[:, 0].max() == 14  # block type id
+    assert tokens_to_box(obs[0]).shape == (26, 11, 11)
 
 
 def test_box_equals_slow_reference_loop():
@@ -112,8 +108,9 @@ def test_box_equals_slow_reference_loop():
     obs, *_ = env.step(np.random.default_rng(2).integers(0, 19, env.total_agents))
     box = tokens_to_box(obs[:5])
     for b in range(5):
-        ref = np.zeros((25, 11, 11), dtype=np.float32)
+        ref = np.zeros((26, 11, 11), dtype=np.uint8)
         for loc, feat, val in obs[b].tolist():
             if loc != 0xFF and feat < 25:
-                ref[feat, loc >> 4, loc & 15] = val + (1 if feat == 0 else 0)
+                ref[feat, loc >> 4, loc & 15] = val
+                ref[25, loc >> 4, loc & 15] = 1
         np.testing.assert_array_equal(box[b], ref)

@@ -11,6 +11,7 @@ Results share the store of ./tools/sweep_execute.py (<data_dir>/sweep/sweeps.db)
 from __future__ import annotations
 
 from experiments.recipes.arena_basic_easy_shaped import train as arena_train
+from metta.common.device import resolve_hardware
 from metta.sweep import ParameterConfig, ProteinConfig
 from metta.tools.sweep import SweepConfig, SweepTool
 from metta.tools.train import TrainTool
@@ -19,8 +20,13 @@ from metta.tools.train import TrainTool
 CPU_BUDGET = {"trainer.total_timesteps": 98304, "trainer.checkpoint.checkpoint_interval": 1000}
 
 
-def sweep_optimizer(sweep_name: str, num_trials: int = 10, hardware: str = "gpu") -> SweepTool:
-    """Sweep learning rate, clip, entropy and GAE lambda (centred on the recipe's values) with Protein."""
+def sweep_optimizer(sweep_name: str, num_trials: int = 10, hardware: str = "auto") -> SweepTool:
+    """Sweep learning rate, clip, entropy and GAE lambda (centred on the recipe's values) with Protein.
+
+    ``hardware=auto`` picks the GPU sizing when a CUDA device is present, else the CPU sizing with its short trial
+    budget, so the command runs to completion on a CPU machine; ``hardware=gpu`` forces the full-size trials.
+    """
+    hardware = resolve_hardware(hardware)
     protein = ProteinConfig(
         metric="sweep_eval",
         goal="maximize",

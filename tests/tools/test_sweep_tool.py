@@ -117,6 +117,14 @@ def test_sweep_arena_recipe_builds():
     assert tool.base_tool().trainer.total_timesteps == 98304
 
 
+def test_sweep_arena_default_hardware_is_auto_and_picks_the_cpu_budget_without_cuda(monkeypatch):
+    from experiments.sweep_arena import sweep_optimizer
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # no CUDA device visible: auto must choose the CPU sizing
+    tool = sweep_optimizer("s", num_trials=3)
+    assert tool.base_tool().trainer.total_timesteps == 98304
+
+
 def test_unknown_or_out_of_bounds_parameter_is_rejected_before_any_trial(tmp_path):
     import pytest
 

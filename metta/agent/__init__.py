@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from metta.agent.policy import RecurrentPolicy, State
+import torch
+
 from metta.agent.config import AgentConfig
+from metta.agent.fast import FastPolicy
+from metta.agent.mlp import MLPPolicy
+from metta.agent.policy import RecurrentPolicy, State
 
 __all__ = ["RecurrentPolicy", "State", "make_policy"]
 
@@ -17,11 +21,6 @@ def make_policy(
 ) -> RecurrentPolicy:
     """Build the policy named by ``cfg.name``. With ``seed`` the initial weights depend only on it (torch's global
     RNG is left untouched); without, they come from torch's current global RNG."""
-    import torch
-
-    from metta.agent.fast import FastPolicy
-    from metta.agent.mlp import MLPPolicy
-
     cls = {"fast": FastPolicy, "mlp": MLPPolicy}[cfg.name]
     if seed is None:
         return cls(cfg, num_actions, obs_shape, num_features)

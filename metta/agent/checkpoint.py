@@ -17,14 +17,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import torch
+
+from metta.agent import make_policy
 from metta.agent.config import AgentConfig
 from metta.common.errors import CheckpointError, EvaluationError
 from metta.common.wandb_auth import wandb_credentials_present
-
-if TYPE_CHECKING:
-    import torch
 
 FORMAT = "metta.checkpoint/1"
 _NAME = re.compile(r"^model_(\d+)\.pt$")
@@ -66,8 +66,6 @@ def latest_checkpoint(checkpoint_dir: str | Path) -> Path:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint dict; CheckpointError naming the file if it is missing, truncated, corrupt or foreign."""
-    import torch  # lazy: resolving URIs and listing checkpoints must not import torch
-
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"checkpoint {p} does not exist")
@@ -145,8 +143,6 @@ def resolve_policy_uri(uri: str | Path, cache_dir: Path | None = None) -> Resolv
 
 def policy_from_checkpoint(data: dict[str, Any], device: str | torch.device = "cpu") -> torch.nn.Module:
     """Rebuild the policy module of a loaded checkpoint dict."""
-    from metta.agent import make_policy
-
     spec = data["policy"]
     try:
         agent = AgentConfig.model_validate(spec["agent"])

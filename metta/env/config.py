@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from metta.common.config import compose, to_container
 from metta.common.config_base import FrozenConfig, validate_model
 from metta.common.errors import ConfigError, EnvConfigError
 
@@ -227,8 +228,6 @@ def load_env_config(name: str, overrides: Sequence[str] = ()) -> EnvConfig:
 
     Overrides are relative to the env config root, e.g. ``["game.max_steps=200"]``.
     """
-    from metta.common.config import compose, to_container
-
     full = _normalise_name(name)
     group = full.rsplit("/", 1)[0]
     package = group.replace("/", ".")

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from metta.common.config import CONFIGS_DIR, compose
+from metta.common.config import CONFIGS_DIR, compose, to_container
 from metta.common.config_base import FrozenConfig, format_validation_error
 from metta.common.errors import ConfigError, EvaluationError
 from metta.common.overrides import format_override
@@ -101,8 +101,6 @@ def resolve_suite(data: Any) -> SimulationSuiteConfig:
 
     Suite-level keys are defaults for every simulation. Raises ConfigError naming the bad key/value.
     """
-    from metta.common.config import to_container
-
     raw = to_container(data)
     if not isinstance(raw, Mapping):
         raise ConfigError(f"a simulation suite must be a mapping, got {type(raw).__name__}: {raw!r}")

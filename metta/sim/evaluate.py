@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from metta.common.errors import CheckpointError, EvaluationError, MettaError
+from metta.env import VecEnv, load_env_config
 from metta.sim.config import SimulationConfig, SimulationSuiteConfig, load_suite
 from metta.agent.checkpoint import ResolvedPolicy, load_policy, resolve_policy_uri
+from metta.sim.replay import ReplayRecorder
 from metta.sim.runner import PolicyHandle, run_simulation
 from metta.sim.stats_db import Filter, StatsDB
 
@@ -94,8 +96,6 @@ EVAL_ENV_OVERRIDES = ("++game.desync_episodes=false",)
 
 
 def _default_env_maker(sim: SimulationConfig) -> Callable[[int, int], Any]:
-    from metta.env import VecEnv, load_env_config
-
     cfg = load_env_config(sim.env, [*EVAL_ENV_OVERRIDES, *sim.env_override_list()])
     return lambda num_envs, seed: VecEnv(cfg, num_envs=num_envs, seed=seed)
 
@@ -211,8 +211,6 @@ def _run_one(db: StatsDB, suite: str, sim: SimulationConfig, make: Callable[[int
     )
     recorder = None
     if replay_dir is not None:
-        from metta.sim.replay import ReplayRecorder
-
         recorder = ReplayRecorder(Path(replay_dir), sim.name, eval_id)
     t0 = time.monotonic()
     try:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metta.common.errors import EvaluationError
+from metta.sim.config import category_of
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -195,8 +196,6 @@ class StatsDB:
         num_episodes: int, category: str | None = None,
     ) -> int:
         """Insert a ``running`` simulation row and return its id."""
-        from metta.sim.config import category_of
-
         with self._transaction() as c:
             cur = c.execute(
                 "INSERT INTO simulations (eval_id, name, category, suite, env, policy_key, policy_version,"

@@ -20,6 +20,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from metta.common.errors import ConfigError, MettaError
+from metta.common.seeding import seed_everything
 from metta.tools.overrides import parse_assignment, parse_value
 from metta.tools.tool import Tool
 
@@ -120,8 +121,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.dry_run:
         sys.stdout.write(dump_config(tool))
         return 0
-    from metta.common.seeding import seed_everything
-
     seed_everything(tool.system.seed, tool.system.torch_deterministic)
     args = dict(parse_assignment(a, what="--args entry") for a in ns.args)
     try:

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from metta.agent.config import AgentConfig
 from metta.common.device import cuda_present, resolve_hardware
 from metta.common.errors import ConfigError
+from metta.env.config import EnvConfig
 from metta.rl.job import run_job
 from metta.rl.trainer_config import TrainerConfig, TrainJobConfig, WandbConfig, resolve_train_job
 from metta.sim.training_eval import make_evaluate_fn
@@ -46,8 +47,6 @@ class TrainTool(Tool):
     @field_validator("env", mode="before")
     @classmethod
     def _env(cls, v: Any) -> Any:
-        from metta.env.config import EnvConfig
-
         if isinstance(v, EnvConfig):
             return v
         if isinstance(v, Mapping):

@@ -73,7 +73,7 @@ def make_env() -> EnvConfig:
 
 
 def make_trainer(hardware: str = "auto") -> TrainerConfig:
-    """PPO with the Hydra-era coefficients and all four schedules (trap 1 of the legacy spec: decided, on)."""
+    """PPO with the Hydra-era coefficients and all four schedules (the Hydra-era tree defined them; they are on here, explicitly)."""
     profile = _profile(hardware)
     return TrainerConfig(
         **profile["trainer"],

@@ -1,4 +1,6 @@
-"""The ``fast`` agent: tokens → box → two convs → fc → LSTM → critic / bilinear actor (legacy-spec §2)."""
+"""The ``fast`` agent: tokens → box → two convs → fc → LSTM → critic / bilinear actor.
+
+The layer sizes and initialisation follow the Hydra-era ``fast`` agent (docs/training.md)."""
 
 from __future__ import annotations
 

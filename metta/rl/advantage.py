@@ -8,7 +8,7 @@ bootstrapped across it:
     delta_t = r_t + gamma * V_{t+1} * (1 - d_t) - V_t
     A_t     = delta_t + gamma * lambda * (1 - d_t) * A_{t+1}
 
-Unlike legacy (§7.13) every step, including the last one of a segment, gets a real advantage: the recursion runs
+Unlike the Hydra-era trainer (which left the last step of each segment without a bootstrapped advantage), every step, including the last one of a segment, gets a real advantage: the recursion runs
 over each agent's whole rollout and the last step bootstraps from ``bootstrap``.
 """
 

@@ -3,8 +3,8 @@
 Layout: every agent row a ∈ [0, A) collects H = K · bptt consecutive steps per epoch; segment s = a·K + k covers
 steps [k·bptt, (k+1)·bptt) of row a. For each segment the LSTM state that the rollout used at its first step is
 stored, and training unrolls the segment from that state, zeroing a row's state after a step whose transition ended
-the episode — exactly what the rollout did. So, deliberately unlike legacy (§7.11–§7.14): every row is fresh (no
-stale tails), each segment is used exactly once per update epoch (a permutation), the last step of a segment gets a
+the episode — exactly what the rollout did. So, deliberately unlike the Hydra-era buffer: every row is fresh (no stale
+tails left from the previous epoch), each segment is used exactly once per update epoch (a permutation), the last step of a segment gets a
 real advantage (bootstrapped from the next observation), and the LSTM state is consistent between rollout and
 training (carried across rollouts, reset at dones).
 """

@@ -105,7 +105,7 @@ class TrainerConfig(FrozenConfig):
     bptt_horizon: int = Field(64, ge=1, le=4096, description="Segment length for truncated BPTT.")
     update_epochs: int = Field(1, ge=1, le=100, description="Passes over the rollout per epoch.")
     num_envs: int = Field(336, ge=1, le=100_000, description="Arena instances stepped in one VecEnv.")
-    curriculum: str = Field("/env/mettagrid/arena/basic_easy_shaped", min_length=1, description="Env config name.")
+    curriculum: str = Field("/env/mettagrid/arena/basic_easy_shaped", min_length=1, description="Training env config name (Hydra-era name: a curriculum of one task).")
     env_overrides: dict[str, Any] = Field(default_factory=dict, description="Dotted env keys -> values.")
     ppo: PPOConfig = Field(default_factory=PPOConfig, description="PPO coefficients.")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig, description="Optimizer settings.")

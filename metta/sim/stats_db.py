@@ -121,7 +121,7 @@ class Filter:
         for field, col in cols.items():
             value = getattr(self, field)
             if value is not None:
-                clauses.append(f"{col} = ?")  # exact match: no substring categories (legacy trap 19)
+                clauses.append(f"{col} = ?")  # exact match: category "arena" must not also match "arena_hard"
                 params.append(value)
         return " AND ".join(clauses), params
 

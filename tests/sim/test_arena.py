@@ -9,7 +9,7 @@ from metta.common.errors import ConfigError, EvaluationError
 from metta.sim import SimulationConfig, SimulationSuiteConfig, StatsDB, evaluate, load_suite
 from tests.sim.fakes import RandomPolicy, ScriptedPolicy
 
-NOOP, ROTATE_UP = 12, 14  # flat alphabetical action order (legacy-spec §0.2)
+NOOP, ROTATE_UP = 12, 14  # flat alphabetical action order (the Hydra-era action numbering)
 
 
 class ArenaScripted(ScriptedPolicy):

@@ -12,7 +12,7 @@ from metta.agent.checkpoint import resolve_policy_uri
 def run_dir(tmp_path):
     ck = tmp_path / "run" / "checkpoints"
     ck.mkdir(parents=True)
-    # created in an order where the first directory entry is not the newest (legacy trap 18)
+    # created in an order where the first directory entry is not the newest (a plain directory listing would pick the wrong one)
     for epoch in (100, 9, 10):
         (ck / f"model_{epoch:04d}.pt").write_bytes(b"x")
     (ck / "model_0100.pt.tmp").write_bytes(b"partial")

@@ -178,7 +178,7 @@ class TrainJobConfig(FrozenConfig):
     trainer: TrainerConfig = Field(default_factory=TrainerConfig, description="Trainer settings.")
     agent: AgentConfig = Field(default_factory=AgentConfig, description="Policy architecture.")
     wandb: WandbConfig = Field(default_factory=WandbConfig, description="W&B settings.")
-    env: Any = Field(..., description="Resolved metta.env.EnvConfig of trainer.curriculum.")
+    env: EnvConfig = Field(..., description="Resolved metta.env.EnvConfig of trainer.curriculum.")
 
     @field_validator("run")
     @classmethod
@@ -186,15 +186,6 @@ class TrainJobConfig(FrozenConfig):
         if "/" in v or v in (".", ".."):
             raise ValueError(f"run {v!r} must be a plain name (no '/')")
         return v
-
-    @field_validator("env", mode="before")
-    @classmethod
-    def _env(cls, v: Any) -> Any:
-        if isinstance(v, EnvConfig):
-            return v
-        if isinstance(v, Mapping):
-            return EnvConfig.from_dict(dict(v))
-        raise ValueError(f"env must be an EnvConfig or a mapping, got {type(v).__name__}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainJobConfig:

@@ -42,16 +42,7 @@ class TrainTool(Tool):
     trainer: TrainerConfig = Field(default_factory=TrainerConfig, description="Trainer settings.")
     agent: AgentConfig = Field(default_factory=AgentConfig, description="Policy architecture.")
     wandb: WandbConfig = Field(default_factory=WandbConfig, description="W&B settings.")
-    env: Any = Field(description="Resolved metta.env.EnvConfig of trainer.curriculum.")
-
-    @field_validator("env", mode="before")
-    @classmethod
-    def _env(cls, v: Any) -> Any:
-        if isinstance(v, EnvConfig):
-            return v
-        if isinstance(v, Mapping):
-            return EnvConfig.from_dict(dict(v))
-        raise ValueError(f"env must be an EnvConfig or a mapping, got {type(v).__name__}")
+    env: EnvConfig = Field(description="Resolved metta.env.EnvConfig of trainer.curriculum.")
 
     @field_validator("hardware")
     @classmethod

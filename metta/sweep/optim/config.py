@@ -97,6 +97,25 @@ class ParameterConfig(FrozenConfig):
         return self
 
     @property
+    def lo(self) -> float:
+        """``min`` as a float (validated to exist for every non-categorical distribution)."""
+        if self.min is None:
+            raise OptimizerError(f"{self.distribution} parameter has no min")
+        return float(self.min)
+
+    @property
+    def hi(self) -> float:
+        """``max`` as a float (validated to exist for every non-categorical distribution)."""
+        if self.max is None:
+            raise OptimizerError(f"{self.distribution} parameter has no max")
+        return float(self.max)
+
+    @property
+    def choices(self) -> tuple[Any, ...]:
+        """The categorical values (empty for other distributions)."""
+        return self.values or ()
+
+    @property
     def is_integer(self) -> bool:
         """True when suggested values are Python ints (int_uniform, uniform_pow2)."""
         return self.distribution in ("int_uniform", "uniform_pow2")

@@ -145,6 +145,7 @@ class GaussianProcess:
         bounds = [_LOG_LS_BOUNDS] * d + [_LOG_SF2_BOUNDS, _LOG_SN2_BOUNDS]
         lo = np.array([b[0] for b in bounds])
         hi = np.array([b[1] for b in bounds])
+        assert self.theta is not None  # fit() sets the warm start before optimising
         starts = [np.clip(self.theta, lo, hi)]
         for _ in range(self.restarts):
             log_ls = rng.normal(math.log(0.8 * math.sqrt(d)), 1.0, d)

@@ -12,7 +12,7 @@ import numpy as np
 
 from metta.common.errors import OptimizerError
 from metta.sweep.optim.config import ProteinConfig, unflatten
-from metta.sweep.optim.optimizer import HistoryOptimizer, Suggestion, check_n
+from metta.sweep.optim.optimizer import HistoryOptimizer, Suggestion, check_n, point_key
 from metta.sweep.optim.spaces import num_choices
 
 _MAX_GRID = 1_000_000
@@ -53,12 +53,12 @@ class GridSearch(HistoryOptimizer):
         return np.array([lv[i] for lv, i in zip(self._levels, idx, strict=True)])
 
     def _next_free(self, peek: bool = False) -> np.ndarray | None:
-        seen = {tuple(np.round(z, 9)) for z in list(self.history.x) + list(self.history.pending_x())}
+        seen = {point_key(z) for z in list(self.history.x) + list(self.history.pending_x())}
         cursor = self._cursor
         while cursor < self.size:
             z = self._point(int(self._order[cursor]))
             cursor += 1
-            if tuple(np.round(z, 9)) not in seen:
+            if point_key(z) not in seen:
                 if not peek:
                     self._cursor = cursor
                 return z

@@ -134,6 +134,11 @@ class History:
         self.__dict__.update(fresh.__dict__)
 
 
+def point_key(z: np.ndarray) -> tuple[float, ...]:
+    """Hashable identity of a normalised point (rounded to 1e-9, so float noise does not make it new)."""
+    return tuple(float(v) for v in np.round(np.asarray(z, dtype=float), 9))
+
+
 def check_seed(seed: int) -> int:
     """Validate an optimizer seed (a non-negative integer)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:

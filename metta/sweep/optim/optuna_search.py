@@ -22,16 +22,16 @@ def _distribution(p: ParameterConfig) -> Any:
 
     d = p.distribution
     if d == "uniform":
-        return FloatDistribution(p.min, p.max)
+        return FloatDistribution(p.lo, p.hi)
     if d == "log_normal":
-        return FloatDistribution(p.min, p.max, log=True)
+        return FloatDistribution(p.lo, p.hi, log=True)
     if d == "int_uniform":
-        return IntDistribution(math.ceil(p.min), math.floor(p.max))
+        return IntDistribution(math.ceil(p.lo), math.floor(p.hi))
     if d == "uniform_pow2":
-        return IntDistribution(math.ceil(math.log2(p.min) - 1e-12), math.floor(math.log2(p.max) + 1e-12))
+        return IntDistribution(math.ceil(math.log2(p.lo) - 1e-12), math.floor(math.log2(p.hi) + 1e-12))
     if d == "logit_normal":
-        return FloatDistribution(math.log(p.min / (1 - p.min)), math.log(p.max / (1 - p.max)))
-    return CategoricalDistribution(list(p.values))
+        return FloatDistribution(math.log(p.lo / (1 - p.lo)), math.log(p.hi / (1 - p.hi)))
+    return CategoricalDistribution(list(p.choices))
 
 
 def _to_optuna(p: ParameterConfig, v: Any) -> Any:
@@ -46,11 +46,11 @@ def _from_optuna(p: ParameterConfig, v: Any) -> Any:
     if p.distribution == "uniform_pow2":
         return int(2 ** int(v))
     if p.distribution == "logit_normal":
-        return float(min(max(1.0 / (1.0 + math.exp(-v)), p.min), p.max))
+        return float(min(max(1.0 / (1.0 + math.exp(-v)), p.lo), p.hi))
     if p.distribution == "int_uniform":
         return int(v)
     if p.distribution in ("uniform", "log_normal"):
-        return float(min(max(v, p.min), p.max))
+        return float(min(max(v, p.lo), p.hi))
     return v
 
 
@@ -70,8 +70,7 @@ class OptunaSearch(HistoryOptimizer):
         self._dists = {n: _distribution(p) for n, p in zip(self.space.names, self.space.params, strict=True)}
         samplers = optuna.samplers
         smp = samplers.TPESampler(seed=self.seed) if sampler == "tpe" else samplers.GPSampler(seed=self.seed)
-        direction = "minimize" if config.goal == "minimize" else "maximize"
-        self._study = optuna.create_study(direction=direction, sampler=smp)
+        self._study = optuna.create_study(direction=config.goal, sampler=smp)
         self._asked: dict[tuple, Any] = {}
 
     def _key(self, flat: Mapping[str, Any]) -> tuple:
@@ -111,7 +110,7 @@ class OptunaSearch(HistoryOptimizer):
         failed = self.history.add(suggestion, score, cost, is_failure)
         flat = flatten(suggestion)
         trial = self._asked.pop(self._key(flat), None)
-        value = None if failed else float(score)
+        value = None if failed or score is None else float(score)
         state = optuna.trial.TrialState.FAIL if failed else optuna.trial.TrialState.COMPLETE
         if trial is not None:
             self._study.tell(trial, value, state=state)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -194,7 +195,7 @@ class Protein(HistoryOptimizer):
         c: np.ndarray,
         cost_aware: bool,
         target_cost: float,
-    ):
+    ) -> Callable[[np.ndarray], np.ndarray]:
         """Vectorised log-acquisition over normalised candidates (m, d), higher is better."""
         s = self.settings
         fail_gp = self._fit_failures(rng)
@@ -203,7 +204,7 @@ class Protein(HistoryOptimizer):
         def score(z: np.ndarray) -> np.ndarray:
             mu, sd = gp.predict(z)
             tau = float(wy.max())
-            pc = np.exp(self._cost_gp.predict(z)[0]) if cost_aware else None
+            pc = np.exp(self._cost_gp.predict(z)[0]) if cost_aware else np.ones_like(mu)
             if s.acquisition == "ucb":
                 v = acq.upper_confidence_bound(mu, sd, s.ucb_beta) - tau
                 v = np.where(v > 0, np.log(np.maximum(v, 1e-300)), v - 700.0)
@@ -255,7 +256,14 @@ class Protein(HistoryOptimizer):
             return val, False
         return -self._cost_gp.predict(cand)[0], True
 
-    def _refine(self, rng: np.random.Generator, cand: np.ndarray, val: np.ndarray, score_fn, over_budget: bool):
+    def _refine(
+        self,
+        rng: np.random.Generator,
+        cand: np.ndarray,
+        val: np.ndarray,
+        score_fn: Callable[[np.ndarray], np.ndarray],
+        over_budget: bool,
+    ) -> tuple[np.ndarray, float]:
         """Shrinking local search around the best candidates; returns (point, log-acquisition)."""
         order = np.argsort(-val)[:_REFINE_TOP]
         best_z, best_v = cand[order], val[order]

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from metta.sweep.optim.config import ProteinConfig, unflatten
-from metta.sweep.optim.optimizer import HistoryOptimizer, Suggestion, check_n
+from metta.sweep.optim.optimizer import HistoryOptimizer, Suggestion, check_n, point_key
 
 _MAX_DRAWS = 200
 
@@ -27,10 +27,10 @@ class RandomSearch(HistoryOptimizer):
         out = []
         for _ in range(check_n(n)):
             rng = np.random.default_rng([self.seed, len(self.history), len(self.history.pending), self._num_suggested])
-            seen = {tuple(np.round(z, 9)) for z in list(self.history.x) + list(self.history.pending_x())}
+            seen = {point_key(z) for z in list(self.history.x) + list(self.history.pending_x())}
             for _ in range(_MAX_DRAWS):
                 z = self.space.snap(rng.uniform(-1.0, 1.0, self.space.dim))[0]
-                if tuple(np.round(z, 9)) not in seen:
+                if point_key(z) not in seen:
                     break
             suggestion = unflatten(self.space.decode(z))
             self.history.add_pending(suggestion)

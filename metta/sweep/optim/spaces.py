@@ -25,11 +25,11 @@ _EPS = 1e-12
 def _discrete_range(p: ParameterConfig) -> tuple[int, int]:
     """Inclusive integer range of a discrete parameter: ints, pow2 exponents or categorical indices."""
     if p.distribution == "int_uniform":
-        return math.ceil(p.min - _EPS), math.floor(p.max + _EPS)
+        return math.ceil(p.lo - _EPS), math.floor(p.hi + _EPS)
     if p.distribution == "uniform_pow2":
-        return math.ceil(math.log2(p.min) - _EPS), math.floor(math.log2(p.max) + _EPS)
+        return math.ceil(math.log2(p.lo) - _EPS), math.floor(math.log2(p.hi) + _EPS)
     if p.distribution == "categorical":
-        return 0, len(p.values) - 1
+        return 0, len(p.choices) - 1
     raise OptimizerError(f"{p.distribution} is not discrete")
 
 
@@ -84,24 +84,24 @@ def encode(p: ParameterConfig, value: Any) -> float:
         n = hi - lo + 1
         return 2.0 * (idx - lo + 0.5) / n - 1.0
     v = float(value)
-    tol = 1e-9 * max(1.0, abs(p.max), abs(p.min))
-    if not math.isfinite(v) or v < p.min - tol or v > p.max + tol:
+    tol = 1e-9 * max(1.0, abs(p.hi), abs(p.lo))
+    if not math.isfinite(v) or v < p.lo - tol or v > p.hi + tol:
         raise OptimizerError(f"value {value!r} is outside [{p.min}, {p.max}] of {p.distribution}")
-    v = min(max(v, p.min), p.max)
-    wlo, whi = _warp(p, p.min), _warp(p, p.max)
+    v = min(max(v, p.lo), p.hi)
+    wlo, whi = _warp(p, p.lo), _warp(p, p.hi)
     if whi - wlo <= 0:
         return 0.0
     return 2.0 * (_warp(p, v) - wlo) / (whi - wlo) - 1.0
 
 
 def _category_index(p: ParameterConfig, value: Any) -> int:
-    for i, v in enumerate(p.values):
+    for i, v in enumerate(p.choices):
         if v == value and type(v) is type(value) or repr(v) == repr(value):
             return i
-    for i, v in enumerate(p.values):
+    for i, v in enumerate(p.choices):
         if v == value:
             return i
-    raise OptimizerError(f"value {value!r} is not one of the categorical values {list(p.values)}")
+    raise OptimizerError(f"value {value!r} is not one of the categorical values {list(p.choices)}")
 
 
 def decode(p: ParameterConfig, z: float) -> Any:
@@ -112,13 +112,13 @@ def decode(p: ParameterConfig, z: float) -> Any:
         n = hi - lo + 1
         idx = lo + min(int(math.floor((z + 1.0) / 2.0 * n)), n - 1)
         if p.distribution == "categorical":
-            return p.values[idx]
+            return p.choices[idx]
         if p.distribution == "uniform_pow2":
             return int(2**idx)
         return int(idx)
-    wlo, whi = _warp(p, p.min), _warp(p, p.max)
+    wlo, whi = _warp(p, p.lo), _warp(p, p.hi)
     v = float(f"{_unwarp(p, wlo + (z + 1.0) / 2.0 * (whi - wlo)):.12g}")  # drop float noise (3e-4, not 3.0000001e-4)
-    return float(min(max(v, p.min), p.max))
+    return float(min(max(v, p.lo), p.hi))
 
 
 def search_scale(p: ParameterConfig) -> float:
@@ -126,7 +126,7 @@ def search_scale(p: ParameterConfig) -> float:
     if p.scale == "auto":
         return 0.5
     if p.scale == "time":
-        span = math.log2(p.max / p.min)
+        span = math.log2(p.hi / p.lo)
         return 1.0 / span if span > 0 else 0.5
     return float(p.scale)
 
@@ -136,7 +136,7 @@ def search_center(p: ParameterConfig) -> float:
     if p.mean is None:
         return encode(p, decode(p, 0.0)) if is_discrete(p) else 0.0
     if p.distribution == "int_uniform":
-        return encode(p, decode(p, encode(p, min(max(round(p.mean), math.ceil(p.min)), math.floor(p.max)))))
+        return encode(p, decode(p, encode(p, min(max(round(p.mean), math.ceil(p.lo)), math.floor(p.hi)))))
     if p.distribution == "uniform_pow2":
         lo, hi = _discrete_range(p)
         e = min(max(round(math.log2(p.mean)), lo), hi)

@@ -52,7 +52,7 @@ class WandbMirror:
             reinit=True,
         )
         try:
-            run = wandb.init(mode=self.mode, **kwargs)
+            run = wandb.init(mode=self.mode, **kwargs)  # type: ignore[arg-type]  # mode checked by choose_wandb_mode
         except Exception:  # noqa: BLE001 - unreachable server: keep the mirror local instead of failing the sweep
             if self.mode != "online":
                 raise

@@ -11,12 +11,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from metta.agent.box import WINDOW, box_hwc_u8, box_scale
-from metta.agent.policy import RecurrentPolicy, orthogonal_, uniform_
 from metta.agent.config import AgentConfig
+from metta.agent.policy import RecurrentPolicy, orthogonal_, uniform_
 
 
 class FastPolicy(RecurrentPolicy):
     """CNN + LSTM actor-critic (~575k parameters with the default sizes)."""
+
+    box_scale: torch.Tensor  # non-persistent buffer registered in __init__
 
     def __init__(self, cfg: AgentConfig, num_actions: int, obs_shape: tuple[int, int], num_features: int):
         super().__init__(cfg, num_actions, obs_shape, num_features)

@@ -10,6 +10,7 @@ State is a tuple ``(h, c)`` of tensors [layers, batch, hidden].
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -18,12 +19,14 @@ from torch.nn import functional as F
 from metta.agent.config import AgentConfig
 
 State = tuple[torch.Tensor, torch.Tensor]
+# The layer types the init helpers take (both always have a ``bias`` attribute, None when disabled).
+_Layer = TypeVar("_Layer", nn.Linear, nn.Conv2d)
 
 
-def orthogonal_(layer: nn.Module, gain: float = 1.0) -> nn.Module:
+def orthogonal_(layer: _Layer, gain: float = 1.0) -> _Layer:
     """Orthogonal weights, zero bias (legacy init)."""
     nn.init.orthogonal_(layer.weight, gain=gain)
-    if getattr(layer, "bias", None) is not None:
+    if layer.bias is not None:
         nn.init.zeros_(layer.bias)
     return layer
 

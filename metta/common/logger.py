@@ -3,8 +3,8 @@
 - :class:`NullLogger` drops everything.
 - :class:`JsonlLogger` appends one JSON object per ``log`` call to a file (always used by the trainer).
 - :class:`WandbLogger` imports wandb lazily. Mode ``auto`` follows ``WANDB_MODE`` when set, else online when
-  credentials exist, else offline with a one-line notice (:mod:`metta.common.wandb_auth`); an online init that fails (unreachable server) falls back to
-  offline instead of crashing. ``disabled`` never touches the network.
+  credentials exist, else offline with a one-line notice (:mod:`metta.common.wandb_auth`); an online init that fails
+  (unreachable server) falls back to offline instead of crashing. ``disabled`` never touches the network.
 - :class:`MultiLogger` fans out to several loggers.
 """
 
@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 from metta.common.wandb_auth import choose_wandb_mode
+
+# The ``mode`` values wandb.init's stubs accept.
+_WandbInitMode = Literal["online", "offline", "disabled", "shared"]
 
 
 @runtime_checkable
@@ -103,8 +105,8 @@ class WandbLogger:
         tags: Sequence[str] = (),
         config: dict[str, Any] | None = None,
         dir: str | Path | None = None,
-        notice=None,
-    ):
+        notice: Callable[[str], object] | None = None,
+    ) -> None:
         notice = notice or (lambda msg: print(msg, file=sys.stderr))
         self.mode, msg = choose_wandb_mode(mode)
         if msg:
@@ -114,18 +116,29 @@ class WandbLogger:
             return
         import wandb
 
-        kwargs = dict(
-            project=project, entity=entity, group=group, tags=list(tags), name=run, id=None, config=config or {},
-            dir=str(dir) if dir is not None else None, reinit="finish_previous",
-        )
+        def init(mode: str) -> Any:
+            # wandb validates the mode string itself; its stubs only accept the Literal spellings.
+            return wandb.init(
+                mode=cast(_WandbInitMode, mode),
+                project=project,
+                entity=entity,
+                group=group,
+                tags=list(tags),
+                name=run,
+                id=None,
+                config=config or {},
+                dir=str(dir) if dir is not None else None,
+                reinit="finish_previous",
+            )
+
         try:
-            self._run = wandb.init(mode=self.mode, **kwargs)
+            self._run = init(self.mode)
         except Exception as exc:  # noqa: BLE001 - wandb raises many types for network problems
             if self.mode != "online":
                 raise
             notice(f"wandb: online init failed ({type(exc).__name__}: {exc}); falling back to offline")
             self.mode = "offline"
-            self._run = wandb.init(mode="offline", **kwargs)
+            self._run = init("offline")
 
     def log(self, metrics: dict[str, float], step: int) -> None:
         if self._run is not None:

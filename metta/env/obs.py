@@ -20,8 +20,20 @@ PAD = 0xFF
 NUM_TOKENS = 200
 WINDOW = 11
 FEATURE_NAMES_BASE = (
-    "type_id", "agent:group", "hp", "agent:frozen", "agent:orientation", "agent:color", "converting", "swappable",
-    "episode_completion_pct", "last_action", "last_action_arg", "last_reward", "agent:glyph", "resource_rewards",
+    "type_id",
+    "agent:group",
+    "hp",
+    "agent:frozen",
+    "agent:orientation",
+    "agent:color",
+    "converting",
+    "swappable",
+    "episode_completion_pct",
+    "last_action",
+    "last_action_arg",
+    "last_reward",
+    "agent:glyph",
+    "resource_rewards",
     "agent:visitation_counts",
 )
 # Divisors that normalise each feature channel to about [0, 1] (the Hydra-era values); inv:<item> channels use 100.
@@ -42,7 +54,7 @@ def feature_divisors(num_features: int) -> np.ndarray:
     return np.array([*FEATURE_DIVISORS_BASE[:num_features], *([INV_DIVISOR] * extra)], dtype=np.float32)
 
 
-def encode_last_reward(rewards: np.ndarray) -> np.ndarray:
+def encode_last_reward(rewards: float | np.ndarray) -> np.ndarray:
     """last_reward token value: clip(round(100·r) + 128, 0, 255) (signed, saturating; 128 means 0)."""
     scaled = np.rint(np.asarray(rewards, dtype=np.float64) * LAST_REWARD_SCALE) + LAST_REWARD_OFFSET
     return np.clip(scaled, 0, 255).astype(np.uint8)

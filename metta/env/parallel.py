@@ -39,12 +39,16 @@ class ParallelArenaEnv:
         """Discrete description: ``n`` flat actions (see ``action_names``)."""
         return {"n": self._vec.num_actions, "dtype": np.int64}
 
-    def reset(self, seed: int | None = None, options: dict | None = None):
+    def reset(
+        self, seed: int | None = None, options: dict | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
         obs = self._vec.reset(seed=seed)
         self.agents = list(self.possible_agents)
         return {a: obs[i] for i, a in enumerate(self.possible_agents)}, {a: {} for a in self.agents}
 
-    def step(self, actions: dict[str, int]):
+    def step(
+        self, actions: dict[str, int]
+    ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict]]:
         if not self.agents:
             raise RuntimeError("episode is over (or not started): call reset() first")
         missing = [a for a in self.agents if a not in actions]

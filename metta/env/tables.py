@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from metta.env import kernels as K
 from metta.env.config import ACTION_NUM_ARGS, ACTION_TYPES, EnvConfig
@@ -74,7 +76,9 @@ class Tables:
         return np.minimum(self.reward_w * inv, self.reward_cap).sum(axis=-1)
 
 
-def _item_vec(mapping: dict[str, float], items: tuple[str, ...], dtype, default=0) -> np.ndarray:
+def _item_vec(
+    mapping: Mapping[str, float], items: tuple[str, ...], dtype: npt.DTypeLike, default: float = 0
+) -> np.ndarray:
     return np.array([mapping.get(it, default) for it in items], dtype=dtype)
 
 

@@ -8,11 +8,14 @@ bootstrapped across it:
     delta_t = r_t + gamma * V_{t+1} * (1 - d_t) - V_t
     A_t     = delta_t + gamma * lambda * (1 - d_t) * A_{t+1}
 
-Unlike the Hydra-era trainer (which left the last step of each segment without a bootstrapped advantage), every step, including the last one of a segment, gets a real advantage: the recursion runs
-over each agent's whole rollout and the last step bootstraps from ``bootstrap``.
+Unlike the Hydra-era trainer (which left the last step of each segment without a bootstrapped advantage), every
+step, including the last one of a segment, gets a real advantage: the recursion runs over each agent's whole rollout
+and the last step bootstraps from ``bootstrap``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -37,15 +40,20 @@ def gae(
     return adv
 
 
-def gae_reference(rewards, values, dones, bootstrap, gamma: float, gae_lambda: float) -> np.ndarray:
+def gae_reference(
+    rewards: Sequence[Sequence[float]],
+    values: Sequence[Sequence[float]],
+    dones: Sequence[Sequence[float]],
+    bootstrap: Sequence[float],
+    gamma: float,
+    gae_lambda: float,
+) -> np.ndarray:
     """Slow scalar loop of the same definition (for tests): A_t = Σ_k (γλ)^k δ_{t+k} within the episode."""
     n, t_total = len(rewards), len(rewards[0])
     out = np.zeros((n, t_total), dtype=np.float64)
     for i in range(n):
         v_next = [values[i][t + 1] if t + 1 < t_total else bootstrap[i] for t in range(t_total)]
-        deltas = [
-            rewards[i][t] + gamma * v_next[t] * (1.0 - float(dones[i][t])) - values[i][t] for t in range(t_total)
-        ]
+        deltas = [rewards[i][t] + gamma * v_next[t] * (1.0 - float(dones[i][t])) - values[i][t] for t in range(t_total)]
         for t in range(t_total):
             total, coef = 0.0, 1.0
             for k in range(t, t_total):

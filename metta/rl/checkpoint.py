@@ -31,6 +31,7 @@ from metta.agent.checkpoint import (
     load_policy,
     policy_from_checkpoint,
 )
+from metta.agent.policy import RecurrentPolicy
 from metta.common.errors import CheckpointError
 
 __all__ = [
@@ -70,7 +71,7 @@ def save_checkpoint(
     checkpoint_dir: str | Path,
     epoch: int,
     agent_step: int,
-    policy: torch.nn.Module,
+    policy: RecurrentPolicy,
     optimizer: torch.optim.Optimizer | None,
     config: dict[str, Any],
     metadata: dict[str, Any] | None = None,
@@ -106,12 +107,6 @@ def save_checkpoint(
         Path(tmp).unlink(missing_ok=True)
         raise
     return final
-
-
-
-
-
-
 
 
 def load_latest_good(checkpoint_dir: str | Path, warn: Callable[[str], None] | None = None) -> dict[str, Any] | None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ def ppo_loss(
     return loss, stats
 
 
-def explained_variance(values, returns) -> float:
+def explained_variance(values: npt.ArrayLike, returns: npt.ArrayLike) -> float:
     """1 - Var(R - V) / Var(R); NaN when Var(R) is 0."""
     import numpy as np
 

@@ -4,19 +4,24 @@ Layout: every agent row a ∈ [0, A) collects H = K · bptt consecutive steps pe
 steps [k·bptt, (k+1)·bptt) of row a. For each segment the LSTM state that the rollout used at its first step is
 stored, and training unrolls the segment from that state, zeroing a row's state after a step whose transition ended
 the episode — exactly what the rollout did. So, deliberately unlike the Hydra-era buffer: every row is fresh (no stale
-tails left from the previous epoch), each segment is used exactly once per update epoch (a permutation), the last step of a segment gets a
-real advantage (bootstrapped from the next observation), and the LSTM state is consistent between rollout and
-training (carried across rollouts, reset at dones).
+tails left from the previous epoch), each segment is used exactly once per update epoch (a permutation), the last
+step of a segment gets a real advantage (bootstrapped from the next observation), and the LSTM state is consistent
+between rollout and training (carried across rollouts, reset at dones).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from metta.agent.policy import RecurrentPolicy, State
+
+if TYPE_CHECKING:
+    from metta.env.vecenv import EpisodeInfo, VecEnv
 
 
 @dataclass
@@ -38,7 +43,15 @@ class RolloutBuffer:
 
     @classmethod
     def allocate(
-        cls, num_agents: int, horizon: int, bptt: int, feature_shape, feature_dtype, layers: int, hidden: int, device
+        cls,
+        num_agents: int,
+        horizon: int,
+        bptt: int,
+        feature_shape: Sequence[int],
+        feature_dtype: torch.dtype,
+        layers: int,
+        hidden: int,
+        device: torch.device | str,
     ) -> RolloutBuffer:
         if horizon % bptt:
             raise ValueError(f"horizon {horizon} must be a multiple of bptt {bptt}")
@@ -86,10 +99,15 @@ class RolloutState:
 
 
 def collect(
-    env, policy: RecurrentPolicy, buf: RolloutBuffer, carry: RolloutState, generator: torch.Generator, device
-) -> tuple[RolloutState, list]:
+    env: VecEnv,
+    policy: RecurrentPolicy,
+    buf: RolloutBuffer,
+    carry: RolloutState,
+    generator: torch.Generator,
+    device: torch.device | str,
+) -> tuple[RolloutState, list[EpisodeInfo]]:
     """Fill ``buf`` with H steps of every agent; returns the new carry and the EpisodeInfos that arrived."""
-    infos_all: list = []
+    infos_all: list[EpisodeInfo] = []
     obs, state = carry.obs, carry.state
     for t in range(buf.horizon):
         if t % buf.bptt == 0:

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import torch
 
 from metta.agent import make_policy
 from metta.common.device import resolve_device as common_resolve_device
-from metta.common.errors import CheckpointError, TrainingError
+from metta.common.errors import CheckpointError
 from metta.common.logger import JsonlLogger, Logger, MultiLogger, NullLogger
 from metta.common.progress import Progress
 from metta.common.seeding import derive_seed, seed_everything
@@ -83,7 +83,7 @@ class Trainer:
     """One training run: set up (or resume), then ``run()`` epochs until the budget is spent."""
 
     def __init__(self, job: TrainJobConfig, logger: Logger | None, evaluate_fn: EvaluateFn | None,
-                 progress_stream, env_factory: Callable[..., Any] | None):  # fmt: skip
+                 progress_stream: TextIO | None, env_factory: Callable[..., Any] | None) -> None:  # fmt: skip
         self.start = time.monotonic()
         self.job, self.tr = job, job.trainer
         if job.system.torch_threads > 0:
@@ -108,7 +108,7 @@ class Trainer:
         rank = (self.dist.rank,) if self.dist.rank else ()
         return derive_seed(self.job.system.seed, *parts, *rank)
 
-    def _build(self, env_factory, resume: dict | None) -> None:
+    def _build(self, env_factory: Callable[..., Any] | None, resume: dict | None) -> None:
         job, tr, device = self.job, self.tr, self.device
         if env_factory is None:
             env_factory = VecEnv
@@ -154,7 +154,7 @@ class Trainer:
             ) from exc
         _say(f"starting from the weights of {meta['path']} (epoch {meta['epoch']}); counters start at 0")
 
-    def _outputs(self, logger: Logger | None, evaluate_fn: EvaluateFn | None, progress_stream) -> None:
+    def _outputs(self, logger: Logger | None, evaluate_fn: EvaluateFn | None, progress_stream: TextIO | None) -> None:
         self.config_data = self.job.to_dict()
         self.meta = {"run": self.job.run, "hardware": self.job.hardware, "world_size": self.dist.world_size}
         if self.dist.is_main:
@@ -254,7 +254,7 @@ def train(
     job: TrainJobConfig,
     logger: Logger | None = None,
     evaluate_fn: EvaluateFn | None = None,
-    progress_stream=None,
+    progress_stream: TextIO | None = None,
     env_factory: Callable[..., Any] | None = None,
 ) -> TrainResult:
     """Train (or resume) the run described by ``job``; see the module docstring."""

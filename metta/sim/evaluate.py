@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metta.agent.checkpoint import ResolvedPolicy, load_policy, resolve_policy_uri
 from metta.common.errors import CheckpointError, EvaluationError, MettaError
 from metta.env import VecEnv, load_env_config
 from metta.sim.config import SimulationConfig, SimulationSuiteConfig, load_suite
-from metta.agent.checkpoint import ResolvedPolicy, load_policy, resolve_policy_uri
 from metta.sim.replay import ReplayRecorder
 from metta.sim.runner import PolicyHandle, run_simulation
 from metta.sim.stats_db import Filter, StatsDB
@@ -117,29 +117,43 @@ def load_policy_handle(uri: str, device: str, loader: PolicyLoader | None = None
     return PolicyHandle(policy=policy, key=ref.policy_key, version=int(version))
 
 
-def _result(db: StatsDB, suite: SimulationSuiteConfig, uri: str, handle: PolicyHandle, eval_id: str,
-            wall: float) -> SuiteResult:
+def _result(
+    db: StatsDB, suite: SimulationSuiteConfig, uri: str, handle: PolicyHandle, eval_id: str, wall: float
+) -> SuiteResult:
     flt = Filter(eval_id=eval_id, policy_key=handle.key, policy_version=handle.version)
     sims = []
     for row in db.simulations(Filter(eval_id=eval_id)):
         sf = Filter(eval_id=eval_id, policy_key=handle.key, policy_version=handle.version, sim_name=row["name"])
         names = list(dict.fromkeys([*KEY_METRICS, *db.metric_names(sf)]))
         mets = {m: v for m in names if (v := db.average_metric(m, sf)) is not None}
-        sims.append(SimulationResult(
-            name=row["name"], category=row["category"], status=row["status"],
-            episodes_requested=row["num_episodes_requested"], episodes_completed=row["num_episodes_completed"],
-            wall_time_s=float(row["wall_time_s"] or 0.0), metrics=mets,
-        ))
+        sims.append(
+            SimulationResult(
+                name=row["name"],
+                category=row["category"],
+                status=row["status"],
+                episodes_requested=row["num_episodes_requested"],
+                episodes_completed=row["num_episodes_completed"],
+                wall_time_s=float(row["wall_time_s"] or 0.0),
+                metrics=mets,
+            )
+        )
     names = list(dict.fromkeys([*KEY_METRICS, *db.metric_names(flt)]))
     pooled = {m: v for m in names if (v := db.average_metric(m, flt)) is not None}
     sim_scores = {s.name: s.metrics.get("reward") for s in sims}
     cats = db.category_scores(flt)
     return SuiteResult(
-        suite=suite.name, policy_uri=uri, policy_key=handle.key, policy_version=handle.version, eval_id=eval_id,
-        stats_db_path=str(db.path), sim_scores=sim_scores,
+        suite=suite.name,
+        policy_uri=uri,
+        policy_key=handle.key,
+        policy_version=handle.version,
+        eval_id=eval_id,
+        stats_db_path=str(db.path),
+        sim_scores=sim_scores,
         category_scores={c: cats.get(c) for c in dict.fromkeys(s.category for s in sims)},
         avg_category_score=None if any(s.episodes_completed == 0 for s in sims) else db.avg_category_score(flt),
-        metrics=pooled, simulations=sims, wall_time_s=wall,
+        metrics=pooled,
+        simulations=sims,
+        wall_time_s=wall,
     )
 
 
@@ -180,9 +194,17 @@ def _torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _evaluate(policy_uri: str, suite: SimulationSuiteConfig | str, stats_db_path: str | Path, device: str,
-              seed: int | None, sims: Sequence[str] | None, replay_dir: str | Path | None, env_maker: EnvMaker | None,
-              policy_loader: PolicyLoader | None) -> SuiteResult:
+def _evaluate(
+    policy_uri: str,
+    suite: SimulationSuiteConfig | str,
+    stats_db_path: str | Path,
+    device: str,
+    seed: int | None,
+    sims: Sequence[str] | None,
+    replay_dir: str | Path | None,
+    env_maker: EnvMaker | None,
+    policy_loader: PolicyLoader | None,
+) -> SuiteResult:
     suite_cfg = load_suite(suite) if isinstance(suite, str) else suite
     if sims:
         suite_cfg = suite_cfg.select(sims)
@@ -197,17 +219,32 @@ def _evaluate(policy_uri: str, suite: SimulationSuiteConfig | str, stats_db_path
         npcs = {u: load_policy_handle(u, device, policy_loader) for u in npc_uris}
         eval_id, t0 = uuid.uuid4().hex, time.monotonic()
         for sim, make in makers:
-            _run_one(db, suite_cfg.name, sim, make, handle, npcs.get(sim.npc_policy_uri), eval_id, device, replay_dir)
+            npc = npcs.get(sim.npc_policy_uri) if sim.npc_policy_uri is not None else None
+            _run_one(db, suite_cfg.name, sim, make, handle, npc, eval_id, device, replay_dir)
         return _result(db, suite_cfg, policy_uri, handle, eval_id, time.monotonic() - t0)
     finally:
         db.close()
 
 
-def _run_one(db: StatsDB, suite: str, sim: SimulationConfig, make: Callable[[int, int], Any], handle: PolicyHandle,
-             npc: PolicyHandle | None, eval_id: str, device: str, replay_dir: str | Path | None) -> None:
+def _run_one(
+    db: StatsDB,
+    suite: str,
+    sim: SimulationConfig,
+    make: Callable[[int, int], Any],
+    handle: PolicyHandle,
+    npc: PolicyHandle | None,
+    eval_id: str,
+    device: str,
+    replay_dir: str | Path | None,
+) -> None:
     sid = db.start_simulation(
-        eval_id=eval_id, name=sim.name, suite=suite, env=sim.env, policy_key=handle.key,
-        policy_version=handle.version, num_episodes=sim.num_episodes,
+        eval_id=eval_id,
+        name=sim.name,
+        suite=suite,
+        env=sim.env,
+        policy_key=handle.key,
+        policy_version=handle.version,
+        num_episodes=sim.num_episodes,
     )
     recorder = None
     if replay_dir is not None:
@@ -215,7 +252,12 @@ def _run_one(db: StatsDB, suite: str, sim: SimulationConfig, make: Callable[[int
     t0 = time.monotonic()
     try:
         out = run_simulation(
-            sim, make, handle, npc, device=device, on_episode=lambda rec: db.add_episode(sid, rec),
+            sim,
+            make,
+            handle,
+            npc,
+            device=device,
+            on_episode=lambda rec: db.add_episode(sid, rec),
             on_step=recorder.on_step if recorder else None,
         )
     except Exception as exc:

@@ -110,8 +110,14 @@ class _Actor:
             self.state = self.handle.policy.reset_state(self.state, torch.as_tensor(mask, device=self.device))
 
 
-def _record(info: Any, env: Any, policy_rows: np.ndarray, handles: tuple[PolicyHandle, PolicyHandle | None],
-            started: float, max_steps: int | None) -> EpisodeRecord:
+def _record(
+    info: Any,
+    env: Any,
+    policy_rows: np.ndarray,
+    handles: tuple[PolicyHandle, PolicyHandle | None],
+    started: float,
+    max_steps: int | None,
+) -> EpisodeRecord:
     na = env.num_agents
     own = policy_rows[info.env_index * na : (info.env_index + 1) * na]
     metrics, owners = [], []
@@ -120,10 +126,17 @@ def _record(info: Any, env: Any, policy_rows: np.ndarray, handles: tuple[PolicyH
         m.update({k: float(v) for k, v in info.agent_stats[j].items()})
         metrics.append(m)
         h = handles[0] if own[j] else handles[1]
+        assert h is not None  # rows not owned by the policy exist only when there is an NPC
         owners.append((h.key, h.version))
     return EpisodeRecord(
-        env_index=int(info.env_index), seed=int(info.seed), steps=int(info.steps), agent_metrics=metrics,
-        agent_policies=owners, created_at=started, completed_at=time.time(), max_steps=max_steps,
+        env_index=int(info.env_index),
+        seed=int(info.seed),
+        steps=int(info.steps),
+        agent_metrics=metrics,
+        agent_policies=owners,
+        created_at=started,
+        completed_at=time.time(),
+        max_steps=max_steps,
     )
 
 
@@ -134,7 +147,7 @@ def run_simulation(
     npc: PolicyHandle | None = None,
     *,
     device: str = "cpu",
-    on_episode: Callable[[EpisodeRecord], None] | None = None,
+    on_episode: Callable[[EpisodeRecord], object] | None = None,
     on_step: Callable[[Any, int, np.ndarray | None], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     max_steps: int | None = None,

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from metta.common.errors import EvaluationError
 from metta.sim.config import category_of
@@ -192,17 +193,35 @@ class StatsDB:
 
     # -- writes ---------------------------------------------------------------------------------------------
     def start_simulation(
-        self, *, eval_id: str, name: str, suite: str, env: str, policy_key: str, policy_version: int,
-        num_episodes: int, category: str | None = None,
+        self,
+        *,
+        eval_id: str,
+        name: str,
+        suite: str,
+        env: str,
+        policy_key: str,
+        policy_version: int,
+        num_episodes: int,
+        category: str | None = None,
     ) -> int:
         """Insert a ``running`` simulation row and return its id."""
         with self._transaction() as c:
             cur = c.execute(
                 "INSERT INTO simulations (eval_id, name, category, suite, env, policy_key, policy_version,"
                 " num_episodes_requested, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                (eval_id, name, category or category_of(name), suite, env, policy_key, int(policy_version),
-                 int(num_episodes), time.time()),
+                (
+                    eval_id,
+                    name,
+                    category or category_of(name),
+                    suite,
+                    env,
+                    policy_key,
+                    int(policy_version),
+                    int(num_episodes),
+                    time.time(),
+                ),
             )
+            assert cur.lastrowid is not None  # set by every successful INSERT
             return int(cur.lastrowid)
 
     def add_episode(self, simulation_id: int, ep: EpisodeRecord) -> int:
@@ -215,9 +234,18 @@ class StatsDB:
             cur = c.execute(
                 "INSERT INTO episodes (simulation_id, env_index, seed, steps, max_steps, created_at, completed_at,"
                 " replay_url) VALUES (?,?,?,?,?,?,?,?)",
-                (simulation_id, ep.env_index, ep.seed, ep.steps, ep.max_steps, ep.created_at, ep.completed_at,
-                 ep.replay_url),
+                (
+                    simulation_id,
+                    ep.env_index,
+                    ep.seed,
+                    ep.steps,
+                    ep.max_steps,
+                    ep.created_at,
+                    ep.completed_at,
+                    ep.replay_url,
+                ),
             )
+            assert cur.lastrowid is not None  # set by every successful INSERT
             eid = int(cur.lastrowid)
             c.executemany(
                 "INSERT INTO agent_metrics (episode_id, agent_id, metric, value) VALUES (?,?,?,?)",
@@ -299,24 +327,21 @@ class StatsDB:
 
     def simulation_scores(self, flt: Filter = Filter(), metric: str = "reward") -> dict[str, float | None]:
         """Average ``metric`` per simulation name (exact match); None for a simulation with no finished episode."""
-        return {
-            name: self.average_metric(metric, _replace(flt, sim_name=name)) for name in self._names("name", flt)
-        }
+        return {name: self.average_metric(metric, _replace(flt, sim_name=name)) for name in self._names("name", flt)}
 
     def category_scores(self, flt: Filter = Filter(), metric: str = "reward") -> dict[str, float | None]:
         """Average ``metric`` over all agent-episodes of each category (exact match on the name before '/')."""
-        return {
-            cat: self.average_metric(metric, _replace(flt, category=cat)) for cat in self._names("category", flt)
-        }
+        return {cat: self.average_metric(metric, _replace(flt, category=cat)) for cat in self._names("category", flt)}
 
     def avg_category_score(self, flt: Filter = Filter(), metric: str = "reward") -> float | None:
         """Unweighted mean of the category scores; None if any category has no finished episode."""
         scores = list(self.category_scores(flt, metric).values())
-        if not scores or any(s is None for s in scores):
+        known = [s for s in scores if s is not None]
+        if not scores or len(known) != len(scores):
             return None
-        return sum(scores) / len(scores)
+        return sum(known) / len(known)
 
-    def simulations(self, flt: Filter = Filter()) -> list[dict[str, object]]:
+    def simulations(self, flt: Filter = Filter()) -> list[dict[str, Any]]:
         """Simulation rows (as dicts) matching the simulation-level fields of ``flt``."""
         where, params = _replace(flt, policy_key=None, policy_version=None).sql()
         cur = self._conn.execute(f"SELECT * FROM simulations s WHERE {where} ORDER BY s.id", params)
@@ -324,7 +349,23 @@ class StatsDB:
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-def _replace(flt: Filter, **changes: object) -> Filter:
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from typing_extensions import Unpack
+
+    class _FilterChanges(TypedDict, total=False):
+        """Keyword arguments of ``_replace``: any subset of the :class:`Filter` fields."""
+
+        policy_key: str | None
+        policy_version: int | None
+        eval_id: str | None
+        suite: str | None
+        sim_name: str | None
+        category: str | None
+
+
+def _replace(flt: Filter, **changes: Unpack[_FilterChanges]) -> Filter:
     from dataclasses import replace
 
     return replace(flt, **changes)

@@ -46,6 +46,8 @@ RESERVED = {
     "run": "run ids are <sweep>.v.<config>.s<seed>",
     "run_dir": "runs go to <sweep_dir>/validation/runs/",
     "policy_uri": "evaluation reads each run's checkpoints",
+    "system.seed": "use --seeds / --num-seeds",
+    "system.torch_deterministic": "validation always sets it to true",
 }
 
 
@@ -57,8 +59,9 @@ def split_overrides(args: list[str]) -> tuple[list[str], list[str]]:
             raise ValueError(f"argument {a!r} is not key=value")
         key = a.split("=", 1)[0].lstrip("+~")
         top = key.split(".", 1)[0]
-        if top in RESERVED:
-            raise ValueError(f"{a!r}: {top} is set by the validation ({RESERVED[top]})")
+        reserved = key if key in RESERVED else top if top in RESERVED else None
+        if reserved is not None:
+            raise ValueError(f"{a!r}: {reserved} is set by the validation ({RESERVED[reserved]})")
         (job if top in SWEEP_JOB_KEYS else train).append(a)
     return job, train
 
@@ -184,7 +187,9 @@ def main(argv: list[str]) -> int:
     if a.report and not a.seeds:  # report what is stored
         seeds = recorded_seeds(cfg, ResultLog(cfg.results_path).load())
         cfg = cfg.model_copy(update={"seeds": seeds or cfg.seeds})
-    sweep_seed = int(job.train_overrides().get("seed", 0))
+    trial_overrides = job.train_overrides()  # the trials' seed: the legacy top-level seed wins over system.seed
+    legacy_seed = trial_overrides.get("seed")
+    sweep_seed = int(legacy_seed if legacy_seed is not None else (trial_overrides.get("system") or {}).get("seed", 0))
     if sweep_seed in cfg.seeds and not a.report:
         print(
             f"warning: seed {sweep_seed} is the seed the sweep's trials trained with; the winners were selected "

@@ -342,6 +342,8 @@ def test_tool_dry_run_report_json_and_bad_args(tmp_path: Path, fake_trainer: lis
     assert [c["config_id"] for c in data["configs"]] == [BASELINE, "v.r.1"]
     assert data["configs"][1]["n"] == 0 and data["configs"][1]["seeds_pending"] == 2
     assert _tool("sweep_name=v", f"data_dir={tmp_path}", "seed=3", "--dry-run").returncode == 2
+    system_seed = _tool("sweep_name=v", f"data_dir={tmp_path}", "system.seed=3", "--dry-run")
+    assert system_seed.returncode == 2 and "system.seed is set by the validation" in system_seed.stderr
     bad = _tool("sweep_name=v", f"data_dir={tmp_path}", "--seeds", "1,1", "--dry-run")
     assert bad.returncode == 2 and "distinct" in bad.stderr
     assert _tool("sweep_name=nope", f"data_dir={tmp_path}", "--dry-run").returncode == 1

@@ -1,7 +1,7 @@
 """A synthetic sweep with known answers, written through the store API (for tests, the benchmark and demos).
 
-The score depends strongly on the learning rate (best at 10^-3, a peak in the middle inside the range, so its correlation with
-the score is weak while it matters most), linearly on ``clip_coef``, and not at all on ``ent_coef`` and
+The score depends strongly on the learning rate (best at 10^-3, a peak in the middle of the range, so its correlation
+with the score is ~0 while it matters most), linearly on ``clip_coef``, and not at all on ``ent_coef`` and
 ``gae_lambda``. The cost grows with ``clip_coef``. About ``failure_rate`` of the trials fail with a reason.
 """
 

@@ -72,25 +72,29 @@ def _graph(gid: str, sweep: str, height: int = 380) -> Any:
 
 
 def _table(tid: str, page_size: int = 15) -> Any:
+    import warnings
+
     from dash import dash_table
 
-    return dash_table.DataTable(
-        id=tid,
-        page_size=page_size,
-        sort_action="native",
-        filter_action="native",
-        export_format="csv",
-        style_table={"overflowX": "auto"},
-        style_cell={
-            "fontFamily": "inherit",
-            "fontSize": 12,
-            "padding": "4px",
-            "maxWidth": 260,
-            "overflow": "hidden",
-            "textOverflow": "ellipsis",
-        },
-        style_header={"fontWeight": "bold", "backgroundColor": "#f0f0f0"},
-    )
+    with warnings.catch_warnings():  # DataTable works in dash 4; its future removal is announced on every use
+        warnings.filterwarnings("ignore", message=".*DataTable will be removed", category=DeprecationWarning)
+        return dash_table.DataTable(
+            id=tid,
+            page_size=page_size,
+            sort_action="native",
+            filter_action="native",
+            export_format="csv",
+            style_table={"overflowX": "auto"},
+            style_cell={
+                "fontFamily": "inherit",
+                "fontSize": 12,
+                "padding": "4px",
+                "maxWidth": 260,
+                "overflow": "hidden",
+                "textOverflow": "ellipsis",
+            },
+            style_header={"fontWeight": "bold", "backgroundColor": "#f0f0f0"},
+        )
 
 
 def _slider(sid: str, label: str, lo: float, hi: float) -> Any:

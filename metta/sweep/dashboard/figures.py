@@ -238,7 +238,7 @@ def progression_figure(
     ]
     shapes, notes = [], []
     by_trial = {r.trial: r for r in rows}
-    for s in spans:
+    for s in spans if not (len(spans) == 1 and spans[0].name == "base") else ():
         start = by_trial.get(s.start)
         if start is None:
             continue

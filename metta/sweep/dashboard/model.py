@@ -234,15 +234,19 @@ def summarize(snap: Snapshot, hourly_cost: float | None = None) -> Summary:
 
 
 def value_range(values: Iterable[float | None]) -> tuple[float, float]:
-    """(min, max) of the finite values; (0, 1) when there are none; widened when they are all equal."""
+    """(min, max) of the finite values rounded outwards to a hundredth of the span's order of magnitude (so slider
+    bounds read well and still contain every value); (0, 1) without values; widened when all are equal."""
     xs = [float(v) for v in values if v is not None and math.isfinite(v)]
     if not xs:
         return 0.0, 1.0
     lo, hi = min(xs), max(xs)
     if lo == hi:
         pad = abs(lo) * 0.01 or 1.0
-        return lo - pad, hi + pad
-    return lo, hi
+        lo, hi = lo - pad, hi + pad
+    q_exp = math.floor(math.log10(hi - lo)) - 2
+    q = 10.0**q_exp
+    digits = max(0, -q_exp)
+    return round(math.floor(lo / q) * q, digits), round(math.ceil(hi / q) * q, digits)
 
 
 def filter_rows(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,7 @@ def write_run_dir(sweep_dir: Path, run_id: str, seed: int = 7) -> Path:
     (run_dir / "checkpoints").mkdir(parents=True)
     (run_dir / "checkpoints" / "model_0001.pt").write_bytes(b"x")
     (run_dir / "train.log").write_text("training\n")
-    (run_dir / "config.json").write_text('{"system": {"seed": %d}}' % seed)
+    (run_dir / "config.json").write_text(json.dumps({"system": {"seed": seed}}))
     (run_dir / "metrics.jsonl").write_text(
         '{"step": 1, "losses/policy_loss": 0.5}\n{"step": 2, "losses/policy_loss": 0.25}\n'
     )

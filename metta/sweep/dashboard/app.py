@@ -77,7 +77,9 @@ def _table(tid: str, page_size: int = 15) -> Any:
     from dash import dash_table
 
     with warnings.catch_warnings():  # DataTable works in dash 4; its future removal is announced on every use
-        warnings.filterwarnings("ignore", message=r"\s*The dash_table.DataTable will be removed", category=DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"\s*The dash_table.DataTable will be removed", category=DeprecationWarning
+        )
         return dash_table.DataTable(
             id=tid,
             page_size=page_size,

@@ -44,11 +44,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_http(url: str, proc: subprocess.Popen) -> None:
+def _wait_http(url: str, proc: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"dashboard exited early ({proc.returncode}): {proc.stdout.read()}")
+            raise AssertionError(f"dashboard exited early ({proc.returncode}): {log.read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=5) as r:
                 if r.status == 200:
@@ -70,16 +70,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         write_run_dir(data_dir / "sweep" / "web", f"web.r.{i}", seed=100 + i)
     port = _free_port()
     env = {**os.environ, "DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
+    log_path = data_dir / "server.log"
+    log = open(log_path, "w")  # a file, not a pipe: the request log must never block the server
     proc = subprocess.Popen(
         [sys.executable, str(CLI), "--sweep-name", "web", "--port", str(port), "--refresh-seconds", "30"],
         env=env,
         cwd=str(data_dir),
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     try:
-        _wait_http(f"http://127.0.0.1:{port}/", proc)
+        _wait_http(f"http://127.0.0.1:{port}/", proc, log_path)
         yield f"http://127.0.0.1:{port}/", data_dir
     finally:
         proc.terminate()
@@ -88,6 +89,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from metta.sweep.dashboard.figures import validation_figure
 from metta.sweep.dashboard.source import load_snapshot
 from metta.sweep.dashboard.tables import validation_table
+from metta.sweep.dashboard.validation_figure import validation_figure
 from metta.sweep.store import open_store
 from metta.sweep.validation import FAILED, SUCCESS, ResultLog, RunResult, ValidationConfig
 

@@ -7,8 +7,6 @@ page's CSS are served by this server (no CDN), so the page works offline.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 import time
@@ -16,9 +14,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from metta.sweep.dashboard.model import Snapshot, value_range
+from metta.sweep.dashboard.model import Snapshot, open_range, value_range
 from metta.sweep.dashboard.page import FIGURE_IDS, build_page, summary_cards
 from metta.sweep.dashboard.source import run_details
+from metta.sweep.dashboard.tables import runs_csv
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 CLICKABLE = ("cost-score", "progress-trial", "progress-cost", "scatter-grid")
@@ -80,7 +79,7 @@ def _table(tid: str, page_size: int = 15) -> Any:
         warnings.filterwarnings(
             "ignore", message=r"\s*The dash_table.DataTable will be removed", category=DeprecationWarning
         )
-        return dash_table.DataTable(
+        return dash_table.DataTable(  # type: ignore[attr-defined]
             id=tid,
             page_size=page_size,
             sort_action="native",
@@ -182,14 +181,6 @@ def layout(snap: Snapshot, refresh_s: float) -> Any:
     )
 
 
-def _open_range(value: Sequence[float] | None, lo: float, hi: float) -> list[float] | None:
-    """A slider value with ends at the slider's bounds read as unbounded (new runs past the old range stay in)."""
-    if not value:
-        return None
-    a, b = float(value[0]), float(value[1])
-    return [-float("inf") if a <= lo else a, float("inf") if b >= hi else b]
-
-
 def _best_list(page: Any, metric: str) -> Any:
     from dash import html
 
@@ -256,12 +247,28 @@ def create_app(
     title: str = "Sweep dashboard",
 ) -> Any:
     """Build the Dash app; ``loader`` is called (at most once per ``refresh_s``) to read the sweep."""
-    from dash import Dash, Input, Output, State, ctx, dcc, no_update
+    from dash import Dash
 
     cache = SnapshotCache(loader, max(refresh_s * 0.9, 0.2) if refresh_s > 0 else float("inf"))
     first = cache.get()
-    app = Dash(__name__, title=title, assets_folder=str(ASSETS), serve_locally=True, update_title=None)
+    app = Dash(
+        __name__,
+        title=title,
+        assets_folder=str(ASSETS),
+        serve_locally=True,
+        update_title=None,  # type: ignore[arg-type]
+    )
     app.layout = lambda: layout(cache.get(), refresh_s)
+    _register_bounds(app, cache)
+    _register_page(app, cache, hourly_cost, refresh_s)
+    _register_details_and_csv(app, cache, hourly_cost)
+    app._metta_first_snapshot = first  # type: ignore[attr-defined]  # what was loaded at start (for bench)
+    return app
+
+
+def _register_bounds(app: Any, cache: SnapshotCache) -> None:
+    """On refresh (or "Reload now"): new slider bounds; a slider at its old ends follows, a narrowed one stays."""
+    from dash import Input, Output, State, ctx, no_update
 
     @app.callback(
         Output("score-range", "min"),
@@ -293,6 +300,11 @@ def create_app(
             out += [nlo, nhi, new if (nlo, nhi) != (lo, hi) else no_update]
         return tuple(out)
 
+
+def _register_page(app: Any, cache: SnapshotCache, hourly_cost: float | None, refresh_s: float) -> None:
+    """Sliders or refresh: rebuild the cards, every figure, the tables and the validation view."""
+    from dash import Input, Output, State
+
     outputs = [Output("subtitle", "children"), Output("cards", "children"), Output("filter-note", "children")]
     outputs += [Output(g, "figure") for g in FIGURE_IDS]
     outputs += [
@@ -317,7 +329,7 @@ def create_app(
     )
     def _page(sv: Any, cv: Any, _n: Any, smin: Any, smax: Any, cmin: Any, cmax: Any) -> tuple:
         snap = cache.get()
-        page = build_page(snap, _open_range(sv, smin, smax), _open_range(cv, cmin, cmax), hourly_cost)
+        page = build_page(snap, open_range(sv, smin, smax), open_range(cv, cmin, cmax), hourly_cost)
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(snap.loaded_at))
         sub = f"{snap.metric} ({snap.goal}) from {snap.source}; loaded {when}" + (
             f"; refreshes every {refresh_s:g}s" if refresh_s > 0 else ""
@@ -334,6 +346,11 @@ def create_app(
             _best_list(page, snap.metric),
             *_validation_outputs(snap, page),
         )
+
+
+def _register_details_and_csv(app: Any, cache: SnapshotCache, hourly_cost: float | None) -> None:
+    """A click on a point or a table cell fills the details panel; the CSV button downloads the filtered runs."""
+    from dash import Input, Output, State, ctx, dcc, no_update
 
     @app.callback(
         Output("details", "children"),
@@ -365,11 +382,8 @@ def create_app(
     )
     def _csv(_n: Any, sv: Any, cv: Any, smin: Any, smax: Any, cmin: Any, cmax: Any) -> Any:
         snap = cache.get()
-        page = build_page(snap, _open_range(sv, smin, smax), _open_range(cv, cmin, cmax), hourly_cost)
+        page = build_page(snap, open_range(sv, smin, smax), open_range(cv, cmin, cmax), hourly_cost)
         return dcc.send_string(runs_csv(*page.table), f"{snap.sweep_name}_runs.csv")
-
-    app._metta_first_snapshot = first  # noqa: SLF001 - lets tests and the CLI report what was loaded
-    return app
 
 
 def _clicked_seq(trigger: Any, args: Sequence[Any]) -> int | None:
@@ -385,13 +399,3 @@ def _clicked_seq(trigger: Any, args: Sequence[Any]) -> int | None:
     if cell and viewport and 0 <= cell.get("row", -1) < len(viewport):
         return int(viewport[cell["row"]]["seq"])
     return None
-
-
-def runs_csv(records: Sequence[dict[str, Any]], columns: Sequence[dict[str, str]]) -> str:
-    """CSV text of the runs table (header: column names)."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow([c["name"] for c in columns])
-    for rec in records:
-        w.writerow(["" if rec.get(c["id"]) is None else rec.get(c["id"]) for c in columns])
-    return buf.getvalue()

@@ -25,7 +25,6 @@ from metta.sweep.dashboard.model import (
     moving_average,
     pareto_rows,
 )
-from metta.sweep.dashboard.validation_view import ValidationView
 
 Figure = dict[str, Any]
 BLUE, ORANGE, GREEN, RED, GREY, PURPLE = "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#7f7f7f", "#9467bd"
@@ -63,7 +62,7 @@ def _empty(title: str, message: str) -> Figure:
     }
 
 
-def _points(rows: Sequence[RunRow], x: Sequence[float], y: Sequence[float], name: str, **marker: Any) -> dict:
+def _points(rows: Sequence[RunRow], x: Sequence[Any], y: Sequence[Any], name: str, **marker: Any) -> dict:
     return {
         "type": "scatter",
         "mode": "markers",
@@ -197,6 +196,46 @@ def _cumulative_cost(rows: Sequence[RunRow]) -> dict[int, float]:
     return out
 
 
+def _phase_marks(
+    rows: Sequence[RunRow], spans: Sequence[PhaseSpan], by: str, cum: dict[int, float]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A dashed vertical line and a label where each phase starts (nothing for a sweep without phases)."""
+    shapes: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    by_trial = {r.trial: r for r in rows}
+    for s in spans if not (len(spans) == 1 and spans[0].name == "base") else ():
+        start = by_trial.get(s.start)
+        if start is None:
+            continue
+        x = float(s.start) if by == "trial" else cum[start.seq] - start.cost
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": x,
+                "x1": x,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": GREY, "dash": "dash", "width": 1},
+            }
+        )
+        notes.append(
+            {
+                "x": x,
+                "y": 1.0,
+                "xref": "x",
+                "yref": "paper",
+                "text": s.name,
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "font": {"size": 10, "color": GREY},
+            }
+        )
+    return shapes, notes
+
+
 def progression_figure(
     rows: Sequence[RunRow],
     spans: Sequence[PhaseSpan] = (),
@@ -236,38 +275,7 @@ def progression_figure(
             "hoverinfo": "skip",
         },
     ]
-    shapes, notes = [], []
-    by_trial = {r.trial: r for r in rows}
-    for s in spans if not (len(spans) == 1 and spans[0].name == "base") else ():
-        start = by_trial.get(s.start)
-        if start is None:
-            continue
-        x = float(s.start) if by == "trial" else cum[start.seq] - start.cost
-        shapes.append(
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": x,
-                "x1": x,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": GREY, "dash": "dash", "width": 1},
-            }
-        )
-        notes.append(
-            {
-                "x": x,
-                "y": 1.0,
-                "xref": "x",
-                "yref": "paper",
-                "text": s.name,
-                "showarrow": False,
-                "xanchor": "left",
-                "yanchor": "bottom",
-                "font": {"size": 10, "color": GREY},
-            }
-        )
+    shapes, notes = _phase_marks(rows, spans, by, cum)
     xt = "trial" if by == "trial" else "cumulative cost (s)"
     return {
         "data": data,
@@ -380,71 +388,3 @@ def scatter_grid_figure(
             "title": {"text": metric if j == 0 else "", "font": {"size": 11}},
         }
     return {"data": data, "layout": layout}
-
-
-def validation_figure(view: ValidationView) -> Figure:
-    """Per configuration: the mean with its 95% CI as error bars and each seed's score; the baseline in grey with a
-    dashed line at its mean."""
-    configs = list(view.configs)
-    if not configs:
-        return _empty("Validation", "no validation results yet")
-    xs = [c.config_id for c in configs]
-    means = [c.mean if math.isfinite(c.mean) else None for c in configs]
-    up = [c.ci_high - c.mean if math.isfinite(c.ci_high) and math.isfinite(c.mean) else 0 for c in configs]
-    down = [c.mean - c.ci_low if math.isfinite(c.ci_low) and math.isfinite(c.mean) else 0 for c in configs]
-    colors = [GREY if c.is_baseline else GREEN if c.passed else RED if c.passed is False else BLUE for c in configs]
-    data = [
-        {
-            "type": "scatter",
-            "mode": "markers",
-            "name": "mean ± 95% CI",
-            "x": xs,
-            "y": means,
-            "marker": {"size": 14, "color": colors, "symbol": "diamond"},
-            "error_y": {"type": "data", "symmetric": False, "array": up, "arrayminus": down, "thickness": 2},
-            "hovertemplate": "%{x}<br>mean %{y:.4g}<extra></extra>",
-        }
-    ]
-    sx, sy, st = [], [], []
-    for c in configs:
-        for s in c.seeds:
-            if s.score is not None:
-                sx.append(c.config_id)
-                sy.append(s.score)
-                st.append(f"seed {s.seed}")
-    data.append(
-        {
-            "type": "scatter",
-            "mode": "markers",
-            "name": "seed scores",
-            "x": sx,
-            "y": sy,
-            "text": st,
-            "marker": {"size": 7, "color": "rgba(31,119,180,0.5)"},
-            "hovertemplate": "%{x} %{text}: %{y:.4g}<extra></extra>",
-        }
-    )
-    shapes = []
-    base = view.baseline
-    if base is not None and math.isfinite(base.mean):
-        shapes.append(
-            {
-                "type": "line",
-                "xref": "paper",
-                "x0": 0,
-                "x1": 1,
-                "yref": "y",
-                "y0": base.mean,
-                "y1": base.mean,
-                "line": {"color": GREY, "dash": "dash"},
-            }
-        )
-    return {
-        "data": data,
-        "layout": _layout(
-            f"Validation: {view.metric} per configuration",
-            shapes=shapes,
-            xaxis={"type": "category", **_GRID},
-            yaxis={"title": {"text": view.metric}, **_GRID},
-        ),
-    }

@@ -77,11 +77,11 @@ class Snapshot:
     @property
     def param_names(self) -> list[str]:
         """Every swept parameter that appears in a row, in the config's order first."""
-        names = [k for k in self.distributions]
+        present: dict[str, None] = {}
         for r in self.rows:
-            names.extend(k for k in r.params if k not in names)
-        seen: set[str] = set()
-        return [n for n in names if not (n in seen or seen.add(n)) and any(n in r.params for r in self.rows)]
+            present.update(dict.fromkeys(r.params))
+        ordered = [k for k in self.distributions if k in present]
+        return ordered + [k for k in present if k not in self.distributions]
 
     def successes(self) -> list[RunRow]:
         return [r for r in self.rows if r.ok]
@@ -282,3 +282,11 @@ def numeric_matrix(rows: Sequence[RunRow], names: Sequence[str], distributions: 
             elif not log:
                 out[i, j] = float(v)
     return out
+
+
+def open_range(value: Sequence[float] | None, lo: float, hi: float) -> list[float] | None:
+    """A slider value with ends at the slider's bounds read as unbounded (new runs past the old range stay in)."""
+    if not value:
+        return None
+    a, b = float(value[0]), float(value[1])
+    return [-float("inf") if a <= lo else a, float("inf") if b >= hi else b]

@@ -14,6 +14,7 @@ import numpy as np
 from metta.sweep.dashboard import figures, tables
 from metta.sweep.dashboard.importance import Importance, parameter_importance
 from metta.sweep.dashboard.model import RunRow, Snapshot, Summary, filter_rows, summarize
+from metta.sweep.dashboard.validation_figure import validation_figure
 
 FIGURE_IDS = ("cost-score", "progress-trial", "progress-cost", "importance", "distributions", "scatter-grid")
 
@@ -55,7 +56,7 @@ def build_page(
     }
     vfig = vtab = None
     if snap.validation is not None:
-        vfig = figures.validation_figure(snap.validation)
+        vfig = validation_figure(snap.validation)
         vtab = tables.validation_table(snap.validation)
     return Page(
         summarize(snap, hourly_cost),

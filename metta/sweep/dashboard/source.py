@@ -97,6 +97,11 @@ def load_validation(snap: Snapshot, sim_name: str = "") -> ValidationView | None
         metric=snap.metric,
         goal=snap.goal,
         seeds=(0,),
+        top_n=1,
+        extra_overrides=(),
+        train_timeout=0.0,
+        eval_timeout=600.0,
+        alpha=0.05,
     )
     notes: list[str] = []
     results = v.ResultLog(cfg.results_path, log=notes.append).load()

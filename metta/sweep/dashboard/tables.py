@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -108,3 +110,13 @@ def validation_table(view: ValidationView) -> tuple[list[dict[str, Any]], list[d
             rec[k.name] = f"{_mark(k.passed)}: {k.detail}"
         records.append(rec)
     return records, [{"id": c, "name": label} for c, label in cols]
+
+
+def runs_csv(records: Sequence[dict[str, Any]], columns: Sequence[dict[str, str]]) -> str:
+    """CSV text of the runs table (header: column names)."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow([c["name"] for c in columns])
+    for rec in records:
+        w.writerow(["" if rec.get(c["id"]) is None else rec.get(c["id"]) for c in columns])
+    return buf.getvalue()

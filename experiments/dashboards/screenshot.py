@@ -41,7 +41,7 @@ def _wait_http(url: str, proc: subprocess.Popen) -> None:
     raise SystemExit(f"the dashboard did not answer at {url} within {WAIT_S}s")
 
 
-def capture(url: str, out: Path, width: int, height: int, click: bool) -> None:
+def capture(url: str, out: Path, width: int, height: int, click: bool, full_page: bool = True) -> None:
     """Load ``url``, wait for the figures (and click the best run when asked), save the PNG."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -73,10 +73,24 @@ def capture(url: str, out: Path, width: int, height: int, click: bool) -> None:
             ActionChains(d).move_to_element(star).pause(0.3).click().perform()
             wait.until(lambda d: ".r." in d.find_element(By.ID, "details").text)
             time.sleep(1.0)  # let plotly finish its hover transition before the picture
+        if full_page:  # grow the window to the whole page, let plotly re-layout, then take the picture
+            page_h = int(d.execute_script("return document.documentElement.scrollHeight"))
+            d.set_window_size(width, page_h + 200)
+            time.sleep(1.5)
         out.parent.mkdir(parents=True, exist_ok=True)
         d.save_screenshot(str(out))
     finally:
         d.quit()
+    _shrink_png(out)
+
+
+def _shrink_png(path: Path) -> None:
+    """Re-encode the screenshot with a 256-colour palette (the page is flat colours; about a third of the size)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
 
 
 def main(argv: list[str]) -> int:
@@ -88,7 +102,7 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="PNG path")
     p.add_argument("--width", type=int, default=1400)
-    p.add_argument("--height", type=int, default=1800)
+    p.add_argument("--height", type=int, default=1800, help="window height (the picture covers the whole page)")
     p.add_argument("--no-click", action="store_true", help="do not click the best run before the picture")
     a = p.parse_args(own)
     port = _free_port()

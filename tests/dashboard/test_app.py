@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ import pytest
 
 from metta.sweep.dashboard.app import create_app
 from metta.sweep.dashboard.source import load_snapshot
+from metta.sweep.store import open_store
+from metta.sweep.validation import SUCCESS, ResultLog, RunResult, ValidationConfig
 from tests.dashboard.conftest import SWEEP, write_run_dir
 
 
@@ -145,3 +148,29 @@ def test_refresh_widens_slider_bounds_but_keeps_a_narrowed_range(app_and_dir: tu
     smin, smax = out["score-range"]["min"], out["score-range"]["max"]
     assert smax > 1.0 and out["score-range"]["value"] == [smin, smax]  # full range stays full
     assert out["cost-range"]["value"] == [20.0, 30.0]  # a narrowed range is kept
+
+
+def test_live_refresh_shows_new_runs_and_validation_progress(tmp_path: Path):
+    uri, sweep_dir = str(tmp_path / "s.db"), tmp_path / "sweep" / "live"
+    store = open_store(uri)
+    store.register_sweep("live", {"metric": "score", "goal": "maximize"})
+    store.record_observation("live", store.next_run_id("live"), {"x": 1.0}, 0.5, 3.0, False)
+    cfg = ValidationConfig(
+        sweep_name="live", data_dir=str(sweep_dir), sweep_dir=str(sweep_dir), sim_name="s", metric="score", seeds=(1,)
+    )
+    log = ResultLog(cfg.results_path)
+    log.append(RunResult("baseline", 1, "live.v.base.s1", SUCCESS, 0.1, "", {}, cfg.protocol(), created_at=1.0))
+    app = create_app(lambda: load_snapshot(uri, "live", sweep_dir=str(sweep_dir)), refresh_s=0.3)
+    cb = Callbacks(app)
+    vals = _page_values(0.0, 1.0, 0.0, 10.0)
+    out = cb.call("cards.children", vals, "refresh.n_intervals")
+    assert out["filter-note"]["children"] == "showing 1 of 1 observations"
+    assert out["validation-progress"]["children"].startswith("1 of 1 runs done")
+    store.record_observation("live", store.next_run_id("live"), {"x": 2.0}, 0.7, 4.0, False)
+    store.close()
+    log.append(RunResult("live.r.0", 1, "live.v.r0.s1", SUCCESS, 0.45, "", {"x": 1.0}, cfg.protocol(), created_at=2.0))
+    time.sleep(0.5)  # older than the refresh interval: the next tick reloads the store and the results file
+    out = cb.call("cards.children", {**vals, "refresh.n_intervals": 1}, "refresh.n_intervals")
+    assert out["filter-note"]["children"] == "showing 2 of 2 observations"
+    assert out["validation-progress"]["children"].startswith("2 of 2 runs done")
+    assert [r["config"] for r in out["validation-table"]["data"]] == ["baseline", "live.r.0"]

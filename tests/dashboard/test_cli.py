@@ -55,3 +55,13 @@ def test_unreachable_wandb_fails_with_a_clear_message(tmp_path: Path, capsys, mo
     rc = main(["--sweep-name", "w", "--entity", "e", "--project", "p", "--export", str(tmp_path / "r.html")])
     err = capsys.readouterr().err
     assert rc == 1 and "W&B is not reachable" in err and "--store" in err
+
+
+def test_phases_come_from_the_composed_config_only_when_it_matches_the_stored_one(capsys):
+    from experiments.dashboards.sweep_dashboard import _phases, sweep_job
+
+    job = sweep_job("x", ["sweep=phased"])
+    stored = job.sweep.protein_for(0)[1].to_dict()  # what the sweep loop registers with the sweep
+    assert [p.name for p in _phases(job, stored)] == ["explore_cheap", "exploit_medium", "peak_expensive"]
+    assert _phases(job, {**stored, "metric": "other"}) == ()
+    assert "phases are not shown" in capsys.readouterr().err

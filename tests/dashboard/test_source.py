@@ -73,3 +73,39 @@ def test_run_details_read_seed_metrics_and_paths(tmp_path: Path):
     failed = build_rows([obs(1, None, 3.0, run=1)])[0]
     d = run_details(failed, str(sweep_dir))
     assert d["status"] == "failed" and d["failure_reason"] == "train crashed" and "not on this machine" in d["note"]
+
+
+class _FakeRun:
+    def __init__(self, name: str, objective: float | None, cost: float) -> None:
+        self.name = name
+        obs = {
+            "suggestion": {"lr": 0.01},
+            "objective": objective,
+            "cost": cost,
+            "is_failure": objective is None,
+            "reason": "" if objective is not None else "train crashed",
+        }
+        self.summary = {"protein_observation": obs}
+
+
+class _FakeApi:
+    """Stands in for wandb.Api (no W&B server can be reached here)."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    def runs(self, path: str, filters: dict, per_page: int) -> list[_FakeRun]:
+        self.paths.append(path)
+        assert filters == {"group": "wb"}
+        return [_FakeRun("wb.r.0", 0.4, 5.0), _FakeRun("wb.r.1", None, 2.0), _FakeRun("wb.r.2", 0.9, 7.0)]
+
+
+def test_wandb_sweeps_are_read_through_the_mirror_import(tmp_path: Path):
+    from metta.sweep.dashboard.source import load_wandb_snapshot
+
+    api = _FakeApi()
+    uri = load_wandb_snapshot("team", "proj", "wb", str(tmp_path), api=api)
+    snap = load_snapshot(uri, "wb")
+    assert api.paths == ["team/proj"]
+    assert [(r.run_id, r.score) for r in snap.rows] == [("wb.r.0", 0.4), ("wb.r.1", None), ("wb.r.2", 0.9)]
+    assert snap.rows[1].reason == "train crashed"

@@ -193,25 +193,28 @@ def run_details(row: RunRow, sweep_dir: str | None) -> dict[str, Any]:
 
 
 def load_wandb_snapshot(
-    entity: str | None, project: str, sweep_name: str, workdir: str, max_observations: int | None = None
+    entity: str | None,
+    project: str,
+    sweep_name: str,
+    workdir: str,
+    max_observations: int | None = None,
+    api: Any = None,
 ) -> str:
-    """Copy a W&B sweep's observations into a fresh SQLite store under ``workdir``; returns its URI.
-
-    Needs a reachable W&B server; without one this raises StoreError saying so (use --store instead).
-    """
+    """Copy a W&B sweep's observations (what the sweep's W&B mirror wrote) into a fresh SQLite store under
+    ``workdir`` and return its URI. ``api`` defaults to ``wandb.Api``, which needs a reachable W&B server; without
+    one this raises StoreError saying so."""
     from metta.sweep.wandb_mirror import import_from_wandb
 
     uri = str(Path(workdir) / "wandb_import.db")
     store = open_store(uri)
     try:
         try:
-            import_from_wandb(store, sweep_name, project, entity, limit=max_observations)
+            import_from_wandb(store, sweep_name, project, entity, limit=max_observations, api=api)
         except MettaError as exc:
             raise StoreError(
-                f"cannot read W&B sweep {sweep_name!r} of {entity or '-'}/{project}: "
-                f"{str(exc).rstrip('.')}. W&B is not "
-                "reachable from here; read the sweep store instead (--store URL, or the default "
-                "store of --sweep-name)"
+                f"cannot read W&B sweep {sweep_name!r} of {entity or '-'}/{project}: {str(exc).rstrip('.')}. "
+                "W&B is not reachable from here (or refused access); read the sweep store instead (--store URL, "
+                "or the default store of --sweep-name)"
             ) from exc
     finally:
         store.close()

@@ -26,20 +26,10 @@ class Importance:
 
 
 def _ranks(a: np.ndarray) -> np.ndarray:
-    """Average ranks (ties share their mean rank)."""
-    order = np.argsort(a, kind="mergesort")
-    ranks = np.empty(a.size)
-    ranks[order] = np.arange(a.size, dtype=float)
-    sorted_a = a[order]
-    i = 0
-    while i < a.size:
-        j = i
-        while j + 1 < a.size and sorted_a[j + 1] == sorted_a[i]:
-            j += 1
-        if j > i:
-            ranks[order[i : j + 1]] = (i + j) / 2.0
-        i = j + 1
-    return ranks
+    """Average ranks from 0 (ties share their mean rank), vectorised."""
+    _, inverse, counts = np.unique(a, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - counts + ends - 1) / 2.0)[inverse]
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:

@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -39,8 +40,9 @@ class RunRow:
     phase: str = "base"
     worker: str = ""
 
-    @property
+    @cached_property
     def ok(self) -> bool:
+        """A success with a score (computed once; the figures ask often)."""
         return not self.is_failure and self.score is not None
 
 

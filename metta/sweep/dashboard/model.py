@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from metta.common.errors import MettaError
-from metta.sweep.pareto import pareto_front
+from metta.sweep.optim.pareto import pareto_front
 from metta.sweep.phases import PhaseConfig, select_phase
 from metta.sweep.store import Observation, Trial
 

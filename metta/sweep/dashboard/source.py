@@ -203,7 +203,7 @@ def load_wandb_snapshot(
     """Copy a W&B sweep's observations (what the sweep's W&B mirror wrote) into a fresh SQLite store under
     ``workdir`` and return its URI. ``api`` defaults to ``wandb.Api``, which needs a reachable W&B server; without
     one this raises StoreError saying so."""
-    from metta.sweep.wandb_mirror import import_from_wandb
+    from metta.sweep.store.wandb_mirror import import_from_wandb
 
     uri = str(Path(workdir) / "wandb_import.db")
     store = open_store(uri)

@@ -7,7 +7,7 @@ before it reaches library code.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,9 @@ def compose(config_name: str, overrides: Sequence[str] = (), config_dir: str | P
         with initialize_config_dir(config_dir=str(cdir.resolve()), version_base="1.3"):
             return hydra_compose(config_name=name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError(f"cannot compose config {name!r} from {cdir} with overrides {list(overrides)}: {exc}") from exc
+        raise ConfigError(
+            f"cannot compose config {name!r} from {cdir} with overrides {list(overrides)}: {exc}"
+        ) from exc
     finally:
         if GlobalHydra.instance().is_initialized():
             GlobalHydra.instance().clear()
@@ -54,3 +56,20 @@ def to_container(cfg: Any) -> Any:
     if isinstance(cfg, (DictConfig, ListConfig)):
         return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     return cfg
+
+
+# Hydra-era spellings of the system settings, accepted at the top level of a job (``seed=42``); a non-null alias
+# wins over the ``system.*`` value. Every job resolver reads system settings through :func:`system_settings`.
+LEGACY_SYSTEM_ALIASES = ("seed", "torch_deterministic", "device", "torch_threads")
+
+
+def system_settings(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A job's ``system.*`` mapping merged with the top-level legacy aliases (``seed``, ``device``, ...)."""
+    system = data.get("system") or {}
+    if not isinstance(system, Mapping):
+        raise ConfigError(f"system must be a mapping of seed/torch_deterministic/device/torch_threads, got {system!r}")
+    merged = dict(system)
+    for key in LEGACY_SYSTEM_ALIASES:
+        if data.get(key) is not None:
+            merged[key] = data[key]
+    return merged

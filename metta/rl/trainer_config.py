@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from metta.agent.config import AgentConfig
-from metta.common.config import to_container
+from metta.common.config import LEGACY_SYSTEM_ALIASES, system_settings, to_container
 from metta.common.config_base import FrozenConfig, validate_model
 from metta.common.errors import ConfigError
 from metta.common.overrides import to_overrides
@@ -105,7 +105,11 @@ class TrainerConfig(FrozenConfig):
     bptt_horizon: int = Field(64, ge=1, le=4096, description="Segment length for truncated BPTT.")
     update_epochs: int = Field(1, ge=1, le=100, description="Passes over the rollout per epoch.")
     num_envs: int = Field(336, ge=1, le=100_000, description="Arena instances stepped in one VecEnv.")
-    curriculum: str = Field("/env/mettagrid/arena/basic_easy_shaped", min_length=1, description="Training env config name (Hydra-era name: a curriculum of one task).")
+    curriculum: str = Field(
+        "/env/mettagrid/arena/basic_easy_shaped",
+        min_length=1,
+        description="Training env config name (Hydra-era name: a curriculum of one task).",
+    )
     env_overrides: dict[str, Any] = Field(default_factory=dict, description="Dotted env keys -> values.")
     ppo: PPOConfig = Field(default_factory=PPOConfig, description="PPO coefficients.")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig, description="Optimizer settings.")
@@ -201,21 +205,6 @@ class TrainJobConfig(FrozenConfig):
 
 _TOP_KEYS = {"run", "data_dir", "run_dir", "policy_uri", "system", "trainer", "agent", "wandb", "hardware", "env"}
 _IGNORED_KEYS = {"hydra", "cmd", "defaults"}
-# Hydra-era spellings of system settings, accepted at the top level of a job (``seed=42``); a non-null alias wins
-# over the ``system.*`` value. This is the only place they are read.
-LEGACY_SYSTEM_ALIASES = ("seed", "torch_deterministic", "device", "torch_threads")
-
-
-def _system_settings(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``system.*`` merged with the top-level legacy aliases."""
-    system = data.get("system") or {}
-    if not isinstance(system, Mapping):
-        raise ConfigError(f"system must be a mapping of seed/torch_deterministic/device/torch_threads, got {system!r}")
-    merged = dict(system)
-    for key in LEGACY_SYSTEM_ALIASES:
-        if data.get(key) is not None:
-            merged[key] = data[key]
-    return merged
 
 
 def resolve_train_job(cfg: Any, env: Any | None = None) -> TrainJobConfig:
@@ -234,7 +223,7 @@ def resolve_train_job(cfg: Any, env: Any | None = None) -> TrainJobConfig:
     unknown = set(data) - _TOP_KEYS - _IGNORED_KEYS - set(LEGACY_SYSTEM_ALIASES)
     if unknown:
         raise ConfigError(f"unknown top-level train_job keys {sorted(unknown)}; remove them or fix their spelling")
-    system = _system_settings(data)
+    system = system_settings(data)
     hardware = data.get("hardware") or {}
     if isinstance(hardware, Mapping):
         hw_name = str(hardware.get("name", "custom"))

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from metta.common.config import to_container
+from metta.common.config import system_settings, to_container
 from metta.common.config_base import FrozenConfig, format_validation_error
 from metta.common.errors import ConfigError, OptimizerError
 from metta.sweep.optim.config import ProteinConfig, flatten
@@ -128,10 +128,7 @@ def build_sweep_spec(sweep: Mapping[str, Any]) -> SweepSpec:
 
 def _job_seed(d: Mapping[str, Any]) -> int:
     """The optimizer's base seed: the Hydra-era top-level ``seed`` when set, else ``system.seed``, else 0."""
-    seed = d.get("seed")
-    if seed is None:
-        system = d.get("system") or {}
-        seed = system.get("seed", 0) if isinstance(system, Mapping) else 0
+    seed = system_settings(d).get("seed", 0)
     try:
         return int(seed if seed is not None else 0)
     except (TypeError, ValueError) as exc:

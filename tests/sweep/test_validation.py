@@ -69,7 +69,7 @@ class SeedEvaluator:
     def evaluate(self, run_dir: Path, timeout_s: float) -> EvalOutcome:
         self.calls.append(self.seed)
         data = json.loads((run_dir / "fake_score.json").read_text())
-        assert data["args"]["seed"] == str(self.seed) and data["args"]["torch_deterministic"] == "true"
+        assert data["args"]["system.seed"] == str(self.seed) and data["args"]["system.torch_deterministic"] == "true"
         if self.mode == "error":
             raise EvaluationError("evaluation failed: simulated")
         if self.mode == "nan":
@@ -111,8 +111,8 @@ def test_plan_and_train_args_seed_last(tmp_path: Path) -> None:
         "++trainer.total_timesteps=1000",
         "++trainer.optimizer.learning_rate=0.001",
         "++trainer.num_envs=2",
-        "++seed=1",
-        "++torch_deterministic=true",
+        "++system.seed=1",
+        "++system.torch_deterministic=true",
     )
     assert "learning_rate" not in " ".join(train_args(cfg, runs[0]))
     with pytest.raises(SweepError, match="distinct"):
@@ -322,7 +322,7 @@ def test_tool_runs_through_the_sweep_train_command_and_records_failures(
     assert [(c["config_id"], c["n"], c["n_failed"]) for c in data["configs"]] == [(BASELINE, 0, 2), ("v.r.1", 0, 2)]
     assert "training crashed (exit code 3)" in data["configs"][1]["failures"][0]
     log = tmp_path / "sweep" / "v" / "validation" / "runs" / "v.v.r1.s3" / "train.log"
-    assert "++seed=3" in log.read_text() and "learning_rate=0.001" in log.read_text()
+    assert "++system.seed=3" in log.read_text() and "learning_rate=0.001" in log.read_text()
     # --report without --seeds shows the recorded seeds
     r = _tool("sweep_name=v", f"data_dir={tmp_path}", "--top-n", "1", "--report")
     assert "seeds 0,3," in r.stdout and "failed seed 3: training crashed" in r.stdout
@@ -335,7 +335,10 @@ def test_tool_dry_run_report_json_and_bad_args(tmp_path: Path, fake_trainer: lis
     )
     assert r.returncode == 0, r.stderr
     assert "6 planned runs (3 configurations x 2 seeds)" in r.stdout
-    assert "[to run] v.v.r1.s7:" in r.stdout and "++trainer.num_envs=2 ++seed=7 ++torch_deterministic=true" in r.stdout
+    assert (
+        "[to run] v.v.r1.s7:" in r.stdout
+        and "++trainer.num_envs=2 ++system.seed=7 ++system.torch_deterministic=true" in r.stdout
+    )
     r = _tool("sweep_name=v", f"data_dir={tmp_path}", "--top-n", "1", "--seeds", "7,8", "--report", "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)

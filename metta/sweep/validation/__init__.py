@@ -2,8 +2,8 @@
 (no suggestion) with several explicit seeds, score each run on the sweep's suite, and compare with the baseline.
 
 Runs go through the sweep's own trial path: a :class:`~metta.sweep.dispatch.Dispatcher` runs the trainer command
-with ``++`` overrides (the sweep's training overrides, then the suggestion, then ``++seed=<s>
-++torch_deterministic=true``), and an :class:`~metta.sweep.trial.Evaluator` (``metta.sim.evaluate`` in a child
+with ``++`` overrides (the sweep's training overrides, then the suggestion, then ``++system.seed=<s>
+++system.torch_deterministic=true``), and an :class:`~metta.sweep.trial.Evaluator` (``metta.sim.evaluate`` in a child
 process, evaluated with the same seed) produces the score. Every result is appended to
 ``<sweep_dir>/validation/results.jsonl`` as one line (single ``write`` + ``fsync``), so re-running resumes and skips
 (configuration, seed) pairs already done. Failures are recorded with their reason and never become scores.

@@ -72,6 +72,6 @@ def train_args(cfg: ValidationConfig, run: PlannedRun) -> tuple[str, ...]:
         *to_overrides(cfg.train_overrides),
         *to_overrides(run.candidate.suggestion),
         *extra,
-        f"++seed={run.seed}",
-        "++torch_deterministic=true",
+        f"++system.seed={run.seed}",
+        "++system.torch_deterministic=true",
     )

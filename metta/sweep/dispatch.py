@@ -54,8 +54,23 @@ class Dispatcher(Protocol):
 
 
 def default_train_command() -> list[str]:
-    """This interpreter running the repository's tools/train.py."""
+    """This interpreter running the repository's tools/train.py; with more than one visible GPU, devops/train.sh,
+    which trains over all of them with torchrun (so no GPU of the worker stays idle)."""
+    if visible_gpu_count() > 1:
+        return [str(REPO_ROOT / "devops" / "train.sh")]
     return [sys.executable, str(REPO_ROOT / "tools" / "train.py")]
+
+
+def visible_gpu_count(env: dict[str, str] | None = None) -> int:
+    """NVIDIA GPUs this process may use, without importing torch: CUDA_VISIBLE_DEVICES when set, else the device
+    nodes."""
+    import glob
+
+    visible = (os.environ if env is None else env).get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        ids = [d for d in visible.split(",") if d.strip()]
+        return 0 if not ids or ids[0].strip() == "-1" else len(ids)
+    return len(glob.glob("/dev/nvidia[0-9]*"))
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec

@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ray.tune.search import Searcher
+from ray.tune.search import Searcher  # type: ignore[import-not-found,unused-ignore]
 
 from metta.common.errors import OptimizerError
 from metta.sweep.config import ProteinConfig

@@ -292,8 +292,9 @@ def parse(argv: list[str]) -> tuple[LaunchSpec, bool]:
     return spec, a.dry_run
 
 
-def plan(spec: LaunchSpec, data_dir: Path, now: float) -> list[tuple[Path, dict[str, Any]]]:
-    """Write (and validate) the task YAML of every copy; returns (path, task) pairs. Warnings go to stderr."""
+def plan(spec: LaunchSpec, data_dir: Path, now: float) -> tuple[list[tuple[Path, dict[str, Any]]], dict[str, str]]:
+    """Write (and validate) the task YAML of every copy. Returns the (path, task) pairs and the secret values the
+    ``sky`` command reads from its environment (the resolved store). Warnings go to stderr."""
     out_dir = data_dir / "sweep" / spec.run if spec.command == "sweep" else data_dir / spec.run
     store = None
     if spec.command == "sweep":
@@ -330,13 +331,13 @@ def plan(spec: LaunchSpec, data_dir: Path, now: float) -> list[tuple[Path, dict[
         path.write_text(yaml.safe_dump(task, sort_keys=False))
         print(f"task: {path} ({validate(path)})")
         out.append((path, task))
-    return out
+    return out, ({STORE_ENV: store} if store else {})
 
 
 def main(argv: list[str]) -> int:
     spec, dry_run = parse(argv)
     try:
-        tasks = plan(spec, Path(os.environ.get("DATA_DIR", "./train_dir")), time.time())
+        tasks, secret_env = plan(spec, Path(os.environ.get("DATA_DIR", "./train_dir")), time.time())
     except LaunchError as exc:
         print(f"launch.py: {exc}", file=sys.stderr)
         return 2
@@ -345,7 +346,7 @@ def main(argv: list[str]) -> int:
         cmd = sky_command(spec, task, path)
         print(("would run: " if dry_run else "running: ") + " ".join(cmd), flush=True)
         if not dry_run:
-            status = subprocess.call(cmd, cwd=str(REPO)) or status
+            status = subprocess.call(cmd, cwd=str(REPO), env={**os.environ, **secret_env}) or status
     return status
 
 

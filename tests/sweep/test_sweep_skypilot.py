@@ -196,3 +196,25 @@ def test_deadline_wrapper(offset: int | None, cmd: str, rc: int, max_s: float) -
     r = subprocess.run([str(DEADLINE), "bash", "-c", cmd], env=env, capture_output=True, text=True, timeout=200)
     assert r.returncode == rc, r.stderr
     assert time.monotonic() - t0 < max_s  # the sleep was cut at the deadline, not run to its end
+
+
+def test_launch_hands_the_store_to_sky_as_a_secret(tmp_path, monkeypatch, capsys) -> None:
+    """Without --dry-run the `sky` CLI is called (a stand-in records its arguments and the secret it would read)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "sky_calls.txt"
+    (bin_dir / "sky").write_text(f'#!/bin/sh\necho "$* | $METTA_SWEEP_SERVER_URI" >> {record}\n')
+    (bin_dir / "sky").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.delenv(launch.STORE_ENV, raising=False)
+    rc = launch.main(["sweep", "run=sec", "--copies", "2", "settings.sweep_server_uri=postgresql://u:pw@db/s"])
+    capsys.readouterr()
+    assert rc == 0
+    calls = record.read_text().splitlines()
+    task = tmp_path / "sweep" / "sec"
+    assert calls == [
+        f"jobs launch -y -n sweep-sec-{i} --secret METTA_SWEEP_SERVER_URI {task}/skypilot_task_{i}.yaml | "
+        "postgresql://u:pw@db/s"
+        for i in (1, 2)
+    ]

@@ -102,6 +102,24 @@ def resolve_store(name: str, overrides: tuple[str, ...]) -> str:
         raise LaunchError(f"sweep config does not resolve: {exc}") from exc
 
 
+def check_train_config(spec: LaunchSpec) -> None:
+    """Resolve train_job with the run's overrides here (the node's hardware profile), so a typo fails before any
+    node is paid for."""
+    from metta.common.config import compose
+    from metta.common.errors import MettaError
+    from metta.rl.trainer_config import resolve_train_job
+
+    hardware = (
+        []
+        if any(o.lstrip("+").startswith("hardware=") for o in spec.overrides)
+        else ["hardware=gpu" if spec.gpus else "hardware=cpu"]
+    )
+    try:
+        resolve_train_job(compose("train_job", [f"run={spec.run}", *hardware, *spec.overrides]))
+    except MettaError as exc:
+        raise LaunchError(f"train config does not resolve: {exc}") from exc
+
+
 def resources(spec: LaunchSpec) -> dict[str, Any]:
     """SkyPilot resources: accelerators, CPUs, spot, cloud, and recovery for managed jobs."""
     res: dict[str, Any] = {"cpus": f"{spec.cpus}+" if spec.cpus else "8+", "use_spot": spec.spot}
@@ -292,31 +310,41 @@ def parse(argv: list[str]) -> tuple[LaunchSpec, bool]:
     return spec, a.dry_run
 
 
-def plan(spec: LaunchSpec, data_dir: Path, now: float) -> tuple[list[tuple[Path, dict[str, Any]]], dict[str, str]]:
-    """Write (and validate) the task YAML of every copy. Returns the (path, task) pairs and the secret values the
-    ``sky`` command reads from its environment (the resolved store). Warnings go to stderr."""
-    out_dir = data_dir / "sweep" / spec.run if spec.command == "sweep" else data_dir / spec.run
-    store = None
-    if spec.command == "sweep":
-        if spec.checkpoint_uri:
-            raise LaunchError(
-                "--checkpoint-uri is for train; a sweep resumes from its store (settings.sweep_server_uri)"
-            )
-        uri = resolve_store(spec.run, spec.overrides)
-        warning = check_store(uri, spec.nodes * spec.copies)
-        if warning:
-            print(f"launch.py: warning: {warning}", file=sys.stderr)
-        store = None if warning else uri
-    elif spec.checkpoint_uri is None and spec.spot and spec.managed:
+def sweep_store(spec: LaunchSpec) -> str | None:
+    """The shared store to hand to the nodes, or None when the nodes keep their own SQLite file (one machine)."""
+    if spec.checkpoint_uri:
+        raise LaunchError("--checkpoint-uri is for train; a sweep resumes from its store (settings.sweep_server_uri)")
+    uri = resolve_store(spec.run, spec.overrides)
+    warning = check_store(uri, spec.nodes * spec.copies)
+    if warning:
+        print(f"launch.py: warning: {warning}", file=sys.stderr)
+        return None
+    return uri
+
+
+def check_train(spec: LaunchSpec) -> None:
+    """Resolve the training config here and check where its checkpoints go (warn if nowhere durable)."""
+    check_train_config(spec)
+    uri = spec.checkpoint_uri
+    if uri is None and spec.spot and spec.managed:
         print(
             "launch.py: warning: without --checkpoint-uri a preempted spot job restarts training from scratch",
             file=sys.stderr,
         )
-    elif spec.checkpoint_uri and not spec.checkpoint_uri.startswith((*BUCKET_SCHEMES, "/")):
+    elif uri and not uri.startswith((*BUCKET_SCHEMES, "/")):
         raise LaunchError(
-            f"--checkpoint-uri {spec.checkpoint_uri!r}: give a bucket (s3://, gs://, r2://, ...) or an "
-            "absolute path on the nodes (a mounted volume)"
+            f"--checkpoint-uri {uri!r}: give a bucket (s3://, gs://, r2://, ...) or an absolute path "
+            "on the nodes (a mounted volume)"
         )
+
+
+def plan(spec: LaunchSpec, data_dir: Path, now: float) -> tuple[list[tuple[Path, dict[str, Any]]], dict[str, str]]:
+    """Write (and validate) the task YAML of every copy. Returns the (path, task) pairs and the secret values the
+    ``sky`` command reads from its environment (the resolved store). Warnings go to stderr."""
+    out_dir = data_dir / "sweep" / spec.run if spec.command == "sweep" else data_dir / spec.run
+    store = sweep_store(spec) if spec.command == "sweep" else None
+    if spec.command == "train":
+        check_train(spec)
     workdir, sha = git_source(spec.git_ref, out_dir)
     deadline = now + spec.max_runtime_hours * 3600 if spec.max_runtime_hours else None
     out = []

@@ -218,3 +218,9 @@ def test_launch_hands_the_store_to_sky_as_a_secret(tmp_path, monkeypatch, capsys
         "postgresql://u:pw@db/s"
         for i in (1, 2)
     ]
+
+
+def test_a_bad_train_override_fails_before_launch(tmp_path, monkeypatch, capsys) -> None:
+    rc, out, err = _dry(["train", "run=bad", "trainer.optimizer.learning_rate=-1"], tmp_path, monkeypatch, capsys)
+    assert rc == 2 and "train config does not resolve" in err and "learning_rate" in err
+    assert not (tmp_path / "bad" / "skypilot_task.yaml").exists()

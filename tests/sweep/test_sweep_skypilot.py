@@ -1,4 +1,4 @@
-"""devops/skypilot/launch.py: seed 001's launch commands produce SkyPilot tasks that SkyPilot's own parser accepts
+"""devops/skypilot/launch.py: the documented launch commands (docs/sweeps.md) produce SkyPilot tasks that SkyPilot's own parser accepts
 (when SkyPilot is installed; structurally checked otherwise), with the store resolved like the sweep's own."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _task(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
 
-def test_seed_001_sweep_command_verbatim(tmp_path, monkeypatch, capsys) -> None:
+def test_documented_sweep_command_verbatim(tmp_path, monkeypatch, capsys) -> None:
     rc, out, err = _dry(["sweep", "run=my_sweep"], tmp_path, monkeypatch, capsys)
     assert rc == 0, err
     assert CHECKED_BY in out and "sky jobs launch -y -n sweep-my-sweep" in out  # a managed job
@@ -67,7 +67,7 @@ def test_seed_001_sweep_command_verbatim(tmp_path, monkeypatch, capsys) -> None:
     assert "secrets" not in t and Path(t["workdir"]) == REPO_ROOT
 
 
-def test_seed_001_four_nodes_of_eight_gpus_on_a_shared_store(tmp_path, monkeypatch, capsys) -> None:
+def test_documented_four_nodes_of_eight_gpus_on_a_shared_store(tmp_path, monkeypatch, capsys) -> None:
     store = "postgresql://metta:pw@db.internal:5432/sweeps"
     rc, out, err = _dry(
         ["sweep", "run=my_sweep", "--gpus", "8", "--nodes", "4"], tmp_path, monkeypatch, capsys, store=store
@@ -81,7 +81,7 @@ def test_seed_001_four_nodes_of_eight_gpus_on_a_shared_store(tmp_path, monkeypat
     assert "pw@" not in (tmp_path / "sweep" / "my_sweep" / "skypilot_task.yaml").read_text()  # credentials stay out
 
 
-def test_seed_001_no_spot(tmp_path, monkeypatch, capsys) -> None:
+def test_documented_no_spot(tmp_path, monkeypatch, capsys) -> None:
     rc, out, err = _dry(
         ["sweep", "run=my_sweep", "--no-spot"], tmp_path, monkeypatch, capsys, store="http://coord:8765"
     )

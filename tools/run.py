@@ -5,9 +5,9 @@ Example: ``./tools/run.py experiments.recipes.arena_basic_easy_shaped.train --ar
 --overrides system.seed=42 system.torch_deterministic=true``. See docs/recipes.md.
 """
 
-import _bootstrap  # noqa: F401  (re-exec into the repo .venv, put the repo on sys.path)
-
 import sys
+
+import _bootstrap  # noqa: F401  (re-exec into the repo .venv, put the repo on sys.path)
 
 from metta.tools.runner import main
 

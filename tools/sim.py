@@ -11,12 +11,11 @@ every simulation completed, 2 when some timed out (partial results are still sto
 
 from __future__ import annotations
 
-import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
-
 import json
 import sys
 from typing import Any
 
+import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
 import hydra
 from omegaconf import DictConfig
 

@@ -15,14 +15,11 @@ errors.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
 
 from metta.common.errors import ConfigError, MettaError
-
-# The trainer every trial runs unless settings.train_command names another: this interpreter running train.py here.
-TRAIN_COMMAND = [sys.executable, str(Path(__file__).resolve().parent / "train.py")]
+from metta.tools.entrypoints import default_train_command
 
 
 def _setup(argv: list[str]):  # noqa: ANN202 - (job, store, train_tree)
@@ -74,7 +71,7 @@ def main(argv: list[str]) -> int:
     loop = SweepLoop(
         job,
         store,
-        LocalDispatcher(job.settings.train_command or TRAIN_COMMAND),
+        LocalDispatcher(job.settings.train_command or default_train_command()),
         SimEvaluator(job.sim_name, metric),
         tree["trainer"],
         mirror=make_mirror(job),

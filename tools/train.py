@@ -10,13 +10,12 @@
 - Nothing is written to ``outputs/``: Hydra's run dir is the current directory and its own files are disabled.
 """
 
-import _bootstrap  # noqa: F401  (re-exec into the repo .venv; must stay first)
-
 import os
 import signal
 import sys
 from pathlib import Path
 
+import _bootstrap  # noqa: F401  (re-exec into the repo .venv; must stay first)
 import hydra
 
 from metta.common.config import CONFIGS_DIR, to_container

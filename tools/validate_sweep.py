@@ -19,14 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
 
 from metta.common.errors import MettaError
-
-# The trainer every trial runs unless settings.train_command names another: this interpreter running train.py here.
-TRAIN_COMMAND = [sys.executable, str(Path(__file__).resolve().parent / "train.py")]
+from metta.tools.entrypoints import default_train_command
 
 SWEEP_JOB_KEYS = {
     "sweep_name",
@@ -207,7 +204,7 @@ def main(argv: list[str]) -> int:
     if not a.report:
         runner = ValidationRunner(
             cfg,
-            LocalDispatcher(job.settings.train_command or TRAIN_COMMAND),
+            LocalDispatcher(job.settings.train_command or default_train_command()),
             lambda seed: SimEvaluator(cfg.sim_name, cfg.metric, seed=seed),
             log=lambda s: print(s, file=out, flush=True),
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Mapping
 
 from metta.common.errors import ConfigError
 
@@ -20,6 +21,15 @@ def cuda_present() -> bool:
     if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
         return False
     return bool(glob.glob("/dev/nvidia[0-9]*"))
+
+
+def visible_gpu_count(env: Mapping[str, str] | None = None) -> int:
+    """NVIDIA GPUs this process may use, without importing torch: CUDA_VISIBLE_DEVICES when set, else device nodes."""
+    visible = (os.environ if env is None else env).get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        ids = [d for d in visible.split(",") if d.strip()]
+        return 0 if not ids or ids[0].strip() == "-1" else len(ids)
+    return len(glob.glob("/dev/nvidia[0-9]*"))
 
 
 def _torch_cuda() -> bool:

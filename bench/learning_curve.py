@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metta.common.config import compose  # noqa: E402
-from metta.rl.trainer import train  # noqa: E402
-from metta.rl.trainer_config import resolve_train_job  # noqa: E402
+from metta.common.config import compose
+from metta.rl.trainer import train
+from metta.rl.trainer_config import resolve_train_job
 
 
 def random_reward(env_cfg, num_envs: int, episodes: int, seed: int) -> float:
@@ -55,13 +55,21 @@ def main() -> None:
         compose(
             "train_job",
             [
-                "run=curve", f"data_dir={tmp}", "hardware=cpu", "wandb=disabled", f"agent={args.agent}",
-                f"seed={args.seed}", f"hardware.torch_threads={args.threads}", f"trainer.num_envs={args.num_envs}",
-                f"trainer.batch_size={args.num_envs * 24 * 64}", f"trainer.minibatch_size={args.num_envs * 24 * 16}",
-                f"trainer.total_timesteps={args.steps}", f"++trainer.env_overrides.game.max_steps={args.max_steps}",
+                "run=curve",
+                f"data_dir={tmp}",
+                "hardware=cpu",
+                "wandb=disabled",
+                f"agent={args.agent}",
+                f"seed={args.seed}",
+                f"hardware.torch_threads={args.threads}",
+                f"trainer.num_envs={args.num_envs}",
+                f"trainer.batch_size={args.num_envs * 24 * 64}",
+                f"trainer.minibatch_size={args.num_envs * 24 * 16}",
+                f"trainer.total_timesteps={args.steps}",
+                f"++trainer.env_overrides.game.max_steps={args.max_steps}",
                 *args.extra,
             ],
-        )  # fmt: skip
+        )
     )
     res = train(job, progress_stream=sys.stderr)
     rows = [json.loads(x) for x in (Path(tmp) / "curve" / "metrics.jsonl").read_text().splitlines()]
@@ -88,12 +96,18 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "bench": "learning_curve", "agent": args.agent, "agent_steps": res.agent_steps,
-                "wall_time_s": round(res.wall_time_s, 1), "random_reward": round(base, 4),
-                "first_reward": round(pts[0][1], 4) if pts else None, "final_reward": round(final, 4),
-                "ratio": round(final / base, 2) if base > 0 else None, "png": str(out), "run_dir": tmp,
+                "bench": "learning_curve",
+                "agent": args.agent,
+                "agent_steps": res.agent_steps,
+                "wall_time_s": round(res.wall_time_s, 1),
+                "random_reward": round(base, 4),
+                "first_reward": round(pts[0][1], 4) if pts else None,
+                "final_reward": round(final, 4),
+                "ratio": round(final / base, 2) if base > 0 else None,
+                "png": str(out),
+                "run_dir": tmp,
                 "load_avg_1m": round(os.getloadavg()[0], 2),
-            }  # fmt: skip
+            }
         )
     )
 

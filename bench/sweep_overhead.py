@@ -30,10 +30,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metta.sweep.dispatch import TrainOutcome, TrainRequest  # noqa: E402
-from metta.sweep.store import SweepStore, open_store  # noqa: E402
-from metta.sweep.sweep_config import resolve_sweep_job  # noqa: E402
-from metta.sweep.trial import EvalOutcome  # noqa: E402
+from metta.sweep.dispatch import TrainOutcome, TrainRequest
+from metta.sweep.store import SweepStore, open_store
+from metta.sweep.sweep_config import resolve_sweep_job
+from metta.sweep.trial import EvalOutcome
 
 SWEEP = {
     "metric": "reward",
@@ -58,7 +58,7 @@ BASE_TRAINER = {"batch_size": 16384, "minibatch_size": 2048, "bptt_horizon": 64}
 class NoopTrainer:
     """Writes the checkpoint file the loop checks for and returns at once."""
 
-    def train(self, request: TrainRequest, progress=None) -> TrainOutcome:  # noqa: ANN001
+    def train(self, request: TrainRequest, progress=None) -> TrainOutcome:
         ck = request.run_dir / "checkpoints"
         ck.mkdir(parents=True, exist_ok=True)
         (ck / "model_0001.pt").write_bytes(b"")
@@ -106,7 +106,7 @@ def _fill(store: SweepStore, name: str, n: int) -> float:
     return time.perf_counter() - t0
 
 
-def _median_ms(fn, reps: int) -> float:  # noqa: ANN001
+def _median_ms(fn, reps: int) -> float:
     xs = []
     for _ in range(reps):
         t0 = time.perf_counter()
@@ -158,13 +158,13 @@ def loop_overhead(uri: str, tmp: Path, n_obs: int, trials: int) -> dict:
     in_opt = [0.0]
 
     class TimedLoop(SweepLoop):
-        def build_optimizer(self):  # noqa: ANN202 - time the optimizer's fit/suggest separately from the loop
+        def build_optimizer(self):  # time the optimizer's fit/suggest separately from the loop
             phase, pcfg, opt = super().build_optimizer()
             if getattr(opt, "_bench_timed", False):  # the loop keeps its optimizer between trials: wrap once
                 return phase, pcfg, opt
             inner = opt.suggest
 
-            def timed(n: int = 1):  # noqa: ANN202
+            def timed(n: int = 1):
                 t0 = time.perf_counter()
                 try:
                     return inner(n)

@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metta.common.config import compose  # noqa: E402
-from metta.rl.trainer import train  # noqa: E402
-from metta.rl.trainer_config import resolve_train_job  # noqa: E402
+from metta.common.config import compose
+from metta.rl.trainer import train
+from metta.rl.trainer_config import resolve_train_job
 
 
 def measure(agent: str, threads: int, num_envs: int, epochs: int, bptt: int, minibatch_segments: int) -> dict:
@@ -42,12 +42,20 @@ def measure(agent: str, threads: int, num_envs: int, epochs: int, bptt: int, min
             compose(
                 "train_job",
                 [
-                    "run=bench", f"data_dir={tmp}", "hardware=cpu", "wandb=disabled", f"agent={agent}",
-                    f"hardware.torch_threads={threads}", f"trainer.num_envs={num_envs}", f"trainer.bptt_horizon={bptt}",
-                    f"trainer.batch_size={batch}", f"trainer.minibatch_size={minibatch}",
-                    f"trainer.total_timesteps={batch * epochs}", "trainer.checkpoint.checkpoint_interval=1000000",
+                    "run=bench",
+                    f"data_dir={tmp}",
+                    "hardware=cpu",
+                    "wandb=disabled",
+                    f"agent={agent}",
+                    f"hardware.torch_threads={threads}",
+                    f"trainer.num_envs={num_envs}",
+                    f"trainer.bptt_horizon={bptt}",
+                    f"trainer.batch_size={batch}",
+                    f"trainer.minibatch_size={minibatch}",
+                    f"trainer.total_timesteps={batch * epochs}",
+                    "trainer.checkpoint.checkpoint_interval=1000000",
                 ],
-            )  # fmt: skip
+            )
         )
         res = train(job, progress_stream=open(os.devnull, "w"))
         rows = [json.loads(x) for x in (Path(tmp) / "bench" / "metrics.jsonl").read_text().splitlines()]
@@ -56,10 +64,17 @@ def measure(agent: str, threads: int, num_envs: int, epochs: int, bptt: int, min
     roll = statistics.median(r["timing/rollout_s"] for r in rows[1:] or rows)
     upd = statistics.median(r["timing/update_s"] for r in rows[1:] or rows)
     return {
-        "agent": agent, "threads": threads, "num_envs": num_envs, "batch": batch, "minibatch": minibatch,
-        "sps": statistics.median(sps), "sps_per_cpu_second": statistics.median(cpu_sps), "rollout_s": roll,
-        "update_s": upd, "epochs": res.epochs,
-    }  # fmt: skip
+        "agent": agent,
+        "threads": threads,
+        "num_envs": num_envs,
+        "batch": batch,
+        "minibatch": minibatch,
+        "sps": statistics.median(sps),
+        "sps_per_cpu_second": statistics.median(cpu_sps),
+        "rollout_s": roll,
+        "update_s": upd,
+        "epochs": res.epochs,
+    }
 
 
 def measure_ranks(agent: str, ranks: int, num_envs: int, epochs: int, bptt: int, minibatch_segments: int) -> dict:
@@ -72,19 +87,41 @@ def measure_ranks(agent: str, ranks: int, num_envs: int, epochs: int, bptt: int,
     repo = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         args = [
-            "run=bench", f"data_dir={tmp}", "hardware=cpu", "wandb=disabled", f"agent={agent}",
-            "hardware.torch_threads=1", f"trainer.num_envs={num_envs}", f"trainer.bptt_horizon={bptt}",
-            f"trainer.batch_size={batch}", f"trainer.minibatch_size={minibatch}",
-            f"trainer.total_timesteps={batch * epochs * ranks}", "trainer.checkpoint.checkpoint_interval=1000000",
-        ]  # fmt: skip
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={ranks}",
-               str(repo / "tools" / "train.py"), *args]  # fmt: skip
+            "run=bench",
+            f"data_dir={tmp}",
+            "hardware=cpu",
+            "wandb=disabled",
+            f"agent={agent}",
+            "hardware.torch_threads=1",
+            f"trainer.num_envs={num_envs}",
+            f"trainer.bptt_horizon={bptt}",
+            f"trainer.batch_size={batch}",
+            f"trainer.minibatch_size={minibatch}",
+            f"trainer.total_timesteps={batch * epochs * ranks}",
+            "trainer.checkpoint.checkpoint_interval=1000000",
+        ]
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={ranks}",
+            str(repo / "tools" / "train.py"),
+            *args,
+        ]
         env = {**os.environ, "METTA_NO_REEXEC": "1", "OMP_NUM_THREADS": "1"}
         subprocess.run(cmd, cwd=tmp, env=env, check=True, capture_output=True, text=True)
         rows = [json.loads(x) for x in (Path(tmp) / "bench" / "metrics.jsonl").read_text().splitlines()]
     sps = [r["overview/sps"] for r in rows[1:]] or [rows[0]["overview/sps"]]
-    return {"agent": agent, "ranks": ranks, "threads": 1, "num_envs_per_rank": num_envs, "batch_per_rank": batch,
-            "sps": statistics.median(sps), "epochs": len(rows)}  # fmt: skip
+    return {
+        "agent": agent,
+        "ranks": ranks,
+        "threads": 1,
+        "num_envs_per_rank": num_envs,
+        "batch_per_rank": batch,
+        "sps": statistics.median(sps),
+        "epochs": len(rows),
+    }
 
 
 def main() -> None:

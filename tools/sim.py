@@ -69,8 +69,14 @@ def run(cfg: DictConfig, task_overrides: list[str] | None = None) -> int:
         raise ConfigError("no policy given; pass policy_uri=file://<run_dir>/checkpoints (or run=<train run>)")
     db_path = _db_path(str(data["stats_db_uri"]))
     results = [
-        evaluate(uri, suite, db_path, device=resolve_device(str(data["system"]["device"])), sims=data.get("sims"),
-                 replay_dir=data.get("replay_dir"))
+        evaluate(
+            uri,
+            suite,
+            db_path,
+            device=resolve_device(str(data["system"]["device"])),
+            sims=data.get("sims"),
+            replay_dir=data.get("replay_dir"),
+        )
         for uri in uris
     ]
     if data.get("json"):

@@ -22,7 +22,7 @@ from metta.common.errors import ConfigError, MettaError
 from metta.tools.entrypoints import default_train_command
 
 
-def _setup(argv: list[str]):  # noqa: ANN202 - (job, store, train_tree)
+def _setup(argv: list[str]):  # (job, store, train_tree
     from metta.common.config import compose
     from metta.sweep.store import open_store
     from metta.sweep.sweep_config import check_parameter_paths, resolve_sweep_job
@@ -34,7 +34,7 @@ def _setup(argv: list[str]):  # noqa: ANN202 - (job, store, train_tree)
     return job, open_store(job.settings.sweep_server_uri), tree
 
 
-def _finish(job, store) -> None:  # noqa: ANN001
+def _finish(job, store) -> None:
     from metta.sweep.best_params import format_report, rank_observations
 
     goal = job.sweep.protein_for(0)[1].goal

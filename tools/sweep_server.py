@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Serve a sweep store over HTTP (the sweep routes of the Hydra-era "Cogweb" coordinator service) so many workers share one coordinator.
+"""Serve a sweep store over HTTP so many workers share one coordinator (the sweep routes of the Hydra-era "Cogweb"
+coordinator service).
 
     ./tools/sweep_server.py --store ./train_dir/sweep/sweeps.db --port 8765 --token "$METTA_SWEEP_SERVER_TOKEN"
     ./tools/sweep_execute.py sweep_name=x settings.sweep_server_uri=http://<host>:8765   # with $METTA_SWEEP_TOKEN

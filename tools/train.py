@@ -59,7 +59,7 @@ def run(cfg) -> int:
     try:
         raw = to_container(cfg)
         run_dir = Path(raw["run_dir"]) if isinstance(raw, dict) and raw.get("run_dir") else None
-    except Exception as exc:  # noqa: BLE001 - omegaconf errors (missing run=...) are reported as config errors
+    except Exception as exc:  # omegaconf errors (missing run=...) are reported as config errors
         print(f"error: {exc} (pass run=<name>)", file=sys.stderr)
         return 2
     try:
@@ -78,7 +78,7 @@ def main(cfg) -> None:
     EXIT_CODE = run(cfg)
 
 
-def _on_sigterm(signum, frame):  # noqa: ARG001
+def _on_sigterm(signum, frame):
     raise KeyboardInterrupt("terminated by SIGTERM")
 
 

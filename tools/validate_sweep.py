@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _setup(a: argparse.Namespace):  # noqa: ANN202 - (cfg, candidates, job)
+def _setup(a: argparse.Namespace):  # (cfg, candidates, job
     from metta.common.config import compose
     from metta.sweep.store import open_store
     from metta.sweep.sweep_config import resolve_sweep_job
@@ -129,7 +129,7 @@ def _setup(a: argparse.Namespace):  # noqa: ANN202 - (cfg, candidates, job)
     return cfg, candidates, job
 
 
-def _print_report(cfg, candidates, as_json: bool) -> int:  # noqa: ANN001
+def _print_report(cfg, candidates, as_json: bool) -> int:
     from metta.sweep.validation import ResultLog, build_report, format_report
 
     log = (lambda s: print(s, file=sys.stderr)) if as_json else print

@@ -48,8 +48,9 @@ SHAPED_REWARD_CAPS = {"ore_red": 1.0, "battery_red": 1.0, "laser": 1.0, "armor":
 # The two sizings of configs/hardware/{gpu,cpu}.yaml: trainer sizes, system settings, eval cadence.
 HARDWARE: dict[str, dict[str, Any]] = {
     "gpu": {
-        "trainer": dict(total_timesteps=10_000_000_000, num_envs=336, batch_size=524288, minibatch_size=16384,
-                        bptt_horizon=64),
+        "trainer": dict(
+            total_timesteps=10_000_000_000, num_envs=336, batch_size=524288, minibatch_size=16384, bptt_horizon=64
+        ),
         "system": dict(device="auto", torch_threads=0),
         "evaluate_interval": 50,
     },
@@ -73,7 +74,7 @@ def make_env() -> EnvConfig:
 
 
 def make_trainer(hardware: str = "auto") -> TrainerConfig:
-    """PPO with the Hydra-era coefficients and all four schedules (the Hydra-era tree defined them; they are on here, explicitly)."""
+    """PPO with the Hydra-era coefficients and all four schedules, written out explicitly here."""
     profile = _profile(hardware)
     return TrainerConfig(
         **profile["trainer"],

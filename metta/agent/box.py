@@ -16,6 +16,7 @@ import torch
 from metta.env.obs import WINDOW
 from metta.env.obs import feature_divisors as env_feature_divisors
 
+
 def feature_divisors(num_features: int) -> torch.Tensor:
     """Divisor per feature id for ``num_features`` features, as a tensor (the env's table)."""
     return torch.from_numpy(env_feature_divisors(num_features))

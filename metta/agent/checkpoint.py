@@ -71,7 +71,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {p} does not exist")
     try:
         data = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many types for corrupt archives
+    except Exception as exc:  # torch raises many types for corrupt archives
         raise CheckpointError(
             f"checkpoint {p} is corrupt or truncated ({type(exc).__name__}: {exc}); delete it to resume from the "
             "previous checkpoint"
@@ -109,13 +109,15 @@ def _resolve_wandb(uri: str, cache_dir: Path | None) -> ResolvedPolicy:
         project = os.environ.get("WANDB_PROJECT", "metta")
         artifact = wandb.Api(timeout=30).artifact(f"{entity}/{project}/{name}:{version or 'latest'}", type="model")
         root = Path(artifact.download(root=str(cache_dir / "wandb" / name) if cache_dir else None))
-    except Exception as exc:  # noqa: BLE001 - any W&B/network failure becomes one clear error
+    except Exception as exc:  # any W&B/network failure becomes one clear error
         raise EvaluationError(f"cannot download {uri!r} from W&B ({type(exc).__name__}: {exc})") from exc
     pts = sorted(root.rglob("*.pt"))
     if not pts:
         raise CheckpointError(f"W&B artifact for {uri!r} (downloaded to {root}) holds no .pt file")
     path = max(pts, key=lambda p: (checkpoint_epoch(p) or -1, p.name))
-    return ResolvedPolicy(uri=uri, path=path, policy_key=f"wandb://run/{name}", policy_version=checkpoint_epoch(path) or 0)
+    return ResolvedPolicy(
+        uri=uri, path=path, policy_key=f"wandb://run/{name}", policy_version=checkpoint_epoch(path) or 0
+    )
 
 
 def resolve_policy_uri(uri: str | Path, cache_dir: Path | None = None) -> ResolvedPolicy:

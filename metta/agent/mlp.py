@@ -6,8 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from metta.agent.policy import RecurrentPolicy, orthogonal_
 from metta.agent.config import AgentConfig
+from metta.agent.policy import RecurrentPolicy, orthogonal_
 
 
 class MLPPolicy(RecurrentPolicy):

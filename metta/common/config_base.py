@@ -47,9 +47,7 @@ def format_validation_error(exc: ValidationError, what: str | None = None, prefi
     return f"invalid {what} config: {body}" if what else body
 
 
-def validate_model(
-    model: type[M], data: Any, what: str, prefix: str = "", error: type[ConfigError] = ConfigError
-) -> M:
+def validate_model(model: type[M], data: Any, what: str, prefix: str = "", error: type[ConfigError] = ConfigError) -> M:
     """``model.model_validate(data)``, with a validation error turned into ``error`` (a ConfigError) naming ``what``."""
     try:
         return model.model_validate(data)

@@ -133,7 +133,7 @@ class WandbLogger:
 
         try:
             self._run = init(self.mode)
-        except Exception as exc:  # noqa: BLE001 - wandb raises many types for network problems
+        except Exception as exc:  # wandb raises many types for network problems
             if self.mode != "online":
                 raise
             notice(f"wandb: online init failed ({type(exc).__name__}: {exc}); falling back to offline")

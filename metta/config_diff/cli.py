@@ -26,17 +26,18 @@ from metta.config_diff.tree import Tree, dotted, flatten, split
 DEFAULT_RECIPE = "experiments.recipes.arena_basic_easy_shaped.train"
 DEFAULT_RUN = "config_diff"
 
-EPILOG = """\
-LEFT defaults to the Hydra tree of this repository (or of --repo) (configs/, composed and fully interpolated); RIGHT defaults to
-the recipe {recipe} dumped in JSON mode. Examples:
+EPILOG = f"""\
+LEFT defaults to the Hydra tree of this repository (or of --repo) (configs/, composed and fully interpolated);
+RIGHT defaults to
+the recipe {DEFAULT_RECIPE} dumped in JSON mode. Examples:
   ./tools/config_diff.py                                  # repo's Hydra tree vs its recipe (parity)
   ./tools/config_diff.py --ref HEAD~3                     # Hydra tree of HEAD~3 vs today's recipe
   ./tools/config_diff.py --ref HEAD~3 configs             # Hydra tree of HEAD~3 vs today's Hydra tree
   ./tools/config_diff.py --repo ../upstream --ref 724cde8 # the upstream Hydra-era tree vs our recipe
-  ./tools/config_diff.py --ref HEAD~1 --ref-recipe {recipe}   # recipe then vs recipe now
+  ./tools/config_diff.py --ref HEAD~1 --ref-recipe {DEFAULT_RECIPE}   # recipe then vs recipe now
   ./tools/config_diff.py old.yaml new.json --format md    # two dumps
   ./tools/config_diff.py --explain trainer.ppo.clip_coef
-""".format(recipe=DEFAULT_RECIPE)
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,19 +55,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", help=f"RIGHT = this recipe (default {DEFAULT_RECIPE})")
     p.add_argument("--recipe-arg", action="append", default=[], metavar="K=V", help="argument for the recipe(s)")
     p.add_argument("--config-name", default="train_job", help="Hydra config to compose (default train_job)")
-    p.add_argument("--run", default=DEFAULT_RUN,
-                   help=f"run name given to both sides unless set by --override/--recipe-arg (default {DEFAULT_RUN})")
+    p.add_argument(
+        "--run",
+        default=DEFAULT_RUN,
+        help=f"run name given to both sides unless set by --override/--recipe-arg (default {DEFAULT_RUN})",
+    )
     p.add_argument("--override", action="append", default=[], metavar="K=V", help="Hydra override for Hydra sides")
-    p.add_argument("--typed", action="store_true",
-                   help="pass Hydra sides through resolve_train_job (what the trainer receives; this repo's layout)")
+    p.add_argument(
+        "--typed",
+        action="store_true",
+        help="pass Hydra sides through resolve_train_job (what the trainer receives; this repo's layout)",
+    )
     p.add_argument("--format", choices=sorted(RENDERERS), default="text")
-    p.add_argument("--show", choices=list(SEVERITY_RANK), default="info",
-                   help="list only differences at or above this severity (default info = all); exit status still "
-                        "follows --fail-on over all differences")
-    p.add_argument("--fail-on", choices=[*SEVERITY_RANK, "never"], default="critical",
-                   help="exit 1 when a difference is at or above this severity (default critical)")
-    p.add_argument("--explain", action="append", default=[], metavar="PATH",
-                   help="show where each side's value of PATH comes from (YAML file:line, recipe or default)")
+    p.add_argument(
+        "--show",
+        choices=list(SEVERITY_RANK),
+        default="info",
+        help="list only differences at or above this severity (default info = all); exit status still "
+        "follows --fail-on over all differences",
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=[*SEVERITY_RANK, "never"],
+        default="critical",
+        help="exit 1 when a difference is at or above this severity (default critical)",
+    )
+    p.add_argument(
+        "--explain",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="show where each side's value of PATH comes from (YAML file:line, recipe or default)",
+    )
     p.add_argument("--mapping", help="mapping table YAML (default: metta/config_diff/mapping.yaml)")
     p.add_argument("--rules", help="severity rules YAML (default: metta/config_diff/rules.yaml)")
     p.add_argument("--output", "-o", help="write the report to this file instead of stdout")
@@ -95,8 +115,13 @@ def _hydra(args: argparse.Namespace, cdir: Path, label: str) -> Tree:
     """Compose with the soft ``run=`` override first; a tree without a ``run`` key is composed without it."""
     if args.soft_override:
         try:
-            return resolve_hydra(cdir, args.config_name, [*args.override, *args.soft_override], label=label,
-                                 target_fields=args.table.target_fields)
+            return resolve_hydra(
+                cdir,
+                args.config_name,
+                [*args.override, *args.soft_override],
+                label=label,
+                target_fields=args.table.target_fields,
+            )
         except MettaError as exc:
             if "run" not in str(exc):
                 raise
@@ -125,7 +150,7 @@ def _explain(left: Tree, right: Tree, paths: Sequence[str], table: MappingTable)
             canon_path = canonicalize({split(raw): None}, table)[0]
             canon = next(iter(canon_path))
             sub = {p: v for p, v in flat.items() if p[: len(canon)] == canon}
-            value = flat.get(canon, sub and {dotted(p[len(canon):]): v for p, v in sub.items()} or None)
+            value = flat.get(canon, sub and {dotted(p[len(canon) :]): v for p, v in sub.items()} or None)
             original = dotted(origin[canon]) if canon in origin else (dotted(canon) if sub else None)
             lines.extend(explain(tree, dotted(canon), original, value))
         out.append("\n".join(lines))

@@ -181,16 +181,24 @@ def collapse_blocks(diffs: list[Difference], lpaths: set[Path_], rpaths: set[Pat
             groups.setdefault((d.kind, root), []).append(d)
     for (kind, root), items in groups.items():
         n = len(split(items[0].path)) - len(root)
-        sub = {split(d.path)[len(root):]: (d.left if kind == "missing" else d.right) for d in items}
+        sub = {split(d.path)[len(root) :]: (d.left if kind == "missing" else d.right) for d in items}
         worst = max(items, key=lambda d: SEVERITY_RANK[d.severity])
         block = unflatten(sub)
-        out.append(Difference(
-            path=dotted(root), kind=kind, left=block if kind == "missing" else None,
-            right=block if kind == "added" else None, left_path=_trim(items[0].left_path, n),
-            right_path=_trim(items[0].right_path, n), mapped=any(d.mapped for d in items),
-            note=f"whole block on one side only ({len(items)} keys; most severe: {worst.path})",
-            subsystem=rules.subsystem_of(dotted(root)), severity=worst.severity, why=worst.why,
-        ))
+        out.append(
+            Difference(
+                path=dotted(root),
+                kind=kind,
+                left=block if kind == "missing" else None,
+                right=block if kind == "added" else None,
+                left_path=_trim(items[0].left_path, n),
+                right_path=_trim(items[0].right_path, n),
+                mapped=any(d.mapped for d in items),
+                note=f"whole block on one side only ({len(items)} keys; most severe: {worst.path})",
+                subsystem=rules.subsystem_of(dotted(root)),
+                severity=worst.severity,
+                why=worst.why,
+            )
+        )
     return sorted(out, key=lambda d: d.path)
 
 

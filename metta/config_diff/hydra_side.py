@@ -40,7 +40,7 @@ def _to_plain(node: Any, path: str, notes: list[str]) -> Any:
         except MissingMandatoryValue:
             value = "???"
         except OmegaConfBaseException as exc:
-            raw = node._get_node(key)._value()  # noqa: SLF001 - the raw interpolation text for the report
+            raw = node._get_node(key)._value()  # the raw interpolation text for the report
             value = f"{UNRESOLVED_PREFIX}{raw}>"
             notes.append(f"{child_path}: interpolation {raw!r} does not resolve ({type(exc).__name__})")
         if isinstance(out, dict):
@@ -57,7 +57,10 @@ def _target_fields() -> dict[str, dict[str, Any]]:
 
 
 def _compose_plain(
-    config_dir: Path, config_name: str, overrides: Sequence[str], notes: list[str],
+    config_dir: Path,
+    config_name: str,
+    overrides: Sequence[str],
+    notes: list[str],
     target_fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     from metta.common.config import compose
@@ -111,8 +114,13 @@ def typed_view(tree: Tree) -> Tree:
     data = dict(tree.data)
     env = data.pop("env", None)
     job = resolve_train_job(data, env=env)
-    return Tree(label=f"{tree.label} [typed]", kind=tree.kind, data=job.to_dict(), source=tree.source,
-                notes=(*tree.notes, "resolved through resolve_train_job (typed view)"))
+    return Tree(
+        label=f"{tree.label} [typed]",
+        kind=tree.kind,
+        data=job.to_dict(),
+        source=tree.source,
+        notes=(*tree.notes, "resolved through resolve_train_job (typed view)"),
+    )
 
 
 def find_configs_dir(path: Path) -> Path:

@@ -17,7 +17,6 @@ import sys
 import traceback
 from typing import Any
 
-
 SCHEMA_DEFAULT_PREFIX = "schema-default:"
 
 
@@ -121,7 +120,7 @@ def main(argv: list[str]) -> int:
             module_lines = []
         prov = provenance(tool, target, src_file, module_lines) if hasattr(type(tool), "model_fields") else {}
         result = {"ok": True, "data": data, "provenance": prov, "type": type(tool).__name__}
-    except BaseException as exc:  # noqa: BLE001 - the parent reports any failure of recipe code as a clear error
+    except BaseException as exc:  # the parent reports any failure of recipe code as a clear error
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
         result = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": "".join(tb[-6:])}
     with open(out_path, "w", encoding="utf-8") as fh:

@@ -87,8 +87,14 @@ def render_markdown(left: Tree, right: Tree, diffs: Sequence[Difference], rules:
         lines += ["", f"## {name}", "", "| severity | path | kind | LEFT | RIGHT | note |", "|---|---|---|---|---|---|"]
         for d in items:
             kind = KIND_TEXT[d.kind] + ("" if d.mapped or d.kind not in ("missing", "added") else " (unmapped)")
-            cells = [d.severity, f"`{d.path}`{_alias(d)}", kind, _md(d.left, d.kind == "added"),
-                     _md(d.right, d.kind == "missing"), d.note or d.why]
+            cells = [
+                d.severity,
+                f"`{d.path}`{_alias(d)}",
+                kind,
+                _md(d.left, d.kind == "added"),
+                _md(d.right, d.kind == "missing"),
+                d.note or d.why,
+            ]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

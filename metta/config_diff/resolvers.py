@@ -105,10 +105,10 @@ def safe_resolvers() -> Iterator[None]:
     """Install :data:`SAFE_RESOLVERS` (replacing same-named ones) and restore the previous registry on exit."""
     from omegaconf.basecontainer import BaseContainer
 
-    saved = dict(BaseContainer._resolvers)  # noqa: SLF001 - OmegaConf has no public snapshot API
+    saved = dict(BaseContainer._resolvers)  # OmegaConf has no public snapshot API
     try:
         install_safe_resolvers()
         yield
     finally:
-        BaseContainer._resolvers.clear()  # noqa: SLF001
-        BaseContainer._resolvers.update(saved)  # noqa: SLF001
+        BaseContainer._resolvers.clear()
+        BaseContainer._resolvers.update(saved)

@@ -51,7 +51,7 @@ def resolve_recipe(target: str, root: str | Path, args: Sequence[str] = (), labe
         data=result["data"],
         source={"target": target, "root": str(root), "type": result.get("type")},
         provenance={k: v for k, v in raw.items() if not k.startswith(marker)},
-        schema_defaults=frozenset(k[len(marker):] for k in raw if k.startswith(marker)),
+        schema_defaults=frozenset(k[len(marker) :] for k in raw if k.startswith(marker)),
     )
 
 
@@ -73,7 +73,7 @@ def load_dump(path: str | Path, label: str | None = None) -> Tree:
             notes: list[str] = []
             with safe_resolvers():
                 data = _to_plain(OmegaConf.create(text), "", notes)
-    except Exception as exc:  # noqa: BLE001 - any parse failure of user input becomes a ConfigError naming the file
+    except Exception as exc:  # any parse failure of user input becomes a ConfigError naming the file
         raise ConfigError(f"cannot parse {p} as {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{p} does not hold a mapping at top level")

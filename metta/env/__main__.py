@@ -32,13 +32,17 @@ def main(argv: list[str] | None = None) -> int:
         episodes.extend(infos)
     dt = time.perf_counter() - t0
     print(render_ascii(env.snapshot(0), env.tables))
-    print(f"{cfg.label}: {args.envs} envs x {env.num_agents} agents, {args.steps} steps in {dt:.2f}s "
-          f"= {env.total_agents * args.steps / dt:,.0f} agent-steps/s (random actions)")
+    print(
+        f"{cfg.label}: {args.envs} envs x {env.num_agents} agents, {args.steps} steps in {dt:.2f}s "
+        f"= {env.total_agents * args.steps / dt:,.0f} agent-steps/s (random actions)"
+    )
     print(f"mean reward per agent so far: {total.mean():.3f}; episodes finished: {len(episodes)}")
     if episodes:
         hearts = np.mean([np.mean([s["heart.get"] for s in e.agent_stats]) for e in episodes])
-        print(f"finished episodes: mean return {np.mean([e.agent_returns.mean() for e in episodes]):.3f}, "
-              f"heart.get per agent {hearts:.3f}")
+        print(
+            f"finished episodes: mean return {np.mean([e.agent_returns.mean() for e in episodes]):.3f}, "
+            f"heart.get per agent {hearts:.3f}"
+        )
     return 0
 
 

@@ -183,7 +183,8 @@ def _validate_map(g: GameConfig) -> None:
     cells = m.room_width * m.room_height
     if need > cells:
         raise _bad(
-            "game.map.objects", dict(m.objects),
+            "game.map.objects",
+            dict(m.objects),
             f"{need} things (incl. {m.agents_per_room} agents) do not fit in a {m.room_width}x{m.room_height} room",
         )
 

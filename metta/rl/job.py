@@ -28,8 +28,13 @@ from metta.rl.trainer_config import TrainJobConfig
 EvaluateFn = Callable[[Path, int], dict[str, float]]
 
 EMPTY_RESULT: dict[str, Any] = {
-    "status": "failed", "agent_steps": 0, "epochs": 0, "wall_time_s": 0.0, "final_checkpoint": None, "error": None,
-}  # fmt: skip
+    "status": "failed",
+    "agent_steps": 0,
+    "epochs": 0,
+    "wall_time_s": 0.0,
+    "final_checkpoint": None,
+    "error": None,
+}
 
 
 def write_result(run_dir: Path | str | None, payload: dict) -> None:
@@ -103,7 +108,7 @@ def run_job(job: TrainJobConfig, evaluate_fn: EvaluateFn | None = None) -> tuple
         result["error"], code = f"KeyboardInterrupt: {exc or 'interrupted by the user'}", 130
     except MettaError as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"
-    except Exception as exc:  # noqa: BLE001 - any crash must still produce a failed train_result.json
+    except Exception as exc:  # any crash must still produce a failed train_result.json
         result["error"] = f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
     finally:

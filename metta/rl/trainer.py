@@ -82,8 +82,14 @@ def _say(msg: str) -> None:
 class Trainer:
     """One training run: set up (or resume), then ``run()`` epochs until the budget is spent."""
 
-    def __init__(self, job: TrainJobConfig, logger: Logger | None, evaluate_fn: EvaluateFn | None,
-                 progress_stream: TextIO | None, env_factory: Callable[..., Any] | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        job: TrainJobConfig,
+        logger: Logger | None,
+        evaluate_fn: EvaluateFn | None,
+        progress_stream: TextIO | None,
+        env_factory: Callable[..., Any] | None,
+    ) -> None:
         self.start = time.monotonic()
         self.job, self.tr = job, job.trainer
         if job.system.torch_threads > 0:
@@ -139,9 +145,15 @@ class Trainer:
         obs0 = self.env.reset()
         feats0 = self.policy.features(torch.from_numpy(obs0[:1]).to(device))
         self.buf = RolloutBuffer.allocate(
-            self.sizes.total_agents, self.sizes.horizon, tr.bptt_horizon, feats0.shape[1:], feats0.dtype,
-            job.agent.lstm_layers, job.agent.hidden_size, device,
-        )  # fmt: skip
+            self.sizes.total_agents,
+            self.sizes.horizon,
+            tr.bptt_horizon,
+            feats0.shape[1:],
+            feats0.dtype,
+            job.agent.lstm_layers,
+            job.agent.hidden_size,
+            device,
+        )
         self.carry = RolloutState(obs=obs0, state=self.policy.initial_state(self.sizes.total_agents, device))
 
     def _load_initial_policy(self, uri: str) -> None:
@@ -195,14 +207,17 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = hp.learning_rate
         self.policy.train()
-        stats = ppo_update(self.policy, self.optimizer, self.buf, tr, hp, sizes, self.gen_mb, self.init_params,
-                           self.dist)  # fmt: skip
+        stats = ppo_update(
+            self.policy, self.optimizer, self.buf, tr, hp, sizes, self.gen_mb, self.init_params, self.dist
+        )
         t2 = time.monotonic()
         self.train_time += t2 - t0
         self.agent_step += sizes.batch_size * self.dist.world_size
         self.epoch += 1
         return {
-            **stats, **episode_metrics(infos, Path(tr.curriculum).name), **hp.as_metrics(),
+            **stats,
+            **episode_metrics(infos, Path(tr.curriculum).name),
+            **hp.as_metrics(),
             "overview/sps": sizes.batch_size * self.dist.world_size / max(1e-9, t2 - t0),
             "timing/rollout_s": t1 - t0,
             "timing/update_s": t2 - t1,
@@ -213,7 +228,7 @@ class Trainer:
             "metric/epoch": float(self.epoch),
             "metric/total_time": time.monotonic() - self.start,
             "metric/train_time": self.train_time,
-        }  # fmt: skip
+        }
 
     def _checkpoint_and_evaluate(self, metrics: dict[str, float]) -> None:
         tr, epoch = self.tr, self.epoch

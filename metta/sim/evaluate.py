@@ -111,7 +111,7 @@ def load_policy_handle(uri: str, device: str, loader: PolicyLoader | None = None
         policy, meta = (loader or _default_loader)(ref.path, device)
     except MettaError:
         raise
-    except Exception as exc:  # noqa: BLE001 - unpickling/torch errors of a bad file
+    except Exception as exc:  # unpickling/torch errors of a bad file
         raise CheckpointError(f"cannot load policy from {ref.path} ({type(exc).__name__}: {exc})") from exc
     version = meta.get("epoch", ref.policy_version) if isinstance(meta, dict) else ref.policy_version
     return PolicyHandle(policy=policy, key=ref.policy_key, version=int(version))

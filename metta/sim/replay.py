@@ -108,12 +108,20 @@ class ReplayRecorder:
 
 
 def _color(name: str) -> tuple[int, int, int]:
-    fixed = {"altar": (220, 40, 60), "mine_red": (170, 60, 40), "generator_red": (230, 150, 30), "block": (120, 90, 60),
-             "lasery": (80, 160, 220), "armory": (110, 110, 170), "lab": (60, 170, 120), "factory": (160, 60, 160),
-             "temple": (230, 210, 60)}
+    fixed = {
+        "altar": (220, 40, 60),
+        "mine_red": (170, 60, 40),
+        "generator_red": (230, 150, 30),
+        "block": (120, 90, 60),
+        "lasery": (80, 160, 220),
+        "armory": (110, 110, 170),
+        "lab": (60, 170, 120),
+        "factory": (160, 60, 160),
+        "temple": (230, 210, 60),
+    }
     if name in fixed:
         return fixed[name]
-    h = sum(ord(ch) * 31 ** i for i, ch in enumerate(name)) % 0xFFFFFF
+    h = sum(ord(ch) * 31**i for i, ch in enumerate(name)) % 0xFFFFFF
     return (80 + h % 150, 80 + (h >> 8) % 150, 80 + (h >> 16) % 150)
 
 

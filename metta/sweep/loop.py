@@ -310,7 +310,7 @@ class SweepLoop:
             return
         try:
             self.mirror.record(obs, phase)
-        except Exception as exc:  # noqa: BLE001 - the store is the source of truth; a mirror hiccup is only logged
+        except Exception as exc:  # the store is the source of truth; a mirror hiccup is only logged
             self.log(f"[{self.name}] warning: W&B mirror failed for {obs.run_id}: {exc}")
 
     # -- the loop ------------------------------------------------------------------------------------------------

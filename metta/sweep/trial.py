@@ -81,7 +81,7 @@ def _eval_child(conn: Any, policy_uri: str, suite: str, db: str, metric: str, se
                 {"avg_category_score": res.avg_category_score, "category_scores": dict(res.category_scores)},
             )
         )
-    except Exception as exc:  # noqa: BLE001 - everything is reported to the parent as a failure reason
+    except Exception as exc:  # everything is reported to the parent as a failure reason
         conn.send(("error", f"{type(exc).__name__}: {exc}", {}))
     finally:
         conn.close()

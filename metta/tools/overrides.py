@@ -47,7 +47,9 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
         key: Any = part
         if isinstance(node, list):
             if not (part.isdigit() and int(part) < len(node)):
-                raise ConfigError(f"override path {path!r}: {here} is a list of {len(node)}; use an index 0..{len(node) - 1}")
+                raise ConfigError(
+                    f"override path {path!r}: {here} is a list of {len(node)}; use an index 0..{len(node) - 1}"
+                )
             key = int(part)
         elif not isinstance(node, dict):
             raise ConfigError(f"override path {path!r}: {here} is {node!r}, not a mapping; set {here} as a whole")
@@ -103,8 +105,11 @@ def apply_overrides(model: M, overrides: Sequence[str] | Mapping[str, Any]) -> M
         first = exc
     # a string field given text that YAML parsed as another type (run=007, tag=true): retry those with the raw text
     bad = {".".join(str(p) for p in e["loc"]) for e in first.errors()}
-    retry = [(path, raw) for path, value, raw in items
-             if raw is not None and not isinstance(value, str) and any(b == path or b.startswith(path + ".") for b in bad)]
+    retry = [
+        (path, raw)
+        for path, value, raw in items
+        if raw is not None and not isinstance(value, str) and any(b == path or b.startswith(path + ".") for b in bad)
+    ]
     if retry:
         for path, raw in retry:
             _set_path(data, path, raw)

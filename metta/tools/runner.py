@@ -35,8 +35,11 @@ def load_function(target: str) -> Callable[..., Any]:
         raise ConfigError(f"cannot import module {module_name!r} for {target!r}: {exc}") from exc
     func = getattr(module, func_name, None)
     if func is None or not callable(func):
-        names = sorted(n for n, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module.__name__
-                       and not n.startswith("_"))
+        names = sorted(
+            n
+            for n, v in vars(module).items()
+            if inspect.isfunction(v) and v.__module__ == module.__name__ and not n.startswith("_")
+        )
         raise ConfigError(f"{module_name} has no function {func_name!r}; functions there: {', '.join(names)}")
     return func
 
@@ -58,7 +61,9 @@ def bind_args(func: Callable[..., Any], items: Sequence[str]) -> dict[str, Any]:
         kwargs[name] = _convert(name, raw, hints.get(name, str))
     missing = [n for n, p in params.items() if p.default is p.empty and n not in kwargs]
     if missing:
-        raise ConfigError(f"{func.__name__} needs argument(s) {missing}; pass --args " + " ".join(f"{m}=..." for m in missing))
+        raise ConfigError(
+            f"{func.__name__} needs argument(s) {missing}; pass --args " + " ".join(f"{m}=..." for m in missing)
+        )
     return kwargs
 
 
@@ -97,16 +102,32 @@ def dump_config(tool: Tool) -> str:
 
 
 def _unserialisable(tool: Tool) -> set[str]:
-    return {n for n, f in type(tool).model_fields.items() if callable(getattr(tool, n)) and not hasattr(getattr(tool, n), "model_dump")}
+    return {
+        n
+        for n, f in type(tool).model_fields.items()
+        if callable(getattr(tool, n)) and not hasattr(getattr(tool, n), "model_dump")
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="run.py", description="Run a recipe function that returns a Tool.")
     p.add_argument("target", help="module.function, e.g. experiments.recipes.arena_basic_easy_shaped.train")
-    p.add_argument("--args", nargs="*", action="extend", default=[], metavar="K=V",
-                   help="arguments of the recipe function (repeatable)")
-    p.add_argument("--overrides", nargs="*", action="extend", default=[], metavar="A.B.C=V",
-                   help="dotted-path config overrides (repeatable)")
+    p.add_argument(
+        "--args",
+        nargs="*",
+        action="extend",
+        default=[],
+        metavar="K=V",
+        help="arguments of the recipe function (repeatable)",
+    )
+    p.add_argument(
+        "--overrides",
+        nargs="*",
+        action="extend",
+        default=[],
+        metavar="A.B.C=V",
+        help="dotted-path config overrides (repeatable)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the final config and exit")
     return p
 

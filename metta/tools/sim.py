@@ -25,7 +25,11 @@ class SimTool(Tool):
     def invoke(self, args: Mapping[str, str], overrides: Sequence[str]) -> int:
         device = resolve_device(self.system.device)
         result = evaluate(
-            self.policy_uri, self.suite, self.stats_db_path, device=device, seed=self.system.seed,
+            self.policy_uri,
+            self.suite,
+            self.stats_db_path,
+            device=device,
+            seed=self.system.seed,
             replay_dir=self.replay_dir,
         )
         summary = {

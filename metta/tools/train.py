@@ -94,8 +94,6 @@ def _default_policy_uri(run_dir: str) -> str:
     return f"file://{run_dir}/checkpoints"
 
 
-
-
 def from_json(path: str) -> TrainTool:
     """Recipe-like loader: the TrainTool a sweep trial wrote to ``<run_dir>/train_tool.json``."""
     try:

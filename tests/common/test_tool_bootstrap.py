@@ -16,7 +16,9 @@ def test_tool_reexecs_into_venv_from_a_plain_shell(tmp_path):
     system_python = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin") or sys.executable
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "METTA_NO_REEXEC", "PYTHONPATH")}
     script = tmp_path / "probe.py"
-    script.write_text(f"import sys\nsys.path.insert(0, {str(REPO / 'tools')!r})\nimport _bootstrap\nprint(sys.prefix)\n")
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(REPO / 'tools')!r})\nimport _bootstrap\nprint(sys.prefix)\n"
+    )
     out = subprocess.run([system_python, str(script)], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip().splitlines()[-1]).resolve() == (REPO / ".venv").resolve()

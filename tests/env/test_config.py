@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from metta.common.config import CONFIGS_DIR, compose
 from metta.common.errors import ConfigError, EnvConfigError
@@ -39,7 +40,7 @@ def test_model_dump_round_trips_and_is_frozen():
     cfg = load_env_config("arena/advanced")
     again = EnvConfig.from_dict(cfg.model_dump(mode="json"))
     assert again == cfg
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         cfg.game.max_steps = 5  # type: ignore[misc]
 
 

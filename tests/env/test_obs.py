@@ -85,8 +85,11 @@ def test_truncation_at_200_tokens_counts_dropped():
     assert (obs[:, :, 0] != 0xFF).all()  # every agent sees >= 196 cell tokens
     centre = 3 * 7 + 3
     # Each agent sees the agents within +-5 rows/cols (8 tokens each) plus 4 globals; the rest past 200 drops.
-    seen = [sum(abs(r - r2) <= 5 for r2 in range(7)) * sum(abs(c - c2) <= 5 for c2 in range(7))
-            for r in range(7) for c in range(7)]
+    seen = [
+        sum(abs(r - r2) <= 5 for r2 in range(7)) * sum(abs(c - c2) <= 5 for c2 in range(7))
+        for r in range(7)
+        for c in range(7)
+    ]
     assert env.game_stats[0, 1] == sum(4 + 8 * s - 200 for s in seen) and env.game_stats[0, 2] == 0
     cells = decode_tokens(obs[centre])
     assert len(cells[(0, 0)]) == 8 + 4  # own agent: 5 + 3 items, plus 4 globals

@@ -34,8 +34,9 @@ print(h.hexdigest())
 
 def _digest(disable_jit: bool) -> str:
     env = dict(os.environ, NUMBA_DISABLE_JIT="1" if disable_jit else "0")
-    out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                         timeout=300, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=True
+    )
     return out.stdout.strip().splitlines()[-1]
 
 

@@ -20,7 +20,13 @@ def test_render_ascii_shows_objects_agents_orientation_and_frozen():
 
 
 def test_demo_module_runs():
-    out = subprocess.run([sys.executable, "-m", "metta.env", "arena/combat", "--steps", "20", "--envs", "2",
-                          "game.max_steps=10"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "metta.env", "arena/combat", "--steps", "20", "--envs", "2", "game.max_steps=10"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert "arena/combat: 2 envs x 24 agents, 20 steps" in out.stdout
     assert "episodes finished: 4" in out.stdout

@@ -22,8 +22,11 @@ def test_capped_reward_second_battery_worth_point_two_and_robbery_negative():
 
 
 def test_put_items_is_partial_and_get_items_respects_carry_limit():
-    cfg = layout_cfg(["#####", "#.L.#", "#.A.#", "#####"], name="arena/advanced",
-                     agent__resource_limits={"heart": 255, "blueprint": 0})
+    cfg = layout_cfg(
+        ["#####", "#.L.#", "#.A.#", "#####"],
+        name="arena/advanced",
+        agent__resource_limits={"heart": 255, "blueprint": 0},
+    )
     env = VecEnv(cfg, num_envs=1, seed=0)
     env.reset()
     env.set_inventory(0, 0, "ore_red", 2)  # lab needs 3 ore + 3 battery: deposits 2 ore, nothing starts

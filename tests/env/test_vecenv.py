@@ -33,8 +33,18 @@ def test_api_shapes_and_action_names(shaped):
     env = VecEnv(shaped, num_envs=3, seed=0)
     assert env.num_agents == 24 and env.total_agents == 72 and env.num_actions == 19
     assert env.action_names[:2] == ["attack_0", "attack_1"]
-    assert env.action_names[9:] == ["get_items_0", "move_0", "move_1", "noop_0", "put_items_0", "rotate_0",
-                                    "rotate_1", "rotate_2", "rotate_3", "swap_0"]
+    assert env.action_names[9:] == [
+        "get_items_0",
+        "move_0",
+        "move_1",
+        "noop_0",
+        "put_items_0",
+        "rotate_0",
+        "rotate_1",
+        "rotate_2",
+        "rotate_3",
+        "swap_0",
+    ]
     assert env.obs_shape == (200, 3) and env.num_features == 25 and env.obs_window == (11, 11)
     obs = env.reset()
     assert obs.shape == (72, 200, 3) and obs.dtype == np.uint8
@@ -107,7 +117,7 @@ def test_parallel_view_dict_api():
     obs, infos = pz.reset(seed=4)
     assert len(obs) == 24 and obs["agent_0"].shape == (200, 3)
     assert pz.action_space("agent_0")["n"] == 19
-    for t in range(5):
+    for _ in range(5):
         obs, rew, term, trunc, infos = pz.step({a: 12 for a in pz.agents})  # noop
     assert all(term.values()) and not any(trunc.values()) and pz.agents == []
     assert infos["agent_3"]["action.noop.success"] == 5

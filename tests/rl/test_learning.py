@@ -25,11 +25,19 @@ def _random_reward(env_cfg, num_envs, episodes, seed):
 @pytest.mark.slow
 def test_short_cpu_run_beats_random_policy(tmp_path):
     overrides = [
-        "run=learn", f"data_dir={tmp_path}", "hardware=cpu", "wandb=disabled", "agent=mlp", "hardware.torch_threads=1",
-        "trainer.num_envs=8", "trainer.batch_size=12288", "trainer.minibatch_size=3072",
-        "trainer.total_timesteps=368640", "trainer.checkpoint.checkpoint_interval=1000",
+        "run=learn",
+        f"data_dir={tmp_path}",
+        "hardware=cpu",
+        "wandb=disabled",
+        "agent=mlp",
+        "hardware.torch_threads=1",
+        "trainer.num_envs=8",
+        "trainer.batch_size=12288",
+        "trainer.minibatch_size=3072",
+        "trainer.total_timesteps=368640",
+        "trainer.checkpoint.checkpoint_interval=1000",
         "++trainer.env_overrides.game.max_steps=250",
-    ]  # fmt: skip
+    ]
     job = resolve_train_job(compose("train_job", overrides))
     train(job)
     rows = [json.loads(x) for x in (tmp_path / "learn" / "metrics.jsonl").read_text().splitlines()]

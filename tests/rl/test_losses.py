@@ -31,8 +31,16 @@ def test_ppo_loss_against_hand_computation():
 def test_unclipped_value_loss_and_gradients_flow():
     new_v = torch.tensor([1.0, 3.0], requires_grad=True)
     coef = PPOCoefficients(0.1, 0.1, 0.0, 1.0, clip_vloss=False, norm_adv=True)
-    loss, stats = ppo_loss(torch.zeros(2), torch.zeros(2), torch.zeros(2), new_v, torch.zeros(2),
-                           torch.tensor([1.0, 2.0]), torch.tensor([0.0, 0.0]), coef)  # fmt: skip
+    loss, stats = ppo_loss(
+        torch.zeros(2),
+        torch.zeros(2),
+        torch.zeros(2),
+        new_v,
+        torch.zeros(2),
+        torch.tensor([1.0, 2.0]),
+        torch.tensor([0.0, 0.0]),
+        coef,
+    )
     assert float(stats["value_loss"]) == pytest.approx(0.5 * (1 + 9) / 2)
     loss.backward()
     assert new_v.grad.tolist() == pytest.approx([0.5, 1.5])

@@ -85,8 +85,11 @@ def test_in_training_evaluation_hook_gets_the_epoch_checkpoint(tmp_path):
         calls.append((checkpoint.name, epoch, checkpoint.is_file()))
         return {"overview/avg_category_score": 0.5 * epoch}
 
-    extra = ["trainer.checkpoint.checkpoint_interval=5", "trainer.simulation.evaluate_interval=2",
-             "trainer.total_timesteps=3072"]  # fmt: skip
+    extra = [
+        "trainer.checkpoint.checkpoint_interval=5",
+        "trainer.simulation.evaluate_interval=2",
+        "trainer.total_timesteps=3072",
+    ]
     job = tiny_job(tmp_path, extra=extra)
     train(job, evaluate_fn=fake_eval)
     assert calls == [("model_0002.pt", 2, True), ("model_0004.pt", 4, True)]
@@ -96,8 +99,15 @@ def test_in_training_evaluation_hook_gets_the_epoch_checkpoint(tmp_path):
 
 def test_initial_policy_uri_starts_a_new_run_from_given_weights(tmp_path):
     first = train(tiny_job(tmp_path / "a", extra=["trainer.total_timesteps=768"]))
-    job = tiny_job(tmp_path / "b", run="fine", extra=["trainer.total_timesteps=768", "trainer.max_epochs=1",
-                                                      f"trainer.initial_policy_uri=file://{first.final_checkpoint}"])
+    job = tiny_job(
+        tmp_path / "b",
+        run="fine",
+        extra=[
+            "trainer.total_timesteps=768",
+            "trainer.max_epochs=1",
+            f"trainer.initial_policy_uri=file://{first.final_checkpoint}",
+        ],
+    )
     train(job)
     w0 = load_checkpoint(tmp_path / "b" / "fine" / "checkpoints" / "model_0000.pt")["policy"]["state_dict"]
     wa = load_checkpoint(first.final_checkpoint)["policy"]["state_dict"]

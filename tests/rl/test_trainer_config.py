@@ -1,4 +1,5 @@
 import pytest
+from pydantic import ValidationError
 
 from metta.common.config import compose
 from metta.common.errors import ConfigError
@@ -13,9 +14,15 @@ from metta.rl.trainer_config import (
 def test_compose_train_job_with_overrides(tmp_path):
     cfg = compose(
         "train_job",
-        ["run=abc", f"data_dir={tmp_path}", "trainer.optimizer.learning_rate=0.001", "agent=mlp", "seed=7",
-         "++trainer.env_overrides.game.max_steps=50"],
-    )  # fmt: skip
+        [
+            "run=abc",
+            f"data_dir={tmp_path}",
+            "trainer.optimizer.learning_rate=0.001",
+            "agent=mlp",
+            "seed=7",
+            "++trainer.env_overrides.game.max_steps=50",
+        ],
+    )
     job = resolve_train_job(cfg)
     assert job.run == "abc"
     assert job.run_dir == f"{tmp_path}/abc"
@@ -90,5 +97,5 @@ def test_round_trip_through_plain_data(tmp_path):
     job = resolve_train_job(compose("train_job", ["run=a", f"data_dir={tmp_path}", "hardware=cpu"]))
     again = TrainJobConfig.from_dict(job.to_dict())
     assert again == job
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         job.trainer.batch_size = 3  # frozen

@@ -66,7 +66,6 @@ class CountingEnv:
                 self.episode[e] += 1
         return self._obs(), rewards, dones, infos
 
-
     tables = SimpleNamespace(object_names=("wall", "altar"), obj_type_id=np.array([1, 8]), items=("ore_red", "heart"))
 
     def snapshot(self, env_index: int) -> dict:
@@ -77,10 +76,15 @@ class CountingEnv:
         grid[1, 1] = 8
         grid[2, 1 : n + 1] = 0
         return {
-            "grid": grid, "converter_row": np.array([1]), "converter_col": np.array([1]),
+            "grid": grid,
+            "converter_row": np.array([1]),
+            "converter_col": np.array([1]),
             "converter_inventory": np.array([[0, t]]),
-            "agent_row": np.full(n, 2), "agent_col": np.arange(n) + 1, "agent_orientation": np.full(n, 3),
-            "agent_frozen": np.zeros(n), "agent_inventory": np.array([[t, 0]] * n),
+            "agent_row": np.full(n, 2),
+            "agent_col": np.arange(n) + 1,
+            "agent_orientation": np.full(n, 3),
+            "agent_frozen": np.zeros(n),
+            "agent_inventory": np.array([[t, 0]] * n),
         }
 
 

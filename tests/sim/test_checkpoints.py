@@ -21,12 +21,20 @@ def _save(ckdir, epoch: int, num_actions: int = 19):
     return rl_checkpoint.save_checkpoint(ckdir, epoch, 100 * epoch, policy, None, {"run": "t"})
 
 
-SUITE = SimulationSuiteConfig(name="tiny", simulations=(
-    SimulationConfig(name="arena/basic", env="/env/mettagrid/arena/basic", num_episodes=1,
-                     env_overrides={"game.max_steps": 20}),
-    SimulationConfig(name="eval/basic_easy_shaped", env="/env/mettagrid/arena/basic_easy_shaped", num_episodes=1,
-                     env_overrides={"game.max_steps": 20}),
-))
+SUITE = SimulationSuiteConfig(
+    name="tiny",
+    simulations=(
+        SimulationConfig(
+            name="arena/basic", env="/env/mettagrid/arena/basic", num_episodes=1, env_overrides={"game.max_steps": 20}
+        ),
+        SimulationConfig(
+            name="eval/basic_easy_shaped",
+            env="/env/mettagrid/arena/basic_easy_shaped",
+            num_episodes=1,
+            env_overrides={"game.max_steps": 20},
+        ),
+    ),
+)
 
 
 def test_newest_checkpoint_is_evaluated_and_recorded(tmp_path):

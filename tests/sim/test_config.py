@@ -11,11 +11,18 @@ from metta.sim.config import category_of, env_override_strings
 
 
 def test_suite_defaults_are_inherited_and_overridable():
-    suite = resolve_suite({
-        "name": "s", "num_episodes": 3, "seed": 9, "env_overrides": {"game.max_steps": 100},
-        "simulations": {"a/x": {"env": "e1"}, "b/y": {"env": "e2", "num_episodes": 1,
-                                                      "env_overrides": {"game.num_agents": 4}}},
-    })
+    suite = resolve_suite(
+        {
+            "name": "s",
+            "num_episodes": 3,
+            "seed": 9,
+            "env_overrides": {"game.max_steps": 100},
+            "simulations": {
+                "a/x": {"env": "e1"},
+                "b/y": {"env": "e2", "num_episodes": 1, "env_overrides": {"game.num_agents": 4}},
+            },
+        }
+    )
     a, b = suite.simulations
     assert (a.num_episodes, a.seed, a.env_overrides) == (3, 9, {"game.max_steps": 100})
     assert (b.num_episodes, b.env_overrides) == (1, {"game.max_steps": 100, "game.num_agents": 4})

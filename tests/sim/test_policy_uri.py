@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from metta.common.errors import CheckpointError, EvaluationError
 from metta.agent.checkpoint import resolve_policy_uri
+from metta.common.errors import CheckpointError, EvaluationError
 
 
 @pytest.fixture
 def run_dir(tmp_path):
     ck = tmp_path / "run" / "checkpoints"
     ck.mkdir(parents=True)
-    # created in an order where the first directory entry is not the newest (a plain directory listing would pick the wrong one)
+    # created in an order where the first directory entry is not the newest
+    # (a plain directory listing would pick the wrong one)
     for epoch in (100, 9, 10):
         (ck / f"model_{epoch:04d}.pt").write_bytes(b"x")
     (ck / "model_0100.pt.tmp").write_bytes(b"partial")

@@ -15,9 +15,14 @@ def test_replay_written_on_request(tmp_path):
     ck = tmp_path / "model_0003.pt"
     ck.write_bytes(b"x")
     suite = SimulationSuiteConfig(name="t", simulations=(SimulationConfig(name="arena/r", env="fake", num_episodes=2),))
-    evaluate(f"file://{ck}", suite, tmp_path / "s.db", replay_dir=tmp_path / "replays",
-             env_maker=lambda sim: (lambda n, seed: CountingEnv(n, seed, num_agents=3, length=4)),
-             policy_loader=lambda p, d: (ScriptedPolicy(), {}))
+    evaluate(
+        f"file://{ck}",
+        suite,
+        tmp_path / "s.db",
+        replay_dir=tmp_path / "replays",
+        env_maker=lambda sim: lambda n, seed: CountingEnv(n, seed, num_agents=3, length=4),
+        policy_loader=lambda p, d: (ScriptedPolicy(), {}),
+    )
     html = (tmp_path / "replays" / "arena__r.html").read_text()
     assert not re.search(r"(src|href)=\"?(https?:)?//", html)  # nothing loaded from the network
     data = json.loads(re.search(r'<script id="replay-data" type="application/json">(.*?)</script>', html, re.S)[1])
@@ -38,11 +43,16 @@ def test_no_replay_by_default(tmp_path):
     ck = tmp_path / "model_0003.pt"
     ck.write_bytes(b"x")
     suite = SimulationSuiteConfig(name="t", simulations=(SimulationConfig(name="arena/r", env="fake"),))
-    evaluate(f"file://{ck}", suite, tmp_path / "s.db",
-             env_maker=lambda sim: (lambda n, seed: CountingEnv(n, seed)),
-             policy_loader=lambda p, d: (ScriptedPolicy(), {}))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model_0003.pt", "s.db", "s.db-shm", "s.db-wal"] or \
-        sorted(p.name for p in tmp_path.iterdir()) == ["model_0003.pt", "s.db"]
+    evaluate(
+        f"file://{ck}",
+        suite,
+        tmp_path / "s.db",
+        env_maker=lambda sim: lambda n, seed: CountingEnv(n, seed),
+        policy_loader=lambda p, d: (ScriptedPolicy(), {}),
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model_0003.pt", "s.db", "s.db-shm", "s.db-wal"] or sorted(
+        p.name for p in tmp_path.iterdir()
+    ) == ["model_0003.pt", "s.db"]
 
 
 NODE_STUB = """

@@ -17,7 +17,7 @@ def _suite(*sims: SimulationConfig) -> SimulationSuiteConfig:
 
 
 def _maker(length: int = 3, num_agents: int = 2):
-    return lambda sim: (lambda n, seed: CountingEnv(n, seed, num_agents=num_agents, length=length))
+    return lambda sim: lambda n, seed: CountingEnv(n, seed, num_agents=num_agents, length=length)
 
 
 def _loader(policies: dict[str, object]):
@@ -40,8 +40,13 @@ def test_episode_split():
 def test_scripted_policy_hand_counted(tmp_path, ckpts):
     # 3 episodes on 3 envs of lengths 3, 4, 5; agent 0 always takes action 1 (reward 1/step), agent 1 never.
     sim = SimulationConfig(name="arena/count", env="fake", num_episodes=3, seed=5)
-    res = evaluate(f"file://{ckpts}", _suite(sim), tmp_path / "s.db", env_maker=_maker(),
-                   policy_loader=_loader({"model_0007.pt": ScriptedPolicy((1, 0))}))
+    res = evaluate(
+        f"file://{ckpts}",
+        _suite(sim),
+        tmp_path / "s.db",
+        env_maker=_maker(),
+        policy_loader=_loader({"model_0007.pt": ScriptedPolicy((1, 0))}),
+    )
     assert res.policy_version == 7 and res.policy_key == f"file://{ckpts.resolve()}"
     # reward: agent 0 gets 3, 4, 5; agent 1 gets 0 → (3+4+5)/6 agent-episodes = 2.0
     assert res.metric("reward") == pytest.approx(2.0)
@@ -74,10 +79,21 @@ def test_more_episodes_than_envs_and_reset_state(tmp_path):
 
 
 def test_npc_share_recorded_per_agent(tmp_path, ckpts):
-    sim = SimulationConfig(name="arena/npc", env="fake", num_episodes=2, seed=3,
-                           npc_policy_uri=f"file://{ckpts}/npc.pt", policy_agents_pct=0.5)
-    res = evaluate(f"file://{ckpts}/model_0007.pt", _suite(sim), tmp_path / "s.db", env_maker=_maker(length=2),
-                   policy_loader=_loader({"model_0007.pt": ScriptedPolicy((0,)), "npc.pt": ScriptedPolicy((1,))}))
+    sim = SimulationConfig(
+        name="arena/npc",
+        env="fake",
+        num_episodes=2,
+        seed=3,
+        npc_policy_uri=f"file://{ckpts}/npc.pt",
+        policy_agents_pct=0.5,
+    )
+    res = evaluate(
+        f"file://{ckpts}/model_0007.pt",
+        _suite(sim),
+        tmp_path / "s.db",
+        env_maker=_maker(length=2),
+        policy_loader=_loader({"model_0007.pt": ScriptedPolicy((0,)), "npc.pt": ScriptedPolicy((1,))}),
+    )
     # the policy (agent 0 of each env) always takes action 0 → reward 0; the NPC's reward must not leak in
     assert res.metric("reward") == 0.0
     with StatsDB(tmp_path / "s.db") as db:
@@ -89,8 +105,14 @@ def test_npc_share_recorded_per_agent(tmp_path, ckpts):
 def test_same_seed_same_results_different_seed_differs(tmp_path, ckpts):
     sim = SimulationConfig(name="arena/rand", env="fake", num_episodes=3, seed=11)
     runs = [
-        evaluate(f"file://{ckpts}/rand.pt", _suite(sim), tmp_path / f"{i}.db", env_maker=_maker(length=20),
-                 policy_loader=_loader({"rand.pt": RandomPolicy()}), seed=seed)
+        evaluate(
+            f"file://{ckpts}/rand.pt",
+            _suite(sim),
+            tmp_path / f"{i}.db",
+            env_maker=_maker(length=20),
+            policy_loader=_loader({"rand.pt": RandomPolicy()}),
+            seed=seed,
+        )
         for i, seed in enumerate((11, 11, 12))
     ]
     assert runs[0].metrics == runs[1].metrics
@@ -101,10 +123,16 @@ def test_timeout_keeps_finished_episodes(tmp_path, ckpts):
     sim = SimulationConfig(name="arena/slow", env="fake", num_episodes=3, max_time_s=3.5)
     ticks = itertools.count()
     db = StatsDB(tmp_path / "s.db")
-    sid = db.start_simulation(eval_id="e", name=sim.name, suite="t", env="fake", policy_key="p", policy_version=0,
-                              num_episodes=3)
-    out = run_simulation(sim, lambda n, s: CountingEnv(n, s, length=3), PolicyHandle(ScriptedPolicy(), "p", 0),
-                         on_episode=lambda r: db.add_episode(sid, r), clock=lambda: float(next(ticks)))
+    sid = db.start_simulation(
+        eval_id="e", name=sim.name, suite="t", env="fake", policy_key="p", policy_version=0, num_episodes=3
+    )
+    out = run_simulation(
+        sim,
+        lambda n, s: CountingEnv(n, s, length=3),
+        PolicyHandle(ScriptedPolicy(), "p", 0),
+        on_episode=lambda r: db.add_episode(sid, r),
+        clock=lambda: float(next(ticks)),
+    )
     # clock reads 0 at start, then 1, 2, 3, 4 before steps: 3 steps run, only env 0 (length 3) finished
     assert out.status == "timeout" and out.env_steps == 3
     assert [e.env_index for e in out.episodes] == [0]
@@ -114,8 +142,13 @@ def test_timeout_keeps_finished_episodes(tmp_path, ckpts):
 
 def test_evaluate_records_timeout_and_metric_raises(tmp_path, ckpts):
     slow = SimulationConfig(name="arena/slow", env="fake", num_episodes=1, max_time_s=1e-9)
-    res = evaluate(f"file://{ckpts}", _suite(slow), tmp_path / "s.db", env_maker=_maker(length=50),
-                   policy_loader=_loader({"model_0007.pt": ScriptedPolicy()}))
+    res = evaluate(
+        f"file://{ckpts}",
+        _suite(slow),
+        tmp_path / "s.db",
+        env_maker=_maker(length=50),
+        policy_loader=_loader({"model_0007.pt": ScriptedPolicy()}),
+    )
     assert res.simulations[0].status == "timeout" and not res.complete
     assert res.sim_scores == {"arena/slow": None}
     for name in ("avg_category_score", "arena", "arena/slow", "reward"):
@@ -131,8 +164,13 @@ def test_shape_mismatch_is_clear_and_recorded(tmp_path, ckpts):
 
     sim = SimulationConfig(name="arena/x", env="fake")
     with pytest.raises(EvaluationError, match="19 actions but the env has 3"):
-        evaluate(f"file://{ckpts}", _suite(sim), tmp_path / "s.db", env_maker=_maker(),
-                 policy_loader=_loader({"model_0007.pt": Wrong()}))
+        evaluate(
+            f"file://{ckpts}",
+            _suite(sim),
+            tmp_path / "s.db",
+            env_maker=_maker(),
+            policy_loader=_loader({"model_0007.pt": Wrong()}),
+        )
     with StatsDB(tmp_path / "s.db") as db:
         assert db.query("SELECT status FROM simulations") == [("failed",)]
 
@@ -141,7 +179,12 @@ def test_unknown_sim_name_and_metric(tmp_path, ckpts):
     sim = SimulationConfig(name="arena/x", env="fake")
     with pytest.raises(EvaluationError, match="unknown simulation.*arena/nope.*known"):
         evaluate(f"file://{ckpts}", _suite(sim), tmp_path / "s.db", sims=["arena/nope"], env_maker=_maker())
-    res = evaluate(f"file://{ckpts}", _suite(sim), tmp_path / "s.db", env_maker=_maker(),
-                   policy_loader=_loader({"model_0007.pt": ScriptedPolicy()}))
+    res = evaluate(
+        f"file://{ckpts}",
+        _suite(sim),
+        tmp_path / "s.db",
+        env_maker=_maker(),
+        policy_loader=_loader({"model_0007.pt": ScriptedPolicy()}),
+    )
     with pytest.raises(EvaluationError, match="unknown metric 'nope'"):
         res.metric("nope")

@@ -15,14 +15,25 @@ from metta.sim.stats_db import EpisodeRecord, Filter, StatsDB
 
 def _ep(metrics: list[dict[str, float]], policies: list[tuple[str, int]], seed: int = 1, steps: int = 10):
     return EpisodeRecord(
-        env_index=0, seed=seed, steps=steps, agent_metrics=metrics, agent_policies=policies,
-        created_at=0.0, completed_at=1.0, max_steps=20,
+        env_index=0,
+        seed=seed,
+        steps=steps,
+        agent_metrics=metrics,
+        agent_policies=policies,
+        created_at=0.0,
+        completed_at=1.0,
+        max_steps=20,
     )
 
 
 def _sim(db: StatsDB, name: str, policy: str = "p", version: int = 1, eval_id: str = "e1") -> int:
     return db.start_simulation(
-        eval_id=eval_id, name=name, suite="s", env=f"/env/{name}", policy_key=policy, policy_version=version,
+        eval_id=eval_id,
+        name=name,
+        suite="s",
+        env=f"/env/{name}",
+        policy_key=policy,
+        policy_version=version,
         num_episodes=1,
     )
 

@@ -19,14 +19,15 @@ TINY = ["sim=sweep_eval", "sim.num_episodes=1", "++sim.env_overrides={game.max_s
 
 def _tool(args: list[str], cwd) -> subprocess.CompletedProcess:
     env = {**os.environ, "METTA_NO_REEXEC": "1"}
-    return subprocess.run([sys.executable, str(TOOL), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, str(TOOL), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def _checkpoint(run_dir, epoch: int = 4):
     from metta.agent import make_policy
-    from metta.rl.checkpoint import save_checkpoint
     from metta.agent.config import AgentConfig
+    from metta.rl.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
     cfg = AgentConfig(name="mlp", hidden_size=16, lstm_layers=1, fc_size=16, actor_hidden=16, critic_hidden=16)
@@ -73,16 +74,34 @@ def test_tool_on_tiny_real_training_run(tmp_path):
         pytest.skip("tools/train.py not available yet")
     env = {**os.environ, "METTA_NO_REEXEC": "1"}
     proc = subprocess.run(
-        [sys.executable, str(train), "run=tiny", f"data_dir={tmp_path}", "hardware=cpu", "trainer.total_timesteps=2000",
-         "trainer.num_envs=2", "trainer.batch_size=768", "trainer.minibatch_size=384", "trainer.bptt_horizon=16",
-         "trainer.checkpoint.checkpoint_interval=1", "trainer.simulation.evaluate_interval=0", "wandb=disabled"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(train),
+            "run=tiny",
+            f"data_dir={tmp_path}",
+            "hardware=cpu",
+            "trainer.total_timesteps=2000",
+            "trainer.num_envs=2",
+            "trainer.batch_size=768",
+            "trainer.minibatch_size=384",
+            "trainer.bptt_horizon=16",
+            "trainer.checkpoint.checkpoint_interval=1",
+            "trainer.simulation.evaluate_interval=0",
+            "wandb=disabled",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     ckpts = sorted((tmp_path / "tiny" / "checkpoints").glob("model_*.pt"))
     assert ckpts
-    proc = _tool([f"data_dir={tmp_path}", "run=tiny", "json=true", "replay_dir=" + str(tmp_path / "replays"), *TINY],
-                 cwd=tmp_path)
+    proc = _tool(
+        [f"data_dir={tmp_path}", "run=tiny", "json=true", "replay_dir=" + str(tmp_path / "replays"), *TINY],
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)["results"][0]
     assert res["policy_version"] == max(int(p.stem.split("_")[1]) for p in ckpts)

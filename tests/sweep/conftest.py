@@ -116,7 +116,7 @@ class FakeEvaluator:
     def __init__(self) -> None:
         self.calls = 0
 
-    def evaluate(self, run_dir: Path, timeout_s: float):  # noqa: ANN201 - EvalOutcome
+    def evaluate(self, run_dir: Path, timeout_s: float):  # EvalOutcome
         import json
 
         from metta.sweep.trial import EvalOutcome

@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("ray.tune", reason="ray is not installed (optional extra: pip install -e '.[ray]')")
 
-from experiments.ray_tune_example import BRANIN_MIN, branin, branin_config, compare  # noqa: E402
-from metta.sweep.integrations.ray_tune import ProteinSearcher  # noqa: E402
+from experiments.ray_tune_example import BRANIN_MIN, branin, branin_config, compare
+from metta.sweep.integrations.ray_tune import ProteinSearcher
 
 
 def test_branin_reference_values() -> None:

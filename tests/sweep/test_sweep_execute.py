@@ -84,7 +84,7 @@ def test_kill_9_mid_trial_then_resume(tmp_path: Path, fake_trainer: list[str]) -
         try:
             if store.list_trials("s"):
                 break
-        except Exception:  # noqa: BLE001 - the worker may not have created the schema yet
+        except Exception:  # the worker may not have created the schema yet
             pass
         time.sleep(0.2)
     (running,) = store.list_trials("s")
@@ -162,7 +162,7 @@ def test_sigterm_stops_the_tool_like_ctrl_c(tmp_path: Path, fake_trainer: list[s
             try:
                 if open_store(db).list_trials("term"):
                     break
-            except Exception:  # noqa: BLE001 - schema may be mid-creation
+            except Exception:  # schema may be mid-creation
                 pass
         time.sleep(0.3)
     time.sleep(0.5)

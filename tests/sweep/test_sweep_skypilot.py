@@ -1,4 +1,5 @@
-"""devops/skypilot/launch.py: the documented launch commands (docs/sweeps.md) produce SkyPilot tasks that SkyPilot's own parser accepts
+"""devops/skypilot/launch.py: the documented launch commands (docs/sweeps.md) produce SkyPilot tasks that
+SkyPilot's own parser accepts
 (when SkyPilot is installed; structurally checked otherwise), with the store resolved like the sweep's own."""
 
 from __future__ import annotations

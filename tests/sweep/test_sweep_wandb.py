@@ -79,7 +79,7 @@ class _FakeApi:
         self._runs = runs
         self.calls: list[tuple] = []
 
-    def runs(self, path: str, filters: dict, per_page: int):  # noqa: ANN201
+    def runs(self, path: str, filters: dict, per_page: int):
         self.calls.append((path, filters, per_page))
         return iter(self._runs)
 
@@ -117,7 +117,7 @@ def test_importer_rebuilds_a_store_with_a_real_cap(tmp_path: Path) -> None:
 
 def test_importer_reports_unreachable_api(tmp_path: Path) -> None:
     class Broken:
-        def runs(self, *a, **k):  # noqa: ANN002, ANN003, ANN202
+        def runs(self, *a, **k):
             raise ConnectionError("no route to host")
 
     with pytest.raises(StoreError, match="no route to host"):

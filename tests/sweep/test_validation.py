@@ -200,7 +200,7 @@ class InterruptingDispatcher:
     def __init__(self) -> None:
         self.calls = 0
 
-    def train(self, request, progress=None) -> TrainOutcome:  # noqa: ANN001
+    def train(self, request, progress=None) -> TrainOutcome:
         self.calls += 1
         if self.calls == 2:
             raise KeyboardInterrupt
@@ -385,7 +385,7 @@ def test_real_validation_end_to_end(tmp_path: Path) -> None:
 
 
 class BrokenDispatcher:
-    def train(self, request, progress=None) -> TrainOutcome:  # noqa: ANN001
+    def train(self, request, progress=None) -> TrainOutcome:
         raise OSError("disk full")
 
 

@@ -18,13 +18,21 @@ TRAIN = "experiments.recipes.arena_basic_easy_shaped.train"
 def run_py(*args):
     env = {**os.environ, "METTA_NO_REEXEC": "1"}
     env.pop("DATA_DIR", None)
-    return subprocess.run([sys.executable, str(RUN), *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, str(RUN), *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def test_seed_command_dry_run_prints_final_config():
-    r = run_py(TRAIN, "--args", "run=validation_seed_42", "--overrides", "system.seed=42",
-               "system.torch_deterministic=true", "--dry-run")
+    r = run_py(
+        TRAIN,
+        "--args",
+        "run=validation_seed_42",
+        "--overrides",
+        "system.seed=42",
+        "system.torch_deterministic=true",
+        "--dry-run",
+    )
     assert r.returncode == 0, r.stderr
     cfg = yaml.safe_load(r.stdout)
     assert cfg["tool"] == "TrainTool"
@@ -39,8 +47,10 @@ def test_seed_command_dry_run_prints_final_config():
     "args, message",
     [
         (["--args", "run=x", "bogus=1"], "unknown argument 'bogus' for train; valid arguments: run, hardware='auto'"),
-        (["--args", "run=x", "--overrides", "trainer.ppo.clip_cof=0.2"],
-         "unknown override path 'trainer.ppo.clip_cof': trainer.ppo has no key 'clip_cof'"),
+        (
+            ["--args", "run=x", "--overrides", "trainer.ppo.clip_cof=0.2"],
+            "unknown override path 'trainer.ppo.clip_cof': trainer.ppo has no key 'clip_cof'",
+        ),
         (["--args", "run=x", "--overrides", "system.seed=abc"], "system.seed"),
         (["--args", "run=x", "--overrides", "trainer.ppo.gamma=2"], "trainer.ppo.gamma"),
         (["--args", "run=x", "--overrides", "noequals"], "key=value"),
@@ -106,9 +116,14 @@ def test_recipe_sets_every_training_value_explicitly(hardware):
     from experiments.recipes.arena_basic_easy_shaped import train
 
     tool = train(run="x", hardware=hardware)
-    unset = [p for block in ("trainer", "agent", "system", "wandb") for p in _unset_fields(getattr(tool, block), f"{block}.")]
+    unset = [
+        p for block in ("trainer", "agent", "system", "wandb") for p in _unset_fields(getattr(tool, block), f"{block}.")
+    ]
     # decay_rate only shapes exponential/logarithmic schedules; the YAML leaves it unset for cosine/linear too
     hs = tool.trainer.hyperparameter_scheduler
-    unset = [p for p in unset if not (p.endswith(".decay_rate") and getattr(hs, p.split(".")[2]).type in
-                                      ("cosine", "linear", "constant"))]
+    unset = [
+        p
+        for p in unset
+        if not (p.endswith(".decay_rate") and getattr(hs, p.split(".")[2]).type in ("cosine", "linear", "constant"))
+    ]
     assert unset == [], f"set these explicitly in experiments/recipes/arena_basic_easy_shaped.py: {unset}"

@@ -61,13 +61,21 @@ def test_train_tool_cfg_job_prints_resolved_config(tmp_path):
 @pytest.mark.slow
 def test_torchrun_two_cpu_ranks_average_gradients(tmp_path):
     """torchrun --nproc_per_node=2 (gloo): rank 0 writes; agent_steps count both ranks."""
-    args = [f"data_dir={tmp_path}", "run=ddp", *[a for a in TINY if not a.startswith("trainer.total_timesteps")],
-            "trainer.total_timesteps=3072"]  # fmt: skip
+    args = [
+        f"data_dir={tmp_path}",
+        "run=ddp",
+        *[a for a in TINY if not a.startswith("trainer.total_timesteps")],
+        "trainer.total_timesteps=3072",
+    ]
     env = {**os.environ, "METTA_NO_REEXEC": "1", "WANDB_MODE": "disabled"}
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(TOOL), *args],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((tmp_path / "ddp" / "train_result.json").read_text())
     assert (result["status"], result["epochs"], result["agent_steps"]) == ("success", 2, 3072)  # 2 ranks x 768 x 2
@@ -78,11 +86,21 @@ def test_torchrun_two_cpu_ranks_average_gradients(tmp_path):
 def test_sigterm_records_an_interrupted_run_with_its_last_checkpoint(tmp_path):
     import time
 
-    args = [f"data_dir={tmp_path}", "run=term", *[a for a in TINY if not a.startswith("trainer.total_timesteps")],
-            "trainer.total_timesteps=100000000"]  # fmt: skip
+    args = [
+        f"data_dir={tmp_path}",
+        "run=term",
+        *[a for a in TINY if not a.startswith("trainer.total_timesteps")],
+        "trainer.total_timesteps=100000000",
+    ]
     env = {**os.environ, "METTA_NO_REEXEC": "1", "WANDB_MODE": "disabled"}
-    proc = subprocess.Popen([sys.executable, str(TOOL), *args], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, str(TOOL), *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     first = tmp_path / "term" / "checkpoints" / "model_0001.pt"
     deadline = time.monotonic() + 120
     while not first.exists() and time.monotonic() < deadline and proc.poll() is None:

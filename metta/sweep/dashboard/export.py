@@ -31,7 +31,7 @@ def _table_html(records: Sequence[dict[str, Any]], columns: Sequence[dict[str, s
 
 
 def _figure_html(fig: dict[str, Any], div_id: str, first: bool) -> str:
-    import plotly.io as pio  # type: ignore[import-untyped]
+    import plotly.io as pio
 
     return pio.to_html(
         fig,

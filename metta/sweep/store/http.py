@@ -77,14 +77,14 @@ def _trial_from(d: dict[str, Any]) -> Trial:
 class _Handler(BaseHTTPRequestHandler):
     server: SweepHTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         if self.server.verbose:
             super().log_message(format, *args)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:  # stdlib naming
         self._dispatch("GET")
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:  # stdlib naming
         self._dispatch("POST")
 
     def _reply(self, code: int, body: dict[str, Any]) -> None:

@@ -53,7 +53,7 @@ class WandbMirror:
         )
         try:
             run = wandb.init(mode=self.mode, **kwargs)  # type: ignore[arg-type]  # mode checked by choose_wandb_mode
-        except Exception:  # noqa: BLE001 - unreachable server: keep the mirror local instead of failing the sweep
+        except Exception:  # unreachable server: keep the mirror local instead of failing the sweep
             if self.mode != "online":
                 raise
             self.mode = "offline"
@@ -90,7 +90,7 @@ def import_from_wandb(
             import wandb  # lazy: wandb is heavy and only needed for an import
 
             api = wandb.Api(timeout=30)
-        except Exception as exc:  # noqa: BLE001 - wandb raises many types when it cannot reach a server
+        except Exception as exc:  # wandb raises many types when it cannot reach a server
             raise StoreError(f"cannot reach the W&B API to import sweep {sweep_name!r}: {exc}") from exc
     path = f"{entity}/{project}" if entity else project
     store.register_sweep(sweep_name, {"project": project, "entity": entity, "imported_from": "wandb"})
@@ -117,6 +117,6 @@ def import_from_wandb(
             count += 1
     except StoreError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise StoreError(f"reading W&B runs of {path} group {sweep_name!r} failed: {exc}") from exc
     return count

@@ -83,9 +83,8 @@ def add_inv(inv, e, a, item, delta, limits, stats, R):
 
 
 @njit
-def maybe_start(
-    e, ci, step, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out, obj_ticks, game_stats
-):
+def maybe_start(e, ci, step, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out, obj_ticks,
+                game_stats):
     """Start a conversion if the converter is idle, below max output and holds every input."""
     if conv_phase[e, ci] != 0:
         return
@@ -109,20 +108,8 @@ def maybe_start(
 
 
 @njit
-def fire_events(
-    e,
-    step,
-    conv_kind,
-    conv_inv,
-    conv_phase,
-    conv_timer,
-    obj_in,
-    obj_out,
-    obj_max_out,
-    obj_ticks,
-    obj_cooldown,
-    game_stats,
-):
+def fire_events(e, step, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out, obj_ticks,
+                obj_cooldown, game_stats):
     """Finish due conversions (add outputs, start cooldown) and end due cooldowns (then try to start)."""
     R = obj_in.shape[1]
     for ci in range(conv_kind.shape[1]):
@@ -140,29 +127,17 @@ def fire_events(
                 conv_timer[e, ci] = step + obj_cooldown[k]
                 continue
         conv_phase[e, ci] = 0
-        maybe_start(
-            e,
-            ci,
-            step,
-            conv_kind,
-            conv_inv,
-            conv_phase,
-            conv_timer,
-            obj_in,
-            obj_out,
-            obj_max_out,
-            obj_ticks,
-            game_stats,
-        )
+        maybe_start(e, ci, step, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out,
+                    obj_ticks, game_stats)
 
 
 @njit
-def start_all(e, n, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out, obj_ticks, game_stats):
+def start_all(e, n, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out, obj_ticks,
+              game_stats):
     """Episode start: every converter of env ``e`` tries to start a conversion at step 0."""
     for ci in range(n):
-        maybe_start(
-            e, ci, 0, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out, obj_ticks, game_stats
-        )
+        maybe_start(e, ci, 0, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out, obj_ticks,
+                    game_stats)
 
 
 @njit
@@ -189,24 +164,8 @@ def find_attack_target(e, r, c, o, arg, cell_agent):
 
 
 @njit
-def do_attack(
-    e,
-    a,
-    arg,
-    agent_r,
-    agent_c,
-    agent_ori,
-    agent_frozen,
-    inv,
-    cell_agent,
-    limits,
-    att_consume,
-    att_defense,
-    freeze_duration,
-    stats,
-    R,
-    S0,
-):
+def do_attack(e, a, arg, agent_r, agent_c, agent_ori, agent_frozen, inv, cell_agent, limits, att_consume,
+              att_defense, freeze_duration, stats, R, S0):
     for i in range(R):
         if inv[e, a, i] < att_consume[i]:
             return False
@@ -256,28 +215,8 @@ def front_cell(r, c, o, H, W):
 
 
 @njit
-def do_converter_action(
-    e,
-    a,
-    is_get,
-    fr,
-    fc,
-    step,
-    inv,
-    cell_conv,
-    conv_kind,
-    conv_inv,
-    conv_phase,
-    conv_timer,
-    obj_in,
-    obj_out,
-    obj_max_out,
-    obj_ticks,
-    limits,
-    stats,
-    game_stats,
-    R,
-):
+def do_converter_action(e, a, is_get, fr, fc, step, inv, cell_conv, conv_kind, conv_inv, conv_phase, conv_timer,
+                        obj_in, obj_out, obj_max_out, obj_ticks, limits, stats, game_stats, R):
     """get_items (take every output item) or put_items (deposit up to each recipe input) with the front converter."""
     ci = cell_conv[e, fr, fc]
     if ci < 0:
@@ -300,28 +239,15 @@ def do_converter_action(
                 stats[e, a, B_PUT * R + i] += amt
                 moved += amt
     if moved > 0:
-        maybe_start(
-            e,
-            ci,
-            step,
-            conv_kind,
-            conv_inv,
-            conv_phase,
-            conv_timer,
-            obj_in,
-            obj_out,
-            obj_max_out,
-            obj_ticks,
-            game_stats,
-        )
+        maybe_start(e, ci, step, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out,
+                    obj_ticks, game_stats)
         return True
     return False
 
 
 @njit
-def do_move_or_swap(
-    e, a, t, arg, agent_r, agent_c, agent_ori, agent_frozen, cell_obj, cell_agent, obj_swappable, stats, S0
-):
+def do_move_or_swap(e, a, t, arg, agent_r, agent_c, agent_ori, agent_frozen, cell_obj, cell_agent, obj_swappable,
+                    stats, S0):
     H = cell_agent.shape[1]
     W = cell_agent.shape[2]
     r = agent_r[e, a]
@@ -364,47 +290,11 @@ def do_move_or_swap(
 
 
 @njit
-def step_envs(
-    actions,
-    act_type,
-    act_arg,
-    enabled,
-    env_step,
-    rng,
-    order,
-    agent_r,
-    agent_c,
-    agent_ori,
-    agent_frozen,
-    inv,
-    last_action,
-    last_arg,
-    agent_value,
-    rewards,
-    ep_return,
-    cell_obj,
-    cell_conv,
-    cell_agent,
-    conv_kind,
-    conv_inv,
-    conv_phase,
-    conv_timer,
-    obj_in,
-    obj_out,
-    obj_max_out,
-    obj_ticks,
-    obj_cooldown,
-    obj_swappable,
-    limits,
-    reward_w,
-    reward_cap,
-    att_consume,
-    att_defense,
-    freeze_duration,
-    penalty,
-    stats,
-    game_stats,
-):
+def step_envs(actions, act_type, act_arg, enabled, env_step, rng, order, agent_r, agent_c, agent_ori, agent_frozen,
+              inv, last_action, last_arg, agent_value, rewards, ep_return, cell_obj, cell_conv, cell_agent,
+              conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out, obj_ticks, obj_cooldown,
+              obj_swappable, limits, reward_w, reward_cap, att_consume, att_defense, freeze_duration, penalty,
+              stats, game_stats):
     """Advance every env by one step: events, shuffled attacks, shuffled other actions, then rewards."""
     E, N, R = inv.shape
     S0 = 5 * R + 2 * NUM_ACTION_TYPES
@@ -414,20 +304,8 @@ def step_envs(
     for e in range(E):
         env_step[e] += 1
         step = env_step[e]
-        fire_events(
-            e,
-            step,
-            conv_kind,
-            conv_inv,
-            conv_phase,
-            conv_timer,
-            obj_in,
-            obj_out,
-            obj_max_out,
-            obj_ticks,
-            obj_cooldown,
-            game_stats,
-        )
+        fire_events(e, step, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out, obj_ticks,
+                    obj_cooldown, game_stats)
         for i in range(N):
             order[i] = i
         for i in range(N - 1, 0, -1):
@@ -473,64 +351,16 @@ def step_envs(
                             stats[e, a, S0 + M_SEQROT] += 1
                         ok = True
                     elif t == MOVE or t == SWAP:
-                        ok = do_move_or_swap(
-                            e,
-                            a,
-                            t,
-                            arg,
-                            agent_r,
-                            agent_c,
-                            agent_ori,
-                            agent_frozen,
-                            cell_obj,
-                            cell_agent,
-                            obj_swappable,
-                            stats,
-                            S0,
-                        )
+                        ok = do_move_or_swap(e, a, t, arg, agent_r, agent_c, agent_ori, agent_frozen, cell_obj,
+                                             cell_agent, obj_swappable, stats, S0)
                     elif t == GET_ITEMS or t == PUT_ITEMS:
                         fr, fc = front_cell(agent_r[e, a], agent_c[e, a], agent_ori[e, a], H, W)
-                        ok = do_converter_action(
-                            e,
-                            a,
-                            t == GET_ITEMS,
-                            fr,
-                            fc,
-                            step,
-                            inv,
-                            cell_conv,
-                            conv_kind,
-                            conv_inv,
-                            conv_phase,
-                            conv_timer,
-                            obj_in,
-                            obj_out,
-                            obj_max_out,
-                            obj_ticks,
-                            limits,
-                            stats,
-                            game_stats,
-                            R,
-                        )
+                        ok = do_converter_action(e, a, t == GET_ITEMS, fr, fc, step, inv, cell_conv, conv_kind,
+                                                 conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out,
+                                                 obj_ticks, limits, stats, game_stats, R)
                     else:
-                        ok = do_attack(
-                            e,
-                            a,
-                            arg,
-                            agent_r,
-                            agent_c,
-                            agent_ori,
-                            agent_frozen,
-                            inv,
-                            cell_agent,
-                            limits,
-                            att_consume,
-                            att_defense,
-                            freeze_duration,
-                            stats,
-                            R,
-                            S0,
-                        )
+                        ok = do_attack(e, a, arg, agent_r, agent_c, agent_ori, agent_frozen, inv, cell_agent, limits,
+                                       att_consume, att_defense, freeze_duration, stats, R, S0)
                 if ok:
                     stats[e, a, 5 * R + t] += 1
                 else:

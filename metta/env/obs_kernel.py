@@ -37,36 +37,10 @@ def emit(o, n, dropped, loc, f, v):
 
 
 @njit
-def write_obs(
-    obs,
-    env_step,
-    env_max_steps,
-    win_dr,
-    win_dc,
-    win_loc,
-    agent_r,
-    agent_c,
-    agent_ori,
-    agent_frozen,
-    agent_group,
-    inv,
-    last_action,
-    last_arg,
-    last_reward_byte,
-    cell_obj,
-    cell_conv,
-    cell_agent,
-    conv_kind,
-    conv_inv,
-    conv_phase,
-    obj_type_id,
-    obj_color,
-    obj_swappable,
-    obj_is_conv,
-    obj_items,
-    obj_nitems,
-    game_stats,
-):
+def write_obs(obs, env_step, env_max_steps, win_dr, win_dc, win_loc, agent_r, agent_c, agent_ori, agent_frozen,
+              agent_group, inv, last_action, last_arg, last_reward_byte, cell_obj, cell_conv, cell_agent, conv_kind,
+              conv_inv, conv_phase, obj_type_id, obj_color, obj_swappable, obj_is_conv, obj_items, obj_nitems,
+              game_stats):
     """Write legacy-ordered tokens (globals, then cells by distance) into ``obs[E*N, T, 3]``; pad the rest (0xFF)."""
     E, N, R = inv.shape
     T = obs.shape[1]

@@ -24,7 +24,7 @@ from typing import Any
 from ray.tune.search import Searcher  # type: ignore[import-not-found,unused-ignore]
 
 from metta.common.errors import OptimizerError
-from metta.sweep.config import ProteinConfig
+from metta.sweep.optim.config import ProteinConfig
 from metta.sweep.protein import Protein
 
 COST_KEY = "time_total_s"

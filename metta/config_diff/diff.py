@@ -129,12 +129,14 @@ GROUP_MIN = 4
 
 def group_siblings(diffs: list[Difference]) -> list[Difference]:
     """Keys one side lacks that share a parent, a severity and a reason (e.g. 60 simulations of a bigger suite)
-    are listed as one difference at the parent, with the block of those keys as its value."""
+    are listed as one difference at the parent, with the block of those keys as its value. Critical ones are
+    always listed one by one."""
     groups: dict[tuple[str, str, str, str, str], list[Difference]] = {}
     for d in diffs:
-        if d.kind in ("missing", "added") and "." in d.path:
+        if d.kind in ("missing", "added") and "." in d.path and d.severity != "critical":
             groups.setdefault((d.kind, d.path.rsplit(".", 1)[0], d.severity, d.why, d.doc), []).append(d)
-    out = _group_repeated_changes([d for d in diffs if not (d.kind in ("missing", "added") and "." in d.path)])
+    grouped = {id(d) for items in groups.values() for d in items}
+    out = _group_repeated_changes([d for d in diffs if id(d) not in grouped])
     for (kind, parent, severity, why, doc), items in groups.items():
         if len(items) < GROUP_MIN:
             out += items
@@ -157,7 +159,7 @@ def _group_repeated_changes(diffs: list[Difference]) -> list[Difference]:
     rest = []
     for d in diffs:
         parts = d.path.split(".")
-        if d.kind in ("changed", "type_changed") and len(parts) >= 3:
+        if d.kind in ("changed", "type_changed") and len(parts) >= 3 and d.severity != "critical":
             key = (d.kind, ".".join(parts[:-2]), parts[-1], json.dumps([d.left, d.right], sort_keys=True, default=str),
                    d.severity, d.why)
             groups.setdefault(key, []).append(d)

@@ -72,11 +72,14 @@ def log_report(args: argparse.Namespace, repo: Path, refs: Sequence[str], table:
     rules = load_rules(args.rules)
     overrides = [*args.override, *args.left_override, *(o for o in args.soft_override if o.startswith("run="))]
     base, commits = commits_in_range(repo, refs)
+    if base is None and commits:  # the whole history: its first commit is the baseline
+        base, commits = commits[0], commits[1:]
     lines = [f"history of {args.log} ({args.config_name}) in {repo}, "
              f"{len(commits)} commits touching configs/" + (f" after {base[:10]}" if base else "")]
     changes = 0
     with tempfile.TemporaryDirectory(prefix="config_diff_log_") as tmp:
         prev = value_at(repo, base, args.log, args.config_name, overrides, table, norm, Path(tmp)) if base else ABSENT
+        first = prev
         for commit in commits:
             value = value_at(repo, commit, args.log, args.config_name, overrides, table, norm, Path(tmp))
             kind, _ = compare_values(prev, value, args.log, rules)
@@ -84,7 +87,7 @@ def log_report(args: argparse.Namespace, repo: Path, refs: Sequence[str], table:
                 changes += 1
                 lines.append(f"{_subject(repo, commit)}\n    {_fmt(prev)} -> {_fmt(value)}")
             prev = value
-    lines.insert(1, f"{changes} commits changed it")
+    lines.insert(1, f"{changes} commits changed it; at {base[:10] if base else '-'}: {_fmt(first)}")
     return "\n".join(lines) + "\n"
 
 

@@ -228,7 +228,7 @@ def null_search_fields(flat: dict[Path_, Any], _d: Dialect, _r: NormalizeRules) 
 def schedules(flat: dict[Path_, Any], dialect: Dialect, rules: NormalizeRules) -> str:
     """initial_value null = base; ignored parameters dropped; a schedule that never leaves its base is none."""
     prefix = split(rules.schedule_prefix)
-    had_block = _has_prefix(flat, prefix) or prefix in flat
+    had_block = _has_prefix(flat, prefix) or prefix in flat or _has_prefix(flat, prefix[:1])
     dropped = []
     for name, base_path in rules.schedules.items():
         key = (*prefix, name)
@@ -260,7 +260,7 @@ def schedules(flat: dict[Path_, Any], dialect: Dialect, rules: NormalizeRules) -
             continue
         flat.update({(*key, *k): v for k, v in new.items()})
     if had_block and not _has_prefix(flat, prefix):
-        flat[prefix] = {}  # keep the (now empty) scheduler block so a schedule one side has is reported by name
+        flat[prefix] = {}  # no scheduler block = an empty one, so a schedule one side has is reported by name
     return f"schedules that never leave their base value read as no schedule: {', '.join(dropped)}" if dropped else ""
 
 

@@ -5,9 +5,9 @@ See ``./tools/config_diff.py --help`` and docs/config_diff.md. Exit 0: no differ
 1: some; 2: usage error.
 """
 
-import _bootstrap  # noqa: F401  (re-exec into the repo .venv, put the repo on sys.path)
-
 import sys
+
+import _bootstrap  # noqa: F401  (re-exec into the repo .venv, put the repo on sys.path)
 
 from metta.config_diff.cli import run
 

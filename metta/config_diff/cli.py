@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from metta.common.config import REPO_ROOT
 from metta.common.errors import ConfigError, MettaError
@@ -20,7 +21,7 @@ from metta.config_diff.diff import at_or_above, canonicalize, diff
 from metta.config_diff.engine import warm_up
 from metta.config_diff.explain import explain
 from metta.config_diff.hydra_side import resolve_hydra, typed_view
-from metta.config_diff.normalize import detect_dialect, load_normalize_rules
+from metta.config_diff.normalize import Dialect, detect_dialect, load_normalize_rules
 from metta.config_diff.render import RENDERERS, summary_line
 from metta.config_diff.rules import SEVERITY_RANK, MappingTable, load_mapping, load_rules
 from metta.config_diff.sources import (
@@ -67,35 +68,67 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("left", nargs="?", help="LEFT side: a configs directory or a YAML/JSON dump (with --ref: RIGHT; "
-                   "with --log: the range A..B)")
+    p.add_argument(
+        "left",
+        nargs="?",
+        help="LEFT side: a configs directory or a YAML/JSON dump (with --ref: RIGHT; with --log: the range A..B)",
+    )
     p.add_argument("right", nargs="?", help="RIGHT side: a configs directory or a YAML/JSON dump")
-    p.add_argument("--repo", help=f"git repository (work tree or bare git dir) for --ref; default: this repository, "
-                   f"or ${LEGACY_REPO_ENV} when the ref is not in this one")
-    p.add_argument("--ref", action="append", default=[],
-                   help="LEFT = the Hydra tree at this git ref; given twice (or as A..B): LEFT at A, RIGHT at B")
+    p.add_argument(
+        "--repo",
+        help=f"git repository (work tree or bare git dir) for --ref; default: this repository, "
+        f"or ${LEGACY_REPO_ENV} when the ref is not in this one",
+    )
+    p.add_argument(
+        "--ref",
+        action="append",
+        default=[],
+        help="LEFT = the Hydra tree at this git ref; given twice (or as A..B): LEFT at A, RIGHT at B",
+    )
     p.add_argument("--ref-recipe", help="LEFT = this recipe (module.function), taken from --ref when given")
     p.add_argument("--recipe", help="RIGHT = this recipe (default: the job's recipe, see below)")
     p.add_argument("--recipe-arg", action="append", default=[], metavar="K=V", help="argument for the recipe(s)")
     p.add_argument("--config-name", default="train_job", help="Hydra job to compose: train_job, sim_job, sweep_job")
-    p.add_argument("--run", default=DEFAULT_RUN,
-                   help=f"run name given to both sides unless set by --override/--recipe-arg (default {DEFAULT_RUN})")
+    p.add_argument(
+        "--run",
+        default=DEFAULT_RUN,
+        help=f"run name given to both sides unless set by --override/--recipe-arg (default {DEFAULT_RUN})",
+    )
     p.add_argument("--override", action="append", default=[], metavar="K=V", help="Hydra override for both sides")
     p.add_argument("--left-override", action="append", default=[], metavar="K=V", help="Hydra override, LEFT only")
     p.add_argument("--right-override", action="append", default=[], metavar="K=V", help="Hydra override, RIGHT only")
-    p.add_argument("--typed", action="store_true",
-                   help="pass Hydra sides through resolve_train_job (what the trainer receives; this repo's layout)")
+    p.add_argument(
+        "--typed",
+        action="store_true",
+        help="pass Hydra sides through resolve_train_job (what the trainer receives; this repo's layout)",
+    )
     p.add_argument("--format", choices=sorted(RENDERERS), default="text")
-    p.add_argument("--show", choices=list(SEVERITY_RANK), default="info",
-                   help="list only differences at or above this severity (default info = all); exit status still "
-                        "follows --fail-on over all differences")
-    p.add_argument("--fail-on", choices=[*SEVERITY_RANK, "never"], default="critical",
-                   help="exit 1 when a difference is at or above this severity (default critical)")
-    p.add_argument("--explain", action="append", default=[], metavar="PATH",
-                   help="show where each side's value of PATH comes from (YAML file:line, recipe or default)")
-    p.add_argument("--log", metavar="PATH",
-                   help="list the commits of a range (positional A..B, default: all of HEAD) that changed the "
-                        "resolved value of PATH, with old -> new values")
+    p.add_argument(
+        "--show",
+        choices=list(SEVERITY_RANK),
+        default="info",
+        help="list only differences at or above this severity (default info = all); exit status still "
+        "follows --fail-on over all differences",
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=[*SEVERITY_RANK, "never"],
+        default="critical",
+        help="exit 1 when a difference is at or above this severity (default critical)",
+    )
+    p.add_argument(
+        "--explain",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="show where each side's value of PATH comes from (YAML file:line, recipe or default)",
+    )
+    p.add_argument(
+        "--log",
+        metavar="PATH",
+        help="list the commits of a range (positional A..B, default: all of HEAD) that changed the "
+        "resolved value of PATH, with old -> new values",
+    )
     p.add_argument("--mapping", help="mapping table YAML (default: metta/config_diff/mapping.yaml)")
     p.add_argument("--rules", help="severity rules YAML (default: metta/config_diff/rules.yaml)")
     p.add_argument("--normalize", help="normalisation rules YAML (default: metta/config_diff/normalize.yaml)")
@@ -127,9 +160,11 @@ def choose_repo(args: argparse.Namespace, refs: Sequence[str]) -> Path:
     if legacy:
         return git_root(legacy)
     missing = next(r for r in refs if not has_commit(REPO_ROOT, r))
-    raise ConfigError(f"git ref {missing!r} is not in this repository ({REPO_ROOT}); give the repository that has "
-                      f"it with --repo PATH or set {LEGACY_REPO_ENV}=PATH (a clone of the upstream Hydra-era "
-                      f"repository, or its bare git dir)")
+    raise ConfigError(
+        f"git ref {missing!r} is not in this repository ({REPO_ROOT}); give the repository that has "
+        f"it with --repo PATH or set {LEGACY_REPO_ENV}=PATH (a clone of the upstream Hydra-era "
+        f"repository, or its bare git dir)"
+    )
 
 
 def _hydra(args: argparse.Namespace, cdir: Path, label: str, side: str) -> Tree:
@@ -139,8 +174,9 @@ def _hydra(args: argparse.Namespace, cdir: Path, label: str, side: str) -> Tree:
     soft = list(args.soft_override)
     while True:
         try:
-            return resolve_hydra(cdir, args.config_name, [*hard, *soft], label=label,
-                                 target_fields=args.table.target_fields)
+            return resolve_hydra(
+                cdir, args.config_name, [*hard, *soft], label=label, target_fields=args.table.target_fields
+            )
         except MettaError as exc:
             bad = [o for o in soft if f"'{o.split('=', 1)[0]}'" in str(exc)]
             if not bad:
@@ -168,8 +204,9 @@ def _ref_side(args: argparse.Namespace, repo: Path, ref: str, tmp: Path, side: s
 def _recipe_root(args: argparse.Namespace, repo: Path, target: str) -> Path:
     """A recipe is imported from --repo's work tree when it has that module, else from this checkout."""
     module = Path(*target.rpartition(".")[0].split("."))
-    if args.repo and any((repo / module).with_suffix(s).is_file() or (repo / module / "__init__.py").is_file()
-                         for s in (".py",)):
+    if args.repo and any(
+        (repo / module).with_suffix(s).is_file() or (repo / module / "__init__.py").is_file() for s in (".py",)
+    ):
         return repo
     return REPO_ROOT
 
@@ -217,7 +254,8 @@ def _explain(left: Tree, right: Tree, paths: Sequence[str], table: MappingTable)
             canon_path = canonicalize({split(raw): None}, table)[0]
             canon = next(iter(canon_path))
             sub = {p: v for p, v in flat.items() if p[: len(canon)] == canon}
-            value = flat.get(canon, sub and {dotted(p[len(canon):]): v for p, v in sub.items()} or None)
+            block: dict[str, Any] = {dotted(p[len(canon) :]): v for p, v in sub.items()}
+            value = flat.get(canon, block or None)
             original = dotted(origin[canon]) if canon in origin else (dotted(canon) if sub else None)
             lines.extend(explain(tree, dotted(canon), original, value))
         out.append("\n".join(lines))
@@ -243,8 +281,9 @@ def run(argv: Sequence[str] | None = None) -> int:
             from metta.config_diff.history import log_report
 
             refs = _split_refs([args.left] if args.left else args.ref)
-            repo = choose_repo(args, [r for r in refs if r]) if refs else (
-                git_root(args.repo) if args.repo else REPO_ROOT)
+            repo = (
+                choose_repo(args, [r for r in refs if r]) if refs else (git_root(args.repo) if args.repo else REPO_ROOT)
+            )
             _emit(log_report(args, repo, refs, table, norm), args.output)
             return 0
         with tempfile.TemporaryDirectory(prefix="config_diff_ref_") as tmp:
@@ -258,8 +297,17 @@ def run(argv: Sequence[str] | None = None) -> int:
         defaults = left.schema_defaults | right.schema_defaults
         dialects = (_dialect(left), _dialect(right))
         notes: list[str] = []
-        diffs = diff(left.data, right.data, table, rules, defaults, job=args.config_name, dialects=dialects,
-                     norm=norm, notes=notes)
+        diffs = diff(
+            left.data,
+            right.data,
+            table,
+            rules,
+            defaults,
+            job=args.config_name,
+            dialects=dialects,
+            norm=norm,
+            notes=notes,
+        )
         left = _with_notes(left, [n[6:] for n in notes if n.startswith("LEFT: ")])
         right = _with_notes(right, [n[7:] for n in notes if n.startswith("RIGHT: ")])
         t2 = time.perf_counter()
@@ -271,12 +319,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     _emit(report, args.output)
     if args.timing:
         t3 = time.perf_counter()
-        print(f"timing: resolve both sides {t1 - t0:.2f}s, diff {t2 - t1:.2f}s, render {t3 - t2:.2f}s, "
-              f"total {t3 - t0:.2f}s", file=sys.stderr)
+        print(
+            f"timing: resolve both sides {t1 - t0:.2f}s, diff {t2 - t1:.2f}s, render {t3 - t2:.2f}s, "
+            f"total {t3 - t0:.2f}s",
+            file=sys.stderr,
+        )
     return 1 if at_or_above(diffs, args.fail_on) else 0
 
 
-def _dialect(tree: Tree) -> str:
+def _dialect(tree: Tree) -> Dialect:
     return "ours" if tree.kind == "recipe" else detect_dialect(tree.data)
 
 

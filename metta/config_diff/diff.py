@@ -137,16 +137,24 @@ def group_siblings(diffs: list[Difference]) -> list[Difference]:
             groups.setdefault((d.kind, d.path.rsplit(".", 1)[0], d.severity, d.why, d.doc), []).append(d)
     grouped = {id(d) for items in groups.values() for d in items}
     out = _group_repeated_changes([d for d in diffs if id(d) not in grouped])
-    for (kind, parent, severity, why, doc), items in groups.items():
+    for (kind, parent, *_), items in groups.items():
         if len(items) < GROUP_MIN:
             out += items
             continue
         block = {d.path.rsplit(".", 1)[1]: (d.left if kind == "missing" else d.right) for d in items}
         names = ", ".join(list(block)[:4]) + (", ..." if len(block) > 4 else "")
         first = items[0]
-        out.append(replace(first, path=parent, left=block if kind == "missing" else None,
-                           right=block if kind == "added" else None, left_path=_parent(first.left_path),
-                           right_path=_parent(first.right_path), note=f"{len(items)} keys: {names}"))
+        out.append(
+            replace(
+                first,
+                path=parent,
+                left=block if kind == "missing" else None,
+                right=block if kind == "added" else None,
+                left_path=_parent(first.left_path),
+                right_path=_parent(first.right_path),
+                note=f"{len(items)} keys: {names}",
+            )
+        )
     return out
 
 
@@ -160,8 +168,14 @@ def _group_repeated_changes(diffs: list[Difference]) -> list[Difference]:
     for d in diffs:
         parts = d.path.split(".")
         if d.kind in ("changed", "type_changed") and len(parts) >= 3 and d.severity != "critical":
-            key = (d.kind, ".".join(parts[:-2]), parts[-1], json.dumps([d.left, d.right], sort_keys=True, default=str),
-                   d.severity, d.why)
+            key = (
+                d.kind,
+                ".".join(parts[:-2]),
+                parts[-1],
+                json.dumps([d.left, d.right], sort_keys=True, default=str),
+                d.severity,
+                d.why,
+            )
             groups.setdefault(key, []).append(d)
         else:
             rest.append(d)
@@ -170,8 +184,15 @@ def _group_repeated_changes(diffs: list[Difference]) -> list[Difference]:
             rest += items
             continue
         names = [d.path.split(".")[-2] for d in items]
-        rest.append(replace(items[0], path=f"{grand}.*.{leaf}", left_path=None, right_path=None,
-                            note=f"in {len(items)} blocks: {', '.join(names[:4])}" + (", ..." if len(names) > 4 else "")))
+        rest.append(
+            replace(
+                items[0],
+                path=f"{grand}.*.{leaf}",
+                left_path=None,
+                right_path=None,
+                note=f"in {len(items)} blocks: {', '.join(names[:4])}" + (", ..." if len(names) > 4 else ""),
+            )
+        )
     return rest
 
 
@@ -235,9 +256,10 @@ def classify(
     group (worst wins); a leaf only there because a typed schema filled its default is one level less severe."""
     subsystem = rules.subsystem_of(d.path)
     if d.kind not in ("missing", "added"):
-        rule = rules.rule_of(d.path, job)
-        sev, why, doc = (rule.severity, rule.why, rule.doc) if rule else (rules.default_severity, "", "")
-        return replace(d, severity=sev, why=why, doc=doc, subsystem=subsystem)
+        found = rules.rule_of(d.path, job)
+        if found is None:
+            return replace(d, severity=rules.default_severity, subsystem=subsystem)
+        return replace(d, severity=found.severity, why=found.why, doc=found.doc, subsystem=subsystem)
     root = split(d.path)
     value = d.left if d.kind == "missing" else d.right
     leaves = flatten(value, root) if isinstance(value, dict) and value else {root: value}
@@ -247,6 +269,7 @@ def classify(
         key = entry.path if entry else dotted(leaf)
         groups.setdefault(key, (entry, {}))[1][leaf[len(split(entry.path)) :] if entry else ()] = v
     results: list[tuple[str, str, str]] = []
+    sev: str
     verdicts = sorted({e.verdict for e, _ in groups.values() if e is not None})
     one_sided_path = d.right_path if d.kind == "added" else d.left_path
     parent_present = bool(other is not None and root[:-1] and any(p[: len(root) - 1] == root[:-1] for p in other))
@@ -289,8 +312,22 @@ def caveats(
             continue
         lv = lsub[key] if key in lsub else unflatten({p[len(key) :]: v for p, v in lsub.items()})
         rv = rsub[key] if key in rsub else unflatten({p[len(key) :]: v for p, v in rsub.items()})
-        out.append(Difference(cav.path, "behaviour", lv, rv, cav.path, cav.path, False, "same setting, different "
-                              "Hydra-era code", rules.subsystem_of(cav.path), cav.severity, cav.why, cav.doc))
+        out.append(
+            Difference(
+                cav.path,
+                "behaviour",
+                lv,
+                rv,
+                cav.path,
+                cav.path,
+                False,
+                "same setting, different Hydra-era code",
+                rules.subsystem_of(cav.path),
+                cav.severity,
+                cav.why,
+                cav.doc,
+            )
+        )
     return out
 
 

@@ -36,7 +36,11 @@ def _defaults_list(config_dir: Path, config_name: str, overrides: list[str]) -> 
     finally:
         if GlobalHydra.instance().is_initialized():
             GlobalHydra.instance().clear()
-    return [(d.config_path, d.package or "") for d in dl.defaults if d.config_path and not d.config_path.startswith("hydra/")]
+    return [
+        (d.config_path, d.package or "")
+        for d in dl.defaults
+        if d.config_path and not d.config_path.startswith("hydra/")
+    ]
 
 
 def _find_node(node: yaml.Node, keys: list[str]) -> yaml.Node | None:
@@ -89,7 +93,9 @@ def explain(tree: Tree, canonical: str, original: str | None, value: Any) -> lis
         cdir = Path(src["config_dir"])
         if env_cfg and path.split(".")[0] == "env":
             sub = path.split(".", 1)[1] if "." in path else ""
-            origin = hydra_origin(cdir, env_cfg, [], sub) or hydra_origin(cdir, env_cfg, [], _env_subpath(env_cfg, path))
+            origin = hydra_origin(cdir, env_cfg, [], sub) or hydra_origin(
+                cdir, env_cfg, [], _env_subpath(env_cfg, path)
+            )
             origin = f"{origin or NOT_FOUND} (curriculum {env_cfg})"
         else:
             origin = hydra_origin(cdir, src["config_name"], src["overrides"], path) or NOT_FOUND

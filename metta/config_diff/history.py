@@ -36,15 +36,27 @@ def commits_in_range(repo: Path, refs: Sequence[str]) -> tuple[str | None, list[
     else:
         base, tip = None, resolve_commit(repo, refs[0] if refs else "HEAD")
         spec = [tip]
-    proc = subprocess.run(["git", "-C", str(repo), "rev-list", "--reverse", *spec, "--", "configs"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "rev-list", "--reverse", *spec, "--", "configs"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise ConfigError(f"git rev-list {' '.join(spec)} failed in {repo}: {proc.stderr.strip()}")
     return base, proc.stdout.split()
 
 
-def value_at(repo: Path, commit: str, path: str, config_name: str, overrides: Sequence[str], table: MappingTable,
-             norm: NormalizeRules, tmp: Path) -> Any:
+def value_at(
+    repo: Path,
+    commit: str,
+    path: str,
+    config_name: str,
+    overrides: Sequence[str],
+    table: MappingTable,
+    norm: NormalizeRules,
+    tmp: Path,
+) -> Any:
     """The canonical, normalised value of ``path`` (a leaf or a whole block) in the Hydra tree of ``commit``."""
     dest = tmp / commit[:12]
     try:
@@ -57,25 +69,32 @@ def value_at(repo: Path, commit: str, path: str, config_name: str, overrides: Se
     canon = next(iter(canonicalize({split(path): None}, table)[0]))
     if canon in flat:
         return flat[canon]
-    sub = {p[len(canon):]: v for p, v in flat.items() if p[: len(canon)] == canon}
+    sub = {p[len(canon) :]: v for p, v in flat.items() if p[: len(canon)] == canon}
     return unflatten(sub) if sub else ABSENT
 
 
 def _subject(repo: Path, commit: str) -> str:
-    proc = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%h %ad %s", "--date=short", commit],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "log", "-1", "--format=%h %ad %s", "--date=short", commit],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return proc.stdout.strip()
 
 
-def log_report(args: argparse.Namespace, repo: Path, refs: Sequence[str], table: MappingTable,
-               norm: NormalizeRules) -> str:
+def log_report(
+    args: argparse.Namespace, repo: Path, refs: Sequence[str], table: MappingTable, norm: NormalizeRules
+) -> str:
     rules = load_rules(args.rules)
     overrides = [*args.override, *args.left_override, *(o for o in args.soft_override if o.startswith("run="))]
     base, commits = commits_in_range(repo, refs)
     if base is None and commits:  # the whole history: its first commit is the baseline
         base, commits = commits[0], commits[1:]
-    lines = [f"history of {args.log} ({args.config_name}) in {repo}, "
-             f"{len(commits)} commits touching configs/" + (f" after {base[:10]}" if base else "")]
+    lines = [
+        f"history of {args.log} ({args.config_name}) in {repo}, "
+        f"{len(commits)} commits touching configs/" + (f" after {base[:10]}" if base else "")
+    ]
     changes = 0
     with tempfile.TemporaryDirectory(prefix="config_diff_log_") as tmp:
         prev = value_at(repo, base, args.log, args.config_name, overrides, table, norm, Path(tmp)) if base else ABSENT

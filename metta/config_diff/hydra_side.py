@@ -57,7 +57,10 @@ def _target_fields() -> dict[str, dict[str, Any]]:
 
 
 def _compose_plain(
-    config_dir: Path, config_name: str, overrides: Sequence[str], notes: list[str],
+    config_dir: Path,
+    config_name: str,
+    overrides: Sequence[str],
+    notes: list[str],
     target_fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     from metta.common.config import compose
@@ -111,8 +114,13 @@ def typed_view(tree: Tree) -> Tree:
     data = dict(tree.data)
     env = data.pop("env", None)
     job = resolve_train_job(data, env=env)
-    return Tree(label=f"{tree.label} [typed]", kind=tree.kind, data=job.to_dict(), source=tree.source,
-                notes=(*tree.notes, "resolved through resolve_train_job (typed view)"))
+    return Tree(
+        label=f"{tree.label} [typed]",
+        kind=tree.kind,
+        data=job.to_dict(),
+        source=tree.source,
+        notes=(*tree.notes, "resolved through resolve_train_job (typed view)"),
+    )
 
 
 def find_configs_dir(path: Path) -> Path:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -74,6 +74,7 @@ def normalize(flat: dict[Path_, Any], dialect: Dialect, rules: NormalizeRules) -
     """Apply every rule in order; returns the rewritten copy and one note per rule that changed something."""
     out = dict(flat)
     notes: list[str] = []
+    steps: list[Callable[[dict[Path_, Any], Dialect, NormalizeRules], str]]
     steps = [numeric_strings, legacy_agent, eval_suite, config_paths]
     if dialect == "legacy":
         steps += [legacy_null_means, legacy_defaults]
@@ -119,7 +120,7 @@ def eval_suite(flat: dict[Path_, Any], _d: Dialect, rules: NormalizeRules) -> st
     prefix = split(rules.suite_prefix)
     for key in rules.suite_inherited:
         suite_key = (*prefix, key)
-        below = {p[len(suite_key):]: v for p, v in flat.items() if p[: len(suite_key)] == suite_key}
+        below = {p[len(suite_key) :]: v for p, v in flat.items() if p[: len(suite_key)] == suite_key}
         if not below:
             continue
         for p in [p for p in flat if p[: len(suite_key)] == suite_key]:
@@ -145,9 +146,9 @@ def legacy_null_means(flat: dict[Path_, Any], _d: Dialect, rules: NormalizeRules
     done = []
     for path, sources in rules.legacy_null_means.items():
         key = split(path)
-        values = [flat.get(split(s)) for s in sources]
+        values: list[Any] = [flat.get(split(s)) for s in sources]
         if key in flat and flat[key] is None and values and all(_is_num(v) for v in values):
-            flat[key] = max(values)
+            flat[key] = max(float(v) for v in values)
             done.append(path)
     return f"null meant the trainer's derived value for {', '.join(done)}" if done else ""
 
@@ -203,7 +204,8 @@ def unplaced_objects(flat: dict[Path_, Any], _d: Dialect, rules: NormalizeRules)
 def derived_rooms(flat: dict[Path_, Any], _d: Dialect, _r: NormalizeRules) -> str:
     """The number of rooms is num_agents / agents_per_room when a tree does not state it."""
     rooms = ("env", "game", "map", "rooms")
-    n, per = flat.get(("env", "game", "num_agents")), flat.get(("env", "game", "map", "agents_per_room"))
+    n: Any = flat.get(("env", "game", "num_agents"))
+    per: Any = flat.get(("env", "game", "map", "agents_per_room"))
     if rooms in flat or not (_is_num(n) and _is_num(per)) or per == 0:
         return ""
     flat[rooms] = int(n) // int(per)
@@ -240,15 +242,19 @@ def schedules(flat: dict[Path_, Any], dialect: Dialect, rules: NormalizeRules) -
             continue
         stype = sub.get(("type",), "constant")
         base = flat.get(split(base_path))
-        initial = sub.get(("initial_value",))
+        initial: Any = sub.get(("initial_value",))
         if initial is None and _is_num(base):
             initial = base
-        minimum = sub.get(("min_value",))
+        minimum: Any = sub.get(("min_value",))
         if minimum is None and _is_num(initial):
             minimum = initial * rules.min_value_null_factor.get(dialect, 1.0)
         default_decay = _LEGACY_DECAY.get(str(stype)) if dialect == "legacy" else 0.1
-        new = {("type",): stype, ("initial_value",): initial, ("min_value",): minimum,
-               ("decay_rate",): sub.get(("decay_rate",), default_decay)}
+        new: dict[Path_, Any] = {
+            ("type",): stype,
+            ("initial_value",): initial,
+            ("min_value",): minimum,
+            ("decay_rate",): sub.get(("decay_rate",), default_decay),
+        }
         keep = rules.schedule_params.get(str(stype))
         if keep is not None:
             new = {k: v for k, v in new.items() if k[0] in keep}
@@ -268,12 +274,12 @@ _LEGACY_DECAY = {"exponential": 0.95, "logarithmic": 0.1}  # Hydra-era construct
 
 
 def _never_moves(sched: Mapping[Path_, Any], base: Any) -> bool:
-    initial = sched.get(("initial_value",))
+    initial: Any = sched.get(("initial_value",))
     if not (_is_num(initial) and _is_num(base) and math.isclose(initial, base, rel_tol=1e-9, abs_tol=1e-12)):
         return False
     if sched.get(("type",)) == "constant":
         return True
-    minimum = sched.get(("min_value",))
+    minimum: Any = sched.get(("min_value",))
     return _is_num(minimum) and math.isclose(minimum, initial, rel_tol=1e-9, abs_tol=1e-12)
 
 

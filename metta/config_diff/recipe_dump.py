@@ -17,7 +17,6 @@ import sys
 import traceback
 from typing import Any
 
-
 SCHEMA_DEFAULT_PREFIX = "schema-default:"
 
 

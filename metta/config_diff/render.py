@@ -49,8 +49,10 @@ def _counts(diffs: Sequence[Difference]) -> dict[str, int]:
 def summary_line(diffs: Sequence[Difference], seconds: float) -> str:
     """The line that leads every report: what changes training, what may, what is cosmetic, what is inert."""
     c = _counts(diffs)
-    return (f"config_diff: {c['critical']} critical (change training), {c['major']} major (may change training), "
-            f"{c['minor']} cosmetic, {c['info']} inert legacy knobs; {seconds:.1f}s")
+    return (
+        f"config_diff: {c['critical']} critical (change training), {c['major']} major (may change training), "
+        f"{c['minor']} cosmetic, {c['info']} inert legacy knobs; {seconds:.1f}s"
+    )
 
 
 def _what(d: Difference) -> str:
@@ -99,8 +101,14 @@ def render_markdown(left: Tree, right: Tree, diffs: Sequence[Difference], rules:
         for d in items:
             unmapped = not (d.mapped or d.verdict) and d.kind in ("missing", "added")
             kind = KIND_TEXT[d.kind] + (" (unmapped)" if unmapped else "")
-            cells = [d.severity, f"`{d.path}`{_alias(d)}", kind, _md(d.left, d.kind == "added"),
-                     _md(d.right, d.kind == "missing"), "; ".join(x for x in (d.note, d.why, d.doc) if x)]
+            cells = [
+                d.severity,
+                f"`{d.path}`{_alias(d)}",
+                kind,
+                _md(d.left, d.kind == "added"),
+                _md(d.right, d.kind == "missing"),
+                "; ".join(x for x in (d.note, d.why, d.doc) if x),
+            ]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -29,7 +29,10 @@ class RecipeJob:
         script = Path(__file__).with_name("recipe_dump.py")
         self._proc = subprocess.Popen(
             [sys.executable, str(script), str(self.root), target, str(self._out), *args],
-            cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def result(self) -> Tree:
@@ -72,7 +75,7 @@ def _recipe_tree(result: dict[str, Any], target: str, root: Path, label: str | N
         data=result["data"],
         source={"target": target, "root": str(root), "type": result.get("type")},
         provenance={k: v for k, v in raw.items() if not k.startswith(marker)},
-        schema_defaults=frozenset(k[len(marker):] for k in raw if k.startswith(marker)),
+        schema_defaults=frozenset(k[len(marker) :] for k in raw if k.startswith(marker)),
     )
 
 
@@ -137,8 +140,10 @@ def git_root(repo: str | Path) -> Path:
 def resolve_commit(repo: str | Path, ref: str) -> str:
     proc = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if proc.returncode != 0:
-        hint = (f"; for a Hydra-era ref such as 724cde8 give a clone of the upstream repository with --repo PATH "
-                f"or set {LEGACY_REPO_ENV}=PATH (a bare git dir works too)")
+        hint = (
+            f"; for a Hydra-era ref such as 724cde8 give a clone of the upstream repository with --repo PATH "
+            f"or set {LEGACY_REPO_ENV}=PATH (a bare git dir works too)"
+        )
         raise ConfigError(f"git ref {ref!r} does not name a commit in {repo}{hint}")
     return proc.stdout.strip()
 

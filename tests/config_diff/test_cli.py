@@ -19,14 +19,24 @@ def run_tool(*args, cwd=REPO_ROOT, timeout=120):
     env = {**os.environ, "METTA_NO_REEXEC": "1"}
     env.pop("DATA_DIR", None)
     env.pop("METTA_LEGACY_REPO", None)
-    return subprocess.run([sys.executable, str(TOOL), *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, str(TOOL), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def git(repo, *args):
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                        "GIT_COMMITTER_EMAIL": "t@t"})
+    subprocess.run(
+        ["git", "-C", str(repo), *args],
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        },
+    )
 
 
 def test_identical_trees_report_nothing_and_exit_0():
@@ -39,14 +49,19 @@ def test_changed_tree_exit_1_json_and_markdown(tmp_path):
     other = tmp_path / "b"
     shutil.copytree(LEGACY, other)
     f = other / "configs" / "trainer" / "trainer.yaml"
-    f.write_text(f.read_text().replace("ent_coef: 0.0021", "ent_coef: 0.01").replace("checkpoint_interval: 50",
-                                                                                   "checkpoint_interval: 10"))
+    f.write_text(
+        f.read_text()
+        .replace("ent_coef: 0.0021", "ent_coef: 0.01")
+        .replace("checkpoint_interval: 50", "checkpoint_interval: 10")
+    )
     r = run_tool(LEGACY, other, "--format", "json")
     assert r.returncode == 1, r.stderr
     payload = json.loads(r.stdout)
     got = {d["path"]: (d["severity"], d["left"], d["right"]) for d in payload["differences"]}
-    assert got == {"trainer.ppo.ent_coef": ("critical", 0.0021, 0.01),
-                   "trainer.checkpoint.checkpoint_interval": ("minor", 50, 10)}
+    assert got == {
+        "trainer.ppo.ent_coef": ("critical", 0.0021, 0.01),
+        "trainer.checkpoint.checkpoint_interval": ("minor", 50, 10),
+    }
     assert run_tool(LEGACY, other, "--fail-on", "never").returncode == 0
     md = run_tool(LEGACY, other, "--format", "md")
     assert "## loss functions" in md.stdout and "`trainer.ppo.ent_coef`" in md.stdout
@@ -75,8 +90,9 @@ def test_ref_takes_the_hydra_side_from_git_without_touching_the_work_tree(tmp_pa
     assert r.returncode == 1, r.stderr
     assert [d["path"] for d in json.loads(r.stdout)["differences"]] == ["trainer.batch_size"]
     assert f.read_text() == before
-    assert subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True,
-                          text=True).stdout == ""
+    assert (
+        subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True).stdout == ""
+    )
 
 
 @pytest.mark.parametrize(
@@ -113,8 +129,12 @@ def test_explain_names_yaml_file_and_line():
 
 
 def test_explain_recipe_side_names_the_recipe_line_or_the_class_default():
-    r = run_tool("--explain", "trainer.ppo.clip_coef", "--explain", "trainer.hyperparameter_scheduler."
-                 "learning_rate_schedule.decay_rate")
+    r = run_tool(
+        "--explain",
+        "trainer.ppo.clip_coef",
+        "--explain",
+        "trainer.hyperparameter_scheduler.learning_rate_schedule.decay_rate",
+    )
     assert r.returncode == 0, r.stderr
     assert "trainer/trainer.yaml:" in r.stdout  # Hydra side: file and line
     assert "arena_basic_easy_shaped.py:" in r.stdout and "clip_coef=0.1" in r.stdout  # recipe side: its line

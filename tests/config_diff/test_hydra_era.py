@@ -36,8 +36,9 @@ def run_tool(*args, cwd=REPO_ROOT):
     env = {**os.environ, "METTA_NO_REEXEC": "1"}
     env.pop("DATA_DIR", None)
     env.pop("METTA_LEGACY_REPO", None)
-    return subprocess.run([sys.executable, str(TOOL), *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, str(TOOL), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 def upstream_keys(job):
@@ -61,8 +62,11 @@ def _our_paths(job):
 
 
 def _covered(path, ours, job):
-    return (path in ours or one_sided_entry(path, TABLE, job) is not None
-            or any(r.jobs and job in r.jobs for r in [RULES.rule_of(dotted(path), job)] if r))
+    return (
+        path in ours
+        or one_sided_entry(path, TABLE, job) is not None
+        or any(r.jobs and job in r.jobs for r in [RULES.rule_of(dotted(path), job)] if r)
+    )
 
 
 @pytest.mark.parametrize("job", ["train_job", "sim_job", "sweep_job"])
@@ -89,8 +93,11 @@ def test_fixture_against_our_recipe_has_no_critical_and_only_documented_majors()
     r = run_tool(FIXTURE, "--format", "json")
     payload, diffs = _json(r)
     assert r.returncode == 0, r.stdout[-2000:]
-    assert re.match(r"config_diff: 0 critical \(change training\), 3 major \(may change training\), \d+ cosmetic, "
-                    r"\d+ inert legacy knobs; \d+\.\ds$", payload["summary"]), payload["summary"]
+    assert re.match(
+        r"config_diff: 0 critical \(change training\), 3 major \(may change training\), \d+ cosmetic, "
+        r"\d+ inert legacy knobs; \d+\.\ds$",
+        payload["summary"],
+    ), payload["summary"]
     majors = {p: d for p, d in diffs.items() if d["severity"] == "major"}
     assert set(majors) == {"trainer.num_envs", "trainer.hyperparameter_scheduler", "env.game.desync_episodes"}
     assert all(d["doc"] for d in majors.values())
@@ -108,8 +115,9 @@ def _drift(root):
     text = trainer.read_text()
     start, end = text.index("hyperparameter_scheduler:"), text.index("prioritized_experience_replay")
     text = text[:start] + text[end:]  # schedules deleted
-    text = text.replace("batch_size: 524288", "batch_size: 1024").replace("minibatch_size: 16384",
-                                                                           "minibatch_size: 512")
+    text = text.replace("batch_size: 524288", "batch_size: 1024").replace(
+        "minibatch_size: 16384", "minibatch_size: 512"
+    )
     trainer.write_text(text)
     common = root / "common.yaml"
     common.write_text(common.read_text().replace("seed: 0", "seed: 1337"))
@@ -126,10 +134,15 @@ def test_seed_002_drift_on_the_fixture_is_critical(tmp_path):
     _, diffs = _json(r)
     crit = {p for p, d in diffs.items() if d["severity"] == "critical"}
     expected = {f"trainer.hyperparameter_scheduler.{s}" for s in SCHEDULES}
-    expected |= {"system.seed", "env.game.agent.rewards.inventory_max.battery_red", "trainer.batch_size",
-                 "trainer.minibatch_size"}
+    expected |= {
+        "system.seed",
+        "env.game.agent.rewards.inventory_max.battery_red",
+        "trainer.batch_size",
+        "trainer.minibatch_size",
+    }
     assert crit == expected
     assert diffs["env.game.agent.rewards.inventory_max.battery_red"]["left_path"] == (
-        "env.game.agent.rewards.inventory.battery_red_max")
+        "env.game.agent.rewards.inventory.battery_red_max"
+    )
     assert (diffs["system.seed"]["left"], diffs["system.seed"]["right"]) == (1337, 0)
     assert all(diffs[f"trainer.hyperparameter_scheduler.{s}"]["kind"] == "added" for s in SCHEDULES)

@@ -17,9 +17,13 @@ def norm(tree, dialect="ours"):
 
 
 def trainer(scheduler, **ppo):
-    return {"trainer": {"optimizer": {"learning_rate": 0.000457},
-                        "ppo": {"clip_coef": 0.1, "ent_coef": 0.0021, "l2_reg_loss_coef": 0.0, **ppo},
-                        "hyperparameter_scheduler": scheduler}}
+    return {
+        "trainer": {
+            "optimizer": {"learning_rate": 0.000457},
+            "ppo": {"clip_coef": 0.1, "ent_coef": 0.0021, "l2_reg_loss_coef": 0.0, **ppo},
+            "hyperparameter_scheduler": scheduler,
+        }
+    }
 
 
 def paths(diffs):
@@ -32,8 +36,9 @@ def test_rule_set_is_versioned():
 
 def test_initial_value_null_is_the_base_coefficient():
     legacy = trainer({"learning_rate_schedule": {"type": "cosine", "initial_value": 0.000457, "min_value": 3e-5}})
-    ours = trainer({"learning_rate_schedule": {"type": "cosine", "initial_value": None, "min_value": 3e-5,
-                                               "decay_rate": 0.1}})
+    ours = trainer(
+        {"learning_rate_schedule": {"type": "cosine", "initial_value": None, "min_value": 3e-5, "decay_rate": 0.1}}
+    )
     d = diff(legacy, ours, TABLE, RULES, dialects=("legacy", "ours"))
     # equal values; only the caveat that the Hydra-era trainer did not run schedules remains
     assert [(x.path, x.kind, x.severity) for x in d] == [(SCHED, "behaviour", "major")]
@@ -79,8 +84,10 @@ def test_a_null_schedule_is_no_schedule():
 
 
 def test_number_written_as_a_string_equals_the_float_but_words_stay_strings():
-    assert diff({"trainer": {"optimizer": {"eps": "1e-12"}}}, {"trainer": {"optimizer": {"eps": 1e-12}}},
-                TABLE, RULES) == []
+    assert (
+        diff({"trainer": {"optimizer": {"eps": "1e-12"}}}, {"trainer": {"optimizer": {"eps": 1e-12}}}, TABLE, RULES)
+        == []
+    )
     assert norm({"run": "1234", "x": "abc"}) == {"run": "1234", "x": "abc"}
     d = diff({"trainer": {"optimizer": {"eps": "1e-3"}}}, {"trainer": {"optimizer": {"eps": 1e-12}}}, TABLE, RULES)
     assert d[0].severity == "critical" and d[0].kind == "changed"
@@ -95,17 +102,26 @@ def test_agent_string_is_the_block_with_the_legacy_sizes():
 
 
 def test_legacy_null_intervals_mean_the_trainers_derived_values():
-    tree = {"cmd": "train", "trainer": {"checkpoint": {"checkpoint_interval": 50, "wandb_checkpoint_interval": None},
-                                        "simulation": {"evaluate_interval": None}}}
+    tree = {
+        "cmd": "train",
+        "trainer": {
+            "checkpoint": {"checkpoint_interval": 50, "wandb_checkpoint_interval": None},
+            "simulation": {"evaluate_interval": None},
+        },
+    }
     out = norm(tree, "legacy")["trainer"]
     assert out["checkpoint"]["wandb_checkpoint_interval"] == 50 and out["simulation"]["evaluate_interval"] == 50
 
 
 def test_objects_the_map_never_places_and_fields_walls_never_read_are_dropped():
-    game = {"map": {"objects": {"altar": 1, "wall": 2}, "layout": None, "legend": {"#": "wall"}},
-            "objects": {"altar": {"output_resources": {"heart": 1}, "cooldown": 10},
-                        "lasery": {"output_resources": {"laser": 1}, "cooldown": 3},
-                        "wall": {"type_id": 1, "cooldown": 0, "input_resources": {}}}}
+    game = {
+        "map": {"objects": {"altar": 1, "wall": 2}, "layout": None, "legend": {"#": "wall"}},
+        "objects": {
+            "altar": {"output_resources": {"heart": 1}, "cooldown": 10},
+            "lasery": {"output_resources": {"laser": 1}, "cooldown": 3},
+            "wall": {"type_id": 1, "cooldown": 0, "input_resources": {}},
+        },
+    }
     out = norm({"env": {"game": game}})["env"]["game"]
     assert set(out["objects"]) == {"altar", "wall"}
     assert out["objects"]["wall"] == {"type_id": 1}
@@ -114,10 +130,22 @@ def test_objects_the_map_never_places_and_fields_walls_never_read_are_dropped():
 
 
 def test_eval_suite_settings_are_compared_per_simulation_and_lists_equal_mappings():
-    hydra = {"sim": {"name": "s", "num_episodes": 2, "simulations": {"a": {"env": "/env/x"},
-                                                                        "b": {"env": "env/y", "num_episodes": 5}}}}
-    recipe = {"suite": {"name": "s", "simulations": [{"name": "a", "env": "env/x", "num_episodes": 2},
-                                                     {"name": "b", "env": "/env/y", "num_episodes": 5}]}}
+    hydra = {
+        "sim": {
+            "name": "s",
+            "num_episodes": 2,
+            "simulations": {"a": {"env": "/env/x"}, "b": {"env": "env/y", "num_episodes": 5}},
+        }
+    }
+    recipe = {
+        "suite": {
+            "name": "s",
+            "simulations": [
+                {"name": "a", "env": "env/x", "num_episodes": 2},
+                {"name": "b", "env": "/env/y", "num_episodes": 5},
+            ],
+        }
+    }
     assert diff(hydra, recipe, TABLE, RULES, job="sim_job") == []
 
 

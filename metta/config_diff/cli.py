@@ -318,10 +318,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 2
     _emit(report, args.output)
     if args.timing:
+        import resource
+
         t3 = time.perf_counter()
+        own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
         print(
-            f"timing: resolve both sides {t1 - t0:.2f}s, diff {t2 - t1:.2f}s, render {t3 - t2:.2f}s, "
-            f"total {t3 - t0:.2f}s",
+            f"timing: resolve both sides {t1 - t0:.2f}s, diff {t2 - t1:.2f}s, render {t3 - t2:.2f}s, total "
+            f"{t3 - t0:.2f}s wall; CPU {own.ru_utime + own.ru_stime:.2f}s in this process, "
+            f"{kids.ru_utime + kids.ru_stime:.2f}s in child processes (recipe, git; run in parallel)",
             file=sys.stderr,
         )
     return 1 if at_or_above(diffs, args.fail_on) else 0

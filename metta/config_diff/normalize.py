@@ -30,7 +30,7 @@ _NUMBER = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 class LegacyDefault(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     path: str = Field(min_length=1, description="Dotted path; `*` matches one segment.")
-    value: Any = Field(description="Value the Hydra-era schema used when the YAML left the key out.")
+    value: Any = Field(description="Value the schema uses when the YAML leaves the key out.")
     converters_only: bool = Field(False, description="Only for objects that have output_resources.")
 
 
@@ -45,7 +45,7 @@ class NormalizeRules(BaseModel):
     min_value_null_factor: dict[str, float] = Field(description="dialect -> min_value used for null, x initial")
     legacy_agents: dict[str, dict[str, Any]] = Field(default_factory=dict, description="architecture -> block")
     legacy_null_means: dict[str, tuple[str, ...]] = Field(default_factory=dict, description="null -> max of paths")
-    legacy_defaults: tuple[LegacyDefault, ...] = Field(default=(), description="implicit Hydra-era defaults")
+    implicit_defaults: tuple[LegacyDefault, ...] = Field(default=(), description="defaults both schemas fill in")
     non_converter_ignored: tuple[str, ...] = Field(default=(), description="fields walls/blocks never read")
     always_placed: tuple[str, ...] = Field(default=(), description="objects present without a placement count")
     suite_prefix: str = Field(default="sim", description="Where an evaluation suite lives.")
@@ -77,7 +77,8 @@ def normalize(flat: dict[Path_, Any], dialect: Dialect, rules: NormalizeRules) -
     steps: list[Callable[[dict[Path_, Any], Dialect, NormalizeRules], str]]
     steps = [numeric_strings, legacy_agent, eval_suite, config_paths]
     if dialect == "legacy":
-        steps += [legacy_null_means, legacy_defaults]
+        steps += [legacy_null_means]
+    steps += [implicit_defaults]
     steps += [non_converter_fields, unplaced_objects, derived_rooms, null_reward_caps, null_search_fields, schedules]
     for step in steps:
         note = step(out, dialect, rules)
@@ -153,10 +154,10 @@ def legacy_null_means(flat: dict[Path_, Any], _d: Dialect, rules: NormalizeRules
     return f"null meant the trainer's derived value for {', '.join(done)}" if done else ""
 
 
-def legacy_defaults(flat: dict[Path_, Any], _d: Dialect, rules: NormalizeRules) -> str:
-    """A key the Hydra-era YAML left out had its schema default; write that default out."""
+def implicit_defaults(flat: dict[Path_, Any], _d: Dialect, rules: NormalizeRules) -> str:
+    """A key the YAML left out has its schema default (the same in both schemas); write that default out."""
     added = 0
-    for entry in rules.legacy_defaults:
+    for entry in rules.implicit_defaults:
         for key in _expand(flat, split(entry.path)):
             if key in flat or any(p[: len(key)] == key for p in flat):
                 continue
@@ -166,7 +167,7 @@ def legacy_defaults(flat: dict[Path_, Any], _d: Dialect, rules: NormalizeRules) 
                 continue
             flat[key] = entry.value
             added += 1
-    return f"filled {added} Hydra-era schema defaults the YAML left out" if added else ""
+    return f"filled {added} schema defaults the YAML left out" if added else ""
 
 
 def non_converter_fields(flat: dict[Path_, Any], _d: Dialect, rules: NormalizeRules) -> str:

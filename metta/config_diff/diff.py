@@ -306,8 +306,8 @@ def caveats(
         lsub = {p: v for p, v in lflat.items() if p[: len(key)] == key}
         rsub = {p: v for p, v in rflat.items() if p[: len(key)] == key}
         legacy = lsub if dialects[0] == "legacy" else rsub
-        if not lsub or not rsub:
-            continue
+        if not any(v not in (None, {}) for v in lsub.values()) or not any(v not in (None, {}) for v in rsub.values()):
+            continue  # the setting must be present (not empty) on both sides
         if cav.when is not None and not any(v in cav.when for v in legacy.values()):
             continue
         lv = lsub[key] if key in lsub else unflatten({p[len(key) :]: v for p, v in lsub.items()})

@@ -65,6 +65,11 @@ def test_changed_tree_exit_1_json_and_markdown(tmp_path):
     assert run_tool(LEGACY, other, "--fail-on", "never").returncode == 0
     md = run_tool(LEGACY, other, "--format", "md")
     assert "## loss functions" in md.stdout and "`trainer.ppo.ent_coef`" in md.stdout
+    # the summary line leads every format
+    assert md.stdout.startswith(
+        "**config_diff: 1 critical (change training), 0 major (may change training), 1 cosmetic"
+    )
+    assert payload["summary"].startswith("config_diff: 1 critical (change training)")
 
 
 def test_dump_files_on_either_side(tmp_path):

@@ -204,9 +204,7 @@ def _ref_side(args: argparse.Namespace, repo: Path, ref: str, tmp: Path, side: s
 def _recipe_root(args: argparse.Namespace, repo: Path, target: str) -> Path:
     """A recipe is imported from --repo's work tree when it has that module, else from this checkout."""
     module = Path(*target.rpartition(".")[0].split("."))
-    if args.repo and any(
-        (repo / module).with_suffix(s).is_file() or (repo / module / "__init__.py").is_file() for s in (".py",)
-    ):
+    if args.repo and ((repo / module).with_suffix(".py").is_file() or (repo / module / "__init__.py").is_file()):
         return repo
     return REPO_ROOT
 

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from metta.common.errors import ConfigError
 from metta.config_diff.rules import Rules
 from metta.config_diff.tree import Path_
 
@@ -97,11 +98,15 @@ class _LeafOperator:
 
 def warm_up() -> None:
     """Import DeepDiff now (it pulls in numpy), e.g. while a recipe child process is still running."""
-    import deepdiff  # noqa: F401
+    try:
+        import deepdiff  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError("config_diff needs the deepdiff package: pip install 'deepdiff>=8'") from exc
 
 
 def structural_diff(left: dict[str, Any], right: dict[str, Any], rules: Rules) -> list[RawDifference]:
     """Every difference between two nested trees, as DeepDiff sees it through our leaf operator."""
+    warm_up()
     from deepdiff import DeepDiff
     from deepdiff.model import CUSTOM_FIELD
 

@@ -124,7 +124,7 @@ def test_objects_the_map_never_places_and_fields_walls_never_read_are_dropped():
     }
     out = norm({"env": {"game": game}})["env"]["game"]
     assert set(out["objects"]) == {"altar", "wall"}
-    assert out["objects"]["wall"] == {"type_id": 1}
+    assert out["objects"]["wall"] == {"type_id": 1, "swappable": False}  # the schema default, written out
     assert out["map"] == {"objects": {"altar": 1, "wall": 2}}
     assert out["objects"]["altar"]["cooldown"] == 10  # a converter keeps its settings
 

@@ -30,8 +30,12 @@ def test_relative_tolerance():
 
 
 def test_learning_rates_compare_on_log_scale_and_report_the_ratio():
-    d = diff({"trainer": {"optimizer": {"learning_rate": 1e-3}}},
-             {"trainer": {"optimizer": {"learning_rate": 1e-4}}}, NO_MAP, RULES)
+    d = diff(
+        {"trainer": {"optimizer": {"learning_rate": 1e-3}}},
+        {"trainer": {"optimizer": {"learning_rate": 1e-4}}},
+        NO_MAP,
+        RULES,
+    )
     assert len(d) == 1 and d[0].severity == "critical"
     assert "log10 -1.00" in d[0].note
 
@@ -66,8 +70,12 @@ def test_mapping_table_renames_legacy_paths():
 
 
 def test_severity_levels_and_fail_on():
-    d = diff({"run": "a", "trainer": {"batch_size": 1}, "wandb": {"project": "p"}},
-             {"run": "b", "trainer": {"batch_size": 2}, "wandb": {"project": "q"}}, NO_MAP, RULES)
+    d = diff(
+        {"run": "a", "trainer": {"batch_size": 1}, "wandb": {"project": "p"}},
+        {"run": "b", "trainer": {"batch_size": 2}, "wandb": {"project": "q"}},
+        NO_MAP,
+        RULES,
+    )
     sev = {x.path: x.severity for x in d}
     assert sev == {"run": "minor", "trainer.batch_size": "critical", "wandb.project": "minor"}
     assert [x.path for x in at_or_above(d, "critical")] == ["trainer.batch_size"]
@@ -98,7 +106,12 @@ def test_a_block_only_one_side_has_is_one_difference_with_its_worst_severity():
     # the block is shown whole (with the schema defaults both trees fill in written out)
     assert d[0].right["game"]["agent"]["rewards"] == {"heart": 1.0} and d[0].right["game"]["max_steps"] == 1000
     sched = {"type": "linear", "min_value": 0.0}
-    d = diff({"trainer": {"hyperparameter_scheduler": {"a_schedule": sched, "b": 1}}},
-             {"trainer": {"hyperparameter_scheduler": {"b": 1}}}, NO_MAP, RULES)
+    d = diff(
+        {"trainer": {"hyperparameter_scheduler": {"a_schedule": sched, "b": 1}}},
+        {"trainer": {"hyperparameter_scheduler": {"b": 1}}},
+        NO_MAP,
+        RULES,
+    )
     assert [(x.path, x.kind, x.left, x.severity) for x in d] == [
-        ("trainer.hyperparameter_scheduler.a_schedule", "missing", sched, "critical")]
+        ("trainer.hyperparameter_scheduler.a_schedule", "missing", sched, "critical")
+    ]

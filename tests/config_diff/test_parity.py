@@ -19,8 +19,9 @@ SCHEDULES = ["learning_rate_schedule", "ppo_clip_schedule", "ppo_ent_coef_schedu
 def run_tool(*args, cwd=REPO_ROOT):
     env = {**os.environ, "METTA_NO_REEXEC": "1"}
     env.pop("DATA_DIR", None)
-    return subprocess.run([sys.executable, str(TOOL), *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=180, env=env)
+    return subprocess.run(
+        [sys.executable, str(TOOL), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=180, env=env
+    )
 
 
 def critical(stdout):
@@ -29,8 +30,17 @@ def critical(stdout):
 
 @pytest.mark.parametrize("hardware", ["gpu", "cpu"])
 def test_repo_hydra_tree_and_recipe_agree(hardware):
-    r = run_tool("--override", "run=parity", f"--override=hardware={hardware}",
-                 "--recipe-arg", "run=parity", "--recipe-arg", f"hardware={hardware}", "--format", "json")
+    r = run_tool(
+        "--override",
+        "run=parity",
+        f"--override=hardware={hardware}",
+        "--recipe-arg",
+        "run=parity",
+        "--recipe-arg",
+        f"hardware={hardware}",
+        "--format",
+        "json",
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     assert critical(r.stdout) == {}
     paths = {d["path"] for d in json.loads(r.stdout)["differences"]}
@@ -41,15 +51,21 @@ def test_repo_hydra_tree_and_recipe_agree(hardware):
 @pytest.mark.parametrize("hardware", ["gpu", "cpu"])
 def test_typed_views_are_identical(hardware):
     """Through resolve_train_job the Hydra job equals the recipe's TrainTool field for field (run name aside)."""
-    r = run_tool("--typed", f"--override=hardware={hardware}", "--recipe-arg", f"hardware={hardware}",
-                 "--fail-on", "info")
+    r = run_tool(
+        "--typed", f"--override=hardware={hardware}", "--recipe-arg", f"hardware={hardware}", "--fail-on", "info"
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     assert "No differences." in r.stdout
 
 
 def _git(repo, *args):
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
 
 
@@ -72,14 +88,16 @@ def test_drifted_recipe_in_a_throwaway_repo_reports_exactly_those_as_critical(tm
     _git(repo, "add", ".")
     _git(repo, "commit", "-qm", "trees agree")
     # sanity: the copied trees agree at HEAD
-    same = run_tool("--repo", repo, "--ref", "HEAD", "--override", "run=r", "--recipe-arg", "run=r",
-                    "--format", "json", cwd=repo)
+    same = run_tool(
+        "--repo", repo, "--ref", "HEAD", "--override", "run=r", "--recipe-arg", "run=r", "--format", "json", cwd=repo
+    )
     assert same.returncode == 0, same.stderr
     recipe = repo / RECIPE
     recipe.write_text(_drift(recipe.read_text()))
     _git(repo, "commit", "-qam", "dehydrate")
-    r = run_tool("--repo", repo, "--ref", "HEAD", "--override", "run=r", "--recipe-arg", "run=r",
-                 "--format", "json", cwd=repo)
+    r = run_tool(
+        "--repo", repo, "--ref", "HEAD", "--override", "run=r", "--recipe-arg", "run=r", "--format", "json", cwd=repo
+    )
     assert r.returncode == 1, r.stderr
     crit = critical(r.stdout)
     expected = {f"trainer.hyperparameter_scheduler.{s}" for s in SCHEDULES}

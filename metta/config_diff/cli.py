@@ -168,20 +168,16 @@ def choose_repo(args: argparse.Namespace, refs: Sequence[str]) -> Path:
 
 
 def _hydra(args: argparse.Namespace, cdir: Path, label: str, side: str) -> Tree:
-    """Compose with the soft overrides (run name, ...); one the tree has no key for is dropped and retried."""
+    """Compose with the user's overrides; the soft values (run name, ...) only set keys the tree has."""
     own = args.left_override if side == "left" else args.right_override
-    hard = [*args.override, *own]
-    soft = list(args.soft_override)
-    while True:
-        try:
-            return resolve_hydra(
-                cdir, args.config_name, [*hard, *soft], label=label, target_fields=args.table.target_fields
-            )
-        except MettaError as exc:
-            bad = [o for o in soft if f"'{o.split('=', 1)[0]}'" in str(exc)]
-            if not bad:
-                raise
-            soft = [o for o in soft if o not in bad]
+    return resolve_hydra(
+        cdir,
+        args.config_name,
+        [*args.override, *own],
+        label=label,
+        target_fields=args.table.target_fields,
+        soft=args.soft,
+    )
 
 
 def _side_from_path(args: argparse.Namespace, path: str, side: str) -> Tree:
@@ -264,7 +260,7 @@ def _soft_args(args: argparse.Namespace) -> None:
     """Both sides get the same run name (and sweep name / policy) unless the user set them."""
     given = {o.lstrip("+~").split("=", 1)[0] for o in [*args.override, *args.left_override, *args.right_override]}
     soft = {"run": args.run, "sweep_name": args.run, "policy_uri": f"file://./train_dir/{args.run}/checkpoints"}
-    args.soft_override = [f"{k}={v}" for k, v in soft.items() if k not in given]
+    args.soft = {k: v for k, v in soft.items() if k not in given}
     args.recipe_arg = [*args.recipe_arg, *(f"?{k}={v}" for k, v in soft.items())]
 
 

@@ -56,12 +56,13 @@ def value_at(
     table: MappingTable,
     norm: NormalizeRules,
     tmp: Path,
+    soft: dict[str, str] | None = None,
 ) -> Any:
     """The canonical, normalised value of ``path`` (a leaf or a whole block) in the Hydra tree of ``commit``."""
     dest = tmp / commit[:12]
     try:
         export_ref(repo, commit, dest, ("configs",))
-        tree = resolve_hydra(dest / "configs", config_name, overrides, target_fields=table.target_fields)
+        tree = resolve_hydra(dest / "configs", config_name, overrides, target_fields=table.target_fields, soft=soft)
     except MettaError:
         return UNRESOLVABLE
     flat, _ = canonicalize(flatten(tree.data), table)
@@ -87,7 +88,7 @@ def log_report(
     args: argparse.Namespace, repo: Path, refs: Sequence[str], table: MappingTable, norm: NormalizeRules
 ) -> str:
     rules = load_rules(args.rules)
-    overrides = [*args.override, *args.left_override, *(o for o in args.soft_override if o.startswith("run="))]
+    overrides = [*args.override, *args.left_override]
     base, commits = commits_in_range(repo, refs)
     if base is None and commits:  # the whole history: its first commit is the baseline
         base, commits = commits[0], commits[1:]
@@ -97,10 +98,14 @@ def log_report(
     ]
     changes = 0
     with tempfile.TemporaryDirectory(prefix="config_diff_log_") as tmp:
-        prev = value_at(repo, base, args.log, args.config_name, overrides, table, norm, Path(tmp)) if base else ABSENT
+        prev = (
+            value_at(repo, base, args.log, args.config_name, overrides, table, norm, Path(tmp), args.soft)
+            if base
+            else ABSENT
+        )
         first = prev
         for commit in commits:
-            value = value_at(repo, commit, args.log, args.config_name, overrides, table, norm, Path(tmp))
+            value = value_at(repo, commit, args.log, args.config_name, overrides, table, norm, Path(tmp), args.soft)
             kind, _ = compare_values(prev, value, args.log, rules)
             if kind or (type(prev) is not type(value)):
                 changes += 1

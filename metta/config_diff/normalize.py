@@ -149,7 +149,7 @@ def legacy_null_means(flat: dict[Path_, Any], _d: Dialect, rules: NormalizeRules
         key = split(path)
         values: list[Any] = [flat.get(split(s)) for s in sources]
         if key in flat and flat[key] is None and values and all(_is_num(v) for v in values):
-            flat[key] = max(float(v) for v in values)
+            flat[key] = max(values, key=float)
             done.append(path)
     return f"null meant the trainer's derived value for {', '.join(done)}" if done else ""
 

@@ -264,8 +264,9 @@ def _soft_args(args: argparse.Namespace) -> None:
     args.recipe_arg = [*args.recipe_arg, *(f"?{k}={v}" for k, v in soft.items())]
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    t0 = time.perf_counter()
+def run(argv: Sequence[str] | None = None, started: float | None = None) -> int:
+    """Run the tool; ``started`` (a perf_counter value) is when the process began, for the reported time."""
+    t0 = time.perf_counter() if started is None else started
     args = build_parser().parse_args(argv)
     _soft_args(args)
     try:

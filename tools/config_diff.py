@@ -6,10 +6,13 @@ See ``./tools/config_diff.py --help`` and docs/config_diff.md. Exit 0: no differ
 """
 
 import sys
+import time
 
-import _bootstrap  # noqa: F401  (re-exec into the repo .venv, put the repo on sys.path)
+_STARTED = time.perf_counter()  # the summary line's time includes importing the tool
 
-from metta.config_diff.cli import run
+import _bootstrap  # noqa: F401, E402  (re-exec into the repo .venv, put the repo on sys.path)
+
+from metta.config_diff.cli import run  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(run(sys.argv[1:]))
+    sys.exit(run(sys.argv[1:], started=_STARTED))

@@ -1,20 +1,28 @@
-"""The pure comparison of two resolved trees: canonicalise paths, compare leaves, classify and rank differences.
+"""Compare two resolved trees: canonicalise paths, normalise meaning, diff structurally, classify and rank.
 
-Kinds: ``missing`` (in LEFT, absent from RIGHT), ``added`` (absent from LEFT, in RIGHT), ``changed`` (value differs
-beyond tolerance; includes a subtree on one side and null on the other), ``type_changed`` (e.g. string vs number,
-mapping vs scalar). Numbers compare with a relative/absolute tolerance; int and float of equal value are equal
-(YAML ``1`` vs a pydantic float ``1.0``); paths matching the log-scale patterns compare on log10.
+Pipeline (each step pure): flatten -> :func:`canonicalize` (mapping table aliases) -> :func:`normalize` (semantic
+rules, per dialect) -> :func:`metta.config_diff.engine.structural_diff` (DeepDiff) -> :func:`classify` (severity
+rules, one-sided verdicts, schema defaults) -> caveats (same spelling, different Hydra-era behaviour).
+
+Kinds: ``missing`` (in LEFT only; a block only LEFT has is one difference at the block's root), ``added`` (RIGHT
+only), ``changed`` (value differs beyond tolerance, or null/empty vs a block), ``type_changed`` (string vs number,
+mapping vs scalar), ``behaviour`` (equal values whose Hydra-era code behaved differently).
 """
 
 from __future__ import annotations
 
-import math
+import fnmatch
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from metta.config_diff.rules import SEVERITY_RANK, MappingTable, Rules
+from metta.config_diff.engine import compare_values, structural_diff
+from metta.config_diff.normalize import Dialect, NormalizeRules, load_normalize_rules, normalize
+from metta.config_diff.rules import SEVERITY_RANK, MappingTable, OneSided, Rules
 from metta.config_diff.tree import Path_, dotted, flatten, split, unflatten
+
+__all__ = ["Difference", "at_or_above", "canonicalize", "compare_values", "diff"]
 
 
 @dataclass(frozen=True)
@@ -30,23 +38,36 @@ class Difference:
     subsystem: str = ""
     severity: str = ""
     why: str = ""
+    doc: str = ""
+    verdict: str = ""  # the mapping table's one-sided verdict(s) that decided the severity, if any
 
     def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def canonicalize(flat: Mapping[Path_, Any], table: MappingTable) -> tuple[dict[Path_, Any], dict[Path_, Path_]]:
-    """Rename alias paths/subtrees to canonical ones (longest alias wins); returns (data, canonical→original)."""
-    aliases = sorted(((split(a), split(c)) for a, c in table.aliases.items()), key=lambda ac: -len(ac[0]))
+def canonicalize(
+    flat: Mapping[Path_, Any], table: MappingTable, job: str = ""
+) -> tuple[dict[Path_, Any], dict[Path_, Path_]]:
+    """Rename alias paths/subtrees (longest alias wins, repeatedly, so aliases chain) and regex aliases; returns
+    (data, canonical->original). A path whose canonical spelling is also present keeps its own name."""
+    merged = {**table.aliases, **table.job_aliases.get(job, {})}
+    aliases = sorted(((split(a), split(c)) for a, c in merged.items()), key=lambda ac: -len(ac[0]))
+    patterns = [(re.compile(p.match), p.canonical) for p in table.pattern_aliases]
     present = set(flat)
     out: dict[Path_, Any] = {}
     origin: dict[Path_, Path_] = {}
     for path, value in flat.items():
         new = path
-        for alias, canon in aliases:
-            if path[: len(alias)] == alias:
-                candidate = canon + path[len(alias) :]
-                if candidate not in present:  # both spellings present: keep each under its own name
+        for _ in range(4):
+            step = _alias_once(new, aliases, present)
+            if step == new:
+                break
+            new = step
+        for rx, repl in patterns:
+            text = dotted(new)
+            if rx.match(text):
+                candidate = split(rx.sub(repl, text))
+                if candidate not in present:
                     new = candidate
                 break
         out[new] = value
@@ -54,46 +75,12 @@ def canonicalize(flat: Mapping[Path_, Any], table: MappingTable) -> tuple[dict[P
     return out, origin
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-def _numbers_equal(a: float, b: float, log_scale: bool, rules: Rules) -> tuple[bool, str]:
-    tol = rules.tolerance
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b), ""
-    if log_scale and a > 0 and b > 0:
-        delta = math.log10(b) - math.log10(a)
-        return abs(delta) <= tol.log_tol, f"x{b / a:.3g} (log10 {delta:+.2f})"
-    equal = math.isclose(a, b, rel_tol=tol.rel, abs_tol=tol.abs)
-    note = f"{(b - a) / abs(a):+.1%}" if a != 0 else ""
-    return equal, note
-
-
-def compare_values(a: Any, b: Any, path: str, rules: Rules) -> tuple[str | None, str]:
-    """Return (kind or None when equal, note)."""
-    if _is_number(a) and _is_number(b):
-        equal, note = _numbers_equal(float(a), float(b), rules.is_log_scale(path), rules)
-        return (None if equal else "changed"), note
-    if a is None or b is None:
-        return (None, "") if a is b else ("changed", "null on one side")
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            return "changed", f"length {len(a)} -> {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            kind, _ = compare_values(x, y, f"{path}.{i}", rules)
-            if kind:
-                return "changed", f"element {i} differs"
-        return None, ""
-    if type(a) is not type(b) and not (isinstance(a, dict) and isinstance(b, dict)):
-        return "type_changed", f"{type(a).__name__} -> {type(b).__name__}"
-    return (None, "") if a == b else ("changed", "")
-
-
-def _conflicts(leaves: set[Path_], other: set[Path_]) -> set[Path_]:
-    """Leaf paths of one side that are proper prefixes of the other side's paths (scalar/null vs subtree)."""
-    prefixes = {p[:i] for p in other for i in range(1, len(p))}
-    return leaves & prefixes
+def _alias_once(path: Path_, aliases: list[tuple[Path_, Path_]], present: set[Path_]) -> Path_:
+    for alias, canon in aliases:
+        if path[: len(alias)] == alias:
+            candidate = canon + path[len(alias) :]
+            return path if candidate in present else candidate  # both spellings present: keep each
+    return path
 
 
 def diff(
@@ -102,125 +89,246 @@ def diff(
     table: MappingTable,
     rules: Rules,
     schema_defaults: frozenset[str] = frozenset(),
+    *,
+    job: str = "",
+    dialects: tuple[Dialect, Dialect] = ("ours", "ours"),
+    norm: NormalizeRules | None = None,
+    notes: list[str] | None = None,
 ) -> list[Difference]:
     """Every difference between two nested trees, canonicalised by ``table`` and ranked by ``rules``.
 
     ``schema_defaults`` are original dotted paths whose value is a typed class default nobody set (from a recipe's
-    provenance): a key present on one side only *because* a schema filled its default is capped at ``minor``
-    unless its rule is critical (a schedule that only one side has stays critical).
+    provenance): a leaf present on one side only *because* a schema filled its default, inside a block both sides
+    have, is one level less severe. ``job`` selects job-specific rules; ``dialects`` says which side is a Hydra-era
+    tree; ``notes`` (when given) receives one line per normalisation rule that changed a side.
     """
-    lflat, lorig = canonicalize(flatten(left), table)
-    rflat, rorig = canonicalize(flatten(right), table)
-    conflicts = _conflicts(set(lflat), set(rflat)) | _conflicts(set(rflat), set(lflat))
-    out: list[Difference] = []
-
-    def orig(origin: dict[Path_, Path_], p: Path_) -> str:
-        return dotted(origin.get(p, p))
-
-    def add(path: Path_, kind: str, lv: Any, rv: Any, lp: str | None, rp: str | None, note: str = "") -> None:
-        mapped = (lp is not None and lp != dotted(path)) or (rp is not None and rp != dotted(path))
-        out.append(Difference(dotted(path), kind, lv, rv, lp, rp, mapped, note))
-
-    for c in sorted(conflicts):
-        lsub = {p[len(c) :]: v for p, v in lflat.items() if p[: len(c)] == c and p != c}
-        rsub = {p[len(c) :]: v for p, v in rflat.items() if p[: len(c)] == c and p != c}
-        lv = lflat[c] if c in lflat else unflatten(lsub)
-        rv = rflat[c] if c in rflat else unflatten(rsub)
-        kind = "changed" if lv in (None, {}) or rv in (None, {}) else "type_changed"
-        note = "present on one side only (null/empty on the other)" if kind == "changed" else "mapping vs scalar"
-        add(c, kind, lv, rv, dotted(c), dotted(c), note)
-
-    def under_conflict(p: Path_) -> bool:
-        return any(p[:i] in conflicts for i in range(1, len(p) + 1))
-
-    for path in sorted(set(lflat) | set(rflat)):
-        if under_conflict(path):
-            continue
-        if path in lflat and path in rflat:
-            kind, note = compare_values(lflat[path], rflat[path], dotted(path), rules)
-            if kind:
-                add(path, kind, lflat[path], rflat[path], orig(lorig, path), orig(rorig, path), note)
-        elif path in lflat:
-            add(path, "missing", lflat[path], None, orig(lorig, path), None, _sibling_note(path, rflat))
-        else:
-            add(path, "added", None, rflat[path], None, orig(rorig, path), _sibling_note(path, lflat))
-    classified = [classify(d, rules, schema_defaults) for d in out]
-    return collapse_blocks(classified, set(lflat), set(rflat), rules)
+    norm = norm or load_normalize_rules()
+    sides = []
+    for name, tree, dialect in (("LEFT", left, dialects[0]), ("RIGHT", right, dialects[1])):
+        flat, origin = canonicalize(flatten(tree), table, job)
+        flat, applied = normalize(flat, dialect, norm)
+        if notes is not None:
+            notes.extend(f"{name}: {n}" for n in applied)
+        sides.append((flat, origin))
+    (lflat, lorig), (rflat, rorig) = sides
+    raw = structural_diff(unflatten(lflat), unflatten(rflat), rules)
+    out = []
+    for r in raw:
+        lp = dotted(lorig.get(r.path, r.path)) if r.kind != "added" else None
+        rp = dotted(rorig.get(r.path, r.path)) if r.kind != "missing" else None
+        mapped = (lp is not None and lp != dotted(r.path)) or (rp is not None and rp != dotted(r.path))
+        d = Difference(dotted(r.path), r.kind, r.left, r.right, lp, rp, mapped, r.note)
+        other = rflat if r.kind == "missing" else lflat
+        out.append(classify(d, rules, table, schema_defaults, job, other))
+    out += caveats(lflat, rflat, table, rules, dialects)
+    return sorted(group_siblings(out), key=lambda d: d.path)
 
 
-def _block_root(path: Path_, other: set[Path_]) -> Path_:
-    """Shortest prefix of ``path`` that no path of the other side starts with."""
-    other_prefixes = {p[:i] for p in other for i in range(1, len(p) + 1)}
-    for i in range(1, len(path) + 1):
-        if path[:i] not in other_prefixes:
-            return path[:i]
-    return path
+GROUP_MIN = 4
 
 
-def _trim(original: str | None, n: int) -> str | None:
-    if original is None or n == 0:
-        return original
-    parts = original.split(".")
-    return ".".join(parts[:-n]) if len(parts) > n else original
-
-
-def collapse_blocks(diffs: list[Difference], lpaths: set[Path_], rpaths: set[Path_], rules: Rules) -> list[Difference]:
-    """Leaves of a block that only one side has become one difference at the block's root (value = the block,
-    severity = the most severe leaf), e.g. a whole schedule or the whole ``env`` missing on one side."""
-    groups: dict[tuple[str, Path_], list[Difference]] = {}
-    out: list[Difference] = []
+def group_siblings(diffs: list[Difference]) -> list[Difference]:
+    """Keys one side lacks that share a parent, a severity and a reason (e.g. 60 simulations of a bigger suite)
+    are listed as one difference at the parent, with the block of those keys as its value. Critical ones are
+    always listed one by one."""
+    groups: dict[tuple[str, str, str, str, str], list[Difference]] = {}
     for d in diffs:
-        if d.kind not in ("missing", "added"):
-            out.append(d)
+        if d.kind in ("missing", "added") and "." in d.path and d.severity != "critical":
+            groups.setdefault((d.kind, d.path.rsplit(".", 1)[0], d.severity, d.why, d.doc), []).append(d)
+    grouped = {id(d) for items in groups.values() for d in items}
+    out = _group_repeated_changes([d for d in diffs if id(d) not in grouped])
+    for (kind, parent, *_), items in groups.items():
+        if len(items) < GROUP_MIN:
+            out += items
             continue
-        path = split(d.path)
-        root = _block_root(path, rpaths if d.kind == "missing" else lpaths)
-        if root == path:
-            out.append(d)
-        else:
-            groups.setdefault((d.kind, root), []).append(d)
-    for (kind, root), items in groups.items():
-        n = len(split(items[0].path)) - len(root)
-        sub = {split(d.path)[len(root) :]: (d.left if kind == "missing" else d.right) for d in items}
-        worst = max(items, key=lambda d: SEVERITY_RANK[d.severity])
-        block = unflatten(sub)
+        block = {d.path.rsplit(".", 1)[1]: (d.left if kind == "missing" else d.right) for d in items}
+        names = ", ".join(list(block)[:4]) + (", ..." if len(block) > 4 else "")
+        first = items[0]
         out.append(
-            Difference(
-                path=dotted(root),
-                kind=kind,
+            replace(
+                first,
+                path=parent,
                 left=block if kind == "missing" else None,
                 right=block if kind == "added" else None,
-                left_path=_trim(items[0].left_path, n),
-                right_path=_trim(items[0].right_path, n),
-                mapped=any(d.mapped for d in items),
-                note=f"whole block on one side only ({len(items)} keys; most severe: {worst.path})",
-                subsystem=rules.subsystem_of(dotted(root)),
-                severity=worst.severity,
-                why=worst.why,
+                left_path=_parent(first.left_path),
+                right_path=_parent(first.right_path),
+                note=f"{len(items)} keys: {names}",
             )
         )
-    return sorted(out, key=lambda d: d.path)
+    return out
+
+
+def _group_repeated_changes(diffs: list[Difference]) -> list[Difference]:
+    """The same change of the same leaf in several sibling blocks (max_time_s 60 -> 120 in every simulation) is
+    one difference at ``parent.*.leaf``."""
+    import json
+
+    groups: dict[tuple[str, ...], list[Difference]] = {}
+    rest = []
+    for d in diffs:
+        parts = d.path.split(".")
+        if d.kind in ("changed", "type_changed") and len(parts) >= 3 and d.severity != "critical":
+            key = (
+                d.kind,
+                ".".join(parts[:-2]),
+                parts[-1],
+                json.dumps([d.left, d.right], sort_keys=True, default=str),
+                d.severity,
+                d.why,
+            )
+            groups.setdefault(key, []).append(d)
+        else:
+            rest.append(d)
+    for (_, grand, leaf, *_), items in groups.items():
+        if len(items) < 3:
+            rest += items
+            continue
+        names = [d.path.split(".")[-2] for d in items]
+        rest.append(
+            replace(
+                items[0],
+                path=f"{grand}.*.{leaf}",
+                left_path=None,
+                right_path=None,
+                note=f"in {len(items)} blocks: {', '.join(names[:4])}" + (", ..." if len(names) > 4 else ""),
+            )
+        )
+    return rest
+
+
+def _parent(path: str | None) -> str | None:
+    return path.rsplit(".", 1)[0] if path and "." in path else path
 
 
 PARENT_PRESENT = "its parent exists on the other side"
 _DOWNGRADE = {"critical": "major", "major": "minor", "minor": "minor", "info": "info"}
+_VERDICT_SEVERITY = {"launcher": "info", "covered": "info", "cosmetic": "minor"}
 
 
-def _sibling_note(path: Path_, other: Mapping[Path_, Any]) -> str:
-    parent = path[:-1]
-    if parent and any(p[: len(parent)] == parent for p in other):
-        return PARENT_PRESENT
-    return ""
+def one_sided_entry(path: Path_, table: MappingTable, job: str) -> OneSided | None:
+    """The longest ``one_sided`` entry whose path is ``path`` or a block above it."""
+    best: OneSided | None = None
+    for entry in table.one_sided:
+        if entry.jobs and job not in entry.jobs:
+            continue
+        pat = split(entry.path)
+        if len(pat) <= len(path) and all(fnmatch.fnmatchcase(s, p) for s, p in zip(path, pat, strict=False)):
+            if best is None or len(pat) > len(split(best.path)):
+                best = entry
+    return best
 
 
-def classify(d: Difference, rules: Rules, schema_defaults: frozenset[str] = frozenset()) -> Difference:
-    """Severity and subsystem from the rules. A leaf present on one side only because a typed schema filled its
-    default, inside a block both sides have, is one level less severe (a whole block on one side is not)."""
-    severity, why = rules.severity_of(d.path)
-    one_sided = d.right_path if d.kind == "added" else d.left_path if d.kind == "missing" else None
-    if one_sided is not None and one_sided in schema_defaults and d.note == PARENT_PRESENT:
-        severity, why = _DOWNGRADE[severity], "schema default; the other tree leaves it unset"
-    return replace(d, severity=severity, why=why, subsystem=rules.subsystem_of(d.path))
+def _inert(entry: OneSided, block: Mapping[Path_, Any], rules: Rules) -> bool:
+    """Every listed field holds an allowed value; unlisted fields are allowed only with ``"*": any``."""
+    allowed = {split(k): v for k, v in entry.inert_if.items() if k != "*"}
+    others_ok = entry.inert_if.get("*") == "any"
+    for sub, value in block.items():
+        if sub not in allowed:
+            if not others_ok:
+                return False
+            continue
+        if not any(compare_values(value, ok, dotted(sub), rules)[0] is None for ok in allowed[sub]):
+            return False
+    return True
+
+
+def _verdict(entry: OneSided, block: Mapping[Path_, Any], rules: Rules) -> tuple[str, str, str]:
+    """(severity, why, doc) of a one-sided block under a table entry."""
+    if entry.verdict == "inert":
+        if _inert(entry, block, rules):
+            return "info", f"inert: {entry.reason or entry.feature + ' is off'}", entry.doc
+        feature = entry.feature or entry.path
+        return "critical", f"this tree uses {feature}, which this project does not implement", entry.doc
+    if entry.verdict == "real":
+        return entry.severity, entry.reason, entry.doc
+    return _VERDICT_SEVERITY[entry.verdict], entry.reason, entry.doc
+
+
+def classify(
+    d: Difference,
+    rules: Rules,
+    table: MappingTable | None = None,
+    schema_defaults: frozenset[str] = frozenset(),
+    job: str = "",
+    other: Mapping[Path_, Any] | None = None,
+) -> Difference:
+    """Severity, reason and subsystem. A key one side lacks goes through the one-sided verdicts leaf group by leaf
+    group (worst wins); a leaf only there because a typed schema filled its default is one level less severe."""
+    subsystem = rules.subsystem_of(d.path)
+    if d.kind not in ("missing", "added"):
+        found = rules.rule_of(d.path, job)
+        if found is None:
+            return replace(d, severity=rules.default_severity, subsystem=subsystem)
+        return replace(d, severity=found.severity, why=found.why, doc=found.doc, subsystem=subsystem)
+    root = split(d.path)
+    value = d.left if d.kind == "missing" else d.right
+    leaves = flatten(value, root) if isinstance(value, dict) and value else {root: value}
+    groups: dict[str, tuple[OneSided | None, dict[Path_, Any]]] = {}
+    for leaf, v in leaves.items():
+        entry = one_sided_entry(leaf, table, job) if table else None
+        key = entry.path if entry else dotted(leaf)
+        groups.setdefault(key, (entry, {}))[1][leaf[len(split(entry.path)) :] if entry else ()] = v
+    results: list[tuple[str, str, str]] = []
+    sev: str
+    verdicts = sorted({e.verdict for e, _ in groups.values() if e is not None})
+    one_sided_path = d.right_path if d.kind == "added" else d.left_path
+    parent_present = bool(other is not None and root[:-1] and any(p[: len(root) - 1] == root[:-1] for p in other))
+    for key, (entry, block) in groups.items():
+        if entry is not None:
+            results.append(_verdict(entry, block, rules))
+            continue
+        rule = rules.rule_of(key, job)
+        sev, why, doc = (rule.severity, rule.why, rule.doc) if rule else (rules.default_severity, "", "")
+        single = len(leaves) == 1
+        if single and parent_present and one_sided_path in schema_defaults:
+            sev, why = _DOWNGRADE[sev], "schema default; the other tree leaves it unset"
+        results.append((sev, why, doc))
+    sev, why, doc = max(results, key=lambda r: SEVERITY_RANK[r[0]])
+    note = d.note or (PARENT_PRESENT if parent_present and len(leaves) == 1 else "")
+    if len(leaves) > 1:
+        note = f"whole block on one side only ({len(leaves)} keys)"
+    return replace(d, severity=sev, why=why, doc=doc, subsystem=subsystem, note=note, verdict=",".join(verdicts))
+
+
+def caveats(
+    lflat: Mapping[Path_, Any],
+    rflat: Mapping[Path_, Any],
+    table: MappingTable,
+    rules: Rules,
+    dialects: tuple[Dialect, Dialect],
+) -> list[Difference]:
+    """Same spelling on both sides, but the Hydra-era side's code behaved differently (only legacy vs ours)."""
+    if sorted(dialects) != ["legacy", "ours"]:
+        return []
+    out = []
+    for cav in table.caveats:
+        key = split(cav.path)
+        lsub = {p: v for p, v in lflat.items() if p[: len(key)] == key}
+        rsub = {p: v for p, v in rflat.items() if p[: len(key)] == key}
+        legacy = lsub if dialects[0] == "legacy" else rsub
+        if not any(v not in (None, {}) for v in lsub.values()) or not any(v not in (None, {}) for v in rsub.values()):
+            continue  # the setting must be present (not empty) on both sides
+        if cav.when is not None and not any(v in cav.when for v in legacy.values()):
+            continue
+        lv = lsub[key] if key in lsub else unflatten({p[len(key) :]: v for p, v in lsub.items()})
+        rv = rsub[key] if key in rsub else unflatten({p[len(key) :]: v for p, v in rsub.items()})
+        out.append(
+            Difference(
+                cav.path,
+                "behaviour",
+                lv,
+                rv,
+                cav.path,
+                cav.path,
+                False,
+                "same setting, different Hydra-era code",
+                rules.subsystem_of(cav.path),
+                cav.severity,
+                cav.why,
+                cav.doc,
+            )
+        )
+    return out
 
 
 def at_or_above(diffs: list[Difference], level: str) -> list[Difference]:

@@ -26,8 +26,9 @@ def _to_plain(node: Any, path: str, notes: list[str]) -> Any:
     from omegaconf import DictConfig, ListConfig
     from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
+    items: list[tuple[Any, str]]
     if isinstance(node, DictConfig):
-        items = [(k, k) for k in node.keys()]
+        items = [(k, str(k)) for k in node.keys()]
     elif isinstance(node, ListConfig):
         items = [(i, str(i)) for i in range(len(node))]
     else:
@@ -62,11 +63,15 @@ def _compose_plain(
     overrides: Sequence[str],
     notes: list[str],
     target_fields: Mapping[str, Any] | None = None,
+    soft: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     from metta.common.config import compose
 
     with safe_resolvers():
         cfg = compose(config_name, overrides, config_dir=config_dir)
+        for key, value in (soft or {}).items():  # like `key=value`, but only for keys the tree has
+            if key in cfg.keys():  # `in cfg` is False for a mandatory `???` value
+                cfg[key] = value
         install_safe_resolvers()
         data = _to_plain(cfg, "", notes)
     if not isinstance(data, dict):
@@ -137,16 +142,21 @@ def resolve_hydra(
     label: str | None = None,
     include_curriculum: bool = True,
     target_fields: Mapping[str, Any] | None = None,
+    soft: Mapping[str, str] | None = None,
 ) -> Tree:
-    """Compose ``config_name`` from ``config_dir`` and return it (plus its curriculum env under ``env``) as a Tree."""
+    """Compose ``config_name`` from ``config_dir`` and return it (plus its curriculum env under ``env``) as a Tree.
+
+    ``soft`` values are set on top-level keys the composed tree has (a run name for trees that take one), after
+    composing and before interpolations resolve, so a tree without such a key composes in one go."""
     cdir = find_configs_dir(Path(config_dir))
     if not cdir.is_dir():
         raise ConfigError(f"configs directory {cdir} does not exist; pass a directory that holds {config_name}.yaml")
     if not (cdir / f"{config_name}.yaml").is_file():
         raise ConfigError(f"{cdir} has no {config_name}.yaml; choose another --config-name or directory")
     notes: list[str] = []
-    data = _compose_plain(cdir, config_name, overrides, notes, target_fields)
-    source: dict[str, Any] = {"config_dir": str(cdir), "config_name": config_name, "overrides": list(overrides)}
+    data = _compose_plain(cdir, config_name, overrides, notes, target_fields, soft)
+    applied = [f"{k}={v}" for k, v in (soft or {}).items() if k in data and data[k] == v]
+    source: dict[str, Any] = {"config_dir": str(cdir), "config_name": config_name, "overrides": [*overrides, *applied]}
     curriculum = (data.get("trainer") or {}).get("curriculum") if isinstance(data.get("trainer"), dict) else None
     if include_curriculum and isinstance(curriculum, str) and curriculum.strip() and "env" not in data:
         env_name = curriculum.strip().lstrip("/")

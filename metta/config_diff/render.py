@@ -15,6 +15,7 @@ KIND_TEXT = {
     "added": "only in RIGHT",
     "changed": "changed",
     "type_changed": "type changed",
+    "behaviour": "same value, different behaviour",
 }
 MAX_VALUE = 70
 
@@ -45,10 +46,19 @@ def _counts(diffs: Sequence[Difference]) -> dict[str, int]:
     return {lvl: sum(1 for d in diffs if d.severity == lvl) for lvl in SEVERITY_RANK}
 
 
+def summary_line(diffs: Sequence[Difference], seconds: float) -> str:
+    """The line that leads every report: what changes training, what may, what is cosmetic, what is inert."""
+    c = _counts(diffs)
+    return (
+        f"config_diff: {c['critical']} critical (change training), {c['major']} major (may change training), "
+        f"{c['minor']} cosmetic, {c['info']} inert legacy knobs; {seconds:.1f}s"
+    )
+
+
 def _what(d: Difference) -> str:
     kind = KIND_TEXT[d.kind]
     if d.kind in ("missing", "added"):
-        kind += "" if d.mapped else " (unmapped)"
+        kind += "" if d.mapped or d.verdict else " (unmapped)"
         return f"{kind}: {_short(d.left if d.kind == 'missing' else d.right)}"
     text = f"{_short(d.left)} -> {_short(d.right)}"
     return f"{kind}: {text}" + (f"  [{d.note}]" if d.note else "")
@@ -59,8 +69,9 @@ def _alias(d: Difference) -> str:
     return f" (as {', '.join(sorted(names))})" if names else ""
 
 
-def render_text(left: Tree, right: Tree, diffs: Sequence[Difference], rules: Rules) -> str:
-    lines = [f"LEFT : {left.label}", f"RIGHT: {right.label}"]
+def render_text(left: Tree, right: Tree, diffs: Sequence[Difference], rules: Rules, summary: str = "") -> str:
+    lines = [summary] if summary else []
+    lines += [f"LEFT : {left.label}", f"RIGHT: {right.label}"]
     lines.extend(f"  note ({side}): {n}" for side, n in _notes(left, right))
     if not diffs:
         lines.append("No differences.")
@@ -71,13 +82,15 @@ def render_text(left: Tree, right: Tree, diffs: Sequence[Difference], rules: Rul
         lines.append("")
         lines.append(f"== {name} ({len(items)}) ==")
         for d in items:
-            why = f"  ({d.why})" if d.why and d.severity in ("critical", "major") else ""
+            why = f"  ({d.why})" if d.why and d.severity in ("critical", "major", "info") else ""
+            why += f" [see {d.doc}]" if d.doc else ""
             lines.append(f"  [{d.severity.upper():8}] {d.path}{_alias(d)}: {_what(d)}{why}")
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(left: Tree, right: Tree, diffs: Sequence[Difference], rules: Rules) -> str:
-    lines = ["# Config diff", "", f"- LEFT: `{left.label}`", f"- RIGHT: `{right.label}`"]
+def render_markdown(left: Tree, right: Tree, diffs: Sequence[Difference], rules: Rules, summary: str = "") -> str:
+    lines = [f"**{summary}**", ""] if summary else []
+    lines += ["# Config diff", "", f"- LEFT: `{left.label}`", f"- RIGHT: `{right.label}`"]
     lines.extend(f"- note ({side}): {n}" for side, n in _notes(left, right))
     if not diffs:
         return "\n".join([*lines, "", "No differences.", ""])
@@ -86,14 +99,15 @@ def render_markdown(left: Tree, right: Tree, diffs: Sequence[Difference], rules:
     for name, items in _grouped(diffs, rules):
         lines += ["", f"## {name}", "", "| severity | path | kind | LEFT | RIGHT | note |", "|---|---|---|---|---|---|"]
         for d in items:
-            kind = KIND_TEXT[d.kind] + ("" if d.mapped or d.kind not in ("missing", "added") else " (unmapped)")
+            unmapped = not (d.mapped or d.verdict) and d.kind in ("missing", "added")
+            kind = KIND_TEXT[d.kind] + (" (unmapped)" if unmapped else "")
             cells = [
                 d.severity,
                 f"`{d.path}`{_alias(d)}",
                 kind,
                 _md(d.left, d.kind == "added"),
                 _md(d.right, d.kind == "missing"),
-                d.note or d.why,
+                "; ".join(x for x in (d.note, d.why, d.doc) if x),
             ]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -106,8 +120,9 @@ def _md(value: Any, absent: bool) -> str:
     return f"`{text}`"
 
 
-def render_json(left: Tree, right: Tree, diffs: Sequence[Difference], rules: Rules) -> str:
+def render_json(left: Tree, right: Tree, diffs: Sequence[Difference], rules: Rules, summary: str = "") -> str:
     payload = {
+        "summary": summary,
         "left": {"label": left.label, "kind": left.kind, "notes": list(left.notes)},
         "right": {"label": right.label, "kind": right.kind, "notes": list(right.notes)},
         "counts": _counts(diffs),

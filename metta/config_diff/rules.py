@@ -23,11 +23,48 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Verdict = Literal["inert", "launcher", "covered", "cosmetic", "real"]
+
+
+class PatternAlias(_Frozen):
+    match: str = Field(min_length=1, description="Regular expression over a whole dotted path.")
+    canonical: str = Field(min_length=1, description="Replacement (re.sub syntax, e.g. \\1).")
+
+
+class OneSided(_Frozen):
+    """Verdict for a key that only one tree has."""
+
+    path: str = Field(min_length=1, description="Dotted path of the key or block (`*` = one segment).")
+    verdict: Verdict = Field(description="inert, launcher, cosmetic or real.")
+    feature: str = Field(default="", description="Feature name used in the 'not implemented' message.")
+    inert_if: dict[str, Any] = Field(default_factory=dict, description="subpath -> allowed values (inert verdict)")
+    reason: str = Field(default="", description="Why the key does not (or does) change training.")
+    severity: Severity = Field(default="major", description="Severity of a `real` verdict.")
+    doc: str = Field(default="", description="Docs section explaining a deliberate difference.")
+    jobs: tuple[str, ...] = Field(default=(), description="Config names this entry applies to (empty = all).")
+
+
+class Caveat(_Frozen):
+    """A setting whose Hydra-era code behaved differently although both trees spell it the same."""
+
+    path: str = Field(min_length=1, description="Dotted path (or block) of the setting.")
+    when: tuple[Any, ...] | None = Field(default=None, description="Hydra-era values it applies to (None = any).")
+    severity: Severity = Field(default="major", description="Severity of the behaviour difference.")
+    why: str = Field(min_length=1, description="What behaves differently.")
+    doc: str = Field(default="", description="Docs section that explains it.")
+
+
 class MappingTable(_Frozen):
     """Aliases (either tree's path or subtree) → canonical path (the typed TrainJobConfig layout)."""
 
     version: int = Field(ge=1, description="Version of the table; bump when an entry changes.")
     aliases: dict[str, str] = Field(default_factory=dict, description="alias path -> canonical path")
+    job_aliases: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="config name -> extra aliases for that job (they win over `aliases`)"
+    )
+    pattern_aliases: tuple[PatternAlias, ...] = Field(default=(), description="regex renames of whole paths")
+    one_sided: tuple[OneSided, ...] = Field(default=(), description="verdicts for keys only one tree has")
+    caveats: tuple[Caveat, ...] = Field(default=(), description="same spelling, different Hydra-era behaviour")
     target_fields: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="_target_ class name -> fields that replace it (e.g. schedule type)"
     )
@@ -49,6 +86,8 @@ class SeverityRule(_Frozen):
     pattern: str = Field(min_length=1, description="Glob over canonical dotted paths.")
     severity: Severity = Field(description="Severity of any difference at a matching path.")
     why: str = Field(default="", description="Short reason shown in the report.")
+    doc: str = Field(default="", description="Docs section explaining a deliberate difference.")
+    jobs: tuple[str, ...] = Field(default=(), description="Config names this rule applies to (empty = all).")
 
 
 class Rules(_Frozen):
@@ -62,11 +101,15 @@ class Rules(_Frozen):
     subsystems: tuple[SubsystemRule, ...] = Field(default=(), description="Path → subsystem.")
     severity: tuple[SeverityRule, ...] = Field(default=(), description="Path → severity.")
 
-    def severity_of(self, path: str) -> tuple[str, str]:
+    def severity_of(self, path: str, job: str = "") -> tuple[str, str]:
+        rule = self.rule_of(path, job)
+        return (rule.severity, rule.why) if rule else (self.default_severity, "")
+
+    def rule_of(self, path: str, job: str = "") -> SeverityRule | None:
         for rule in self.severity:
-            if fnmatch.fnmatchcase(path, rule.pattern):
-                return rule.severity, rule.why
-        return self.default_severity, ""
+            if (not rule.jobs or job in rule.jobs) and fnmatch.fnmatchcase(path, rule.pattern):
+                return rule
+        return None
 
     def subsystem_of(self, path: str) -> str:
         for rule in self.subsystems:

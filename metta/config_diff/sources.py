@@ -19,26 +19,50 @@ from metta.config_diff.tree import Tree
 RECIPE_TIMEOUT_S = 300
 
 
+class RecipeJob:
+    """A recipe dump running in a child process; :meth:`result` waits for it and returns the Tree."""
+
+    def __init__(self, target: str, root: str | Path, args: Sequence[str] = (), label: str | None = None) -> None:
+        self.target, self.root, self.label = target, Path(root).resolve(), label
+        self._tmp = tempfile.TemporaryDirectory(prefix="config_diff_recipe_")
+        self._out = Path(self._tmp.name) / "dump.json"
+        script = Path(__file__).with_name("recipe_dump.py")
+        self._proc = subprocess.Popen(
+            [sys.executable, str(script), str(self.root), target, str(self._out), *args],
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def result(self) -> Tree:
+        try:
+            stdout, stderr = self._proc.communicate(timeout=RECIPE_TIMEOUT_S)
+        except subprocess.TimeoutExpired as exc:
+            self._proc.kill()
+            self._proc.communicate()
+            raise ConfigError(f"recipe {self.target} did not finish within {RECIPE_TIMEOUT_S}s") from exc
+        try:
+            if not self._out.is_file():
+                tail = (stderr or stdout).strip().splitlines()[-5:]
+                raise ConfigError(f"recipe {self.target} crashed (exit {self._proc.returncode}): {' | '.join(tail)}")
+            result = json.loads(self._out.read_text(encoding="utf-8"))
+        finally:
+            self._tmp.cleanup()
+        return _recipe_tree(result, self.target, self.root, self.label)
+
+
+def start_recipe(target: str, root: str | Path, args: Sequence[str] = (), label: str | None = None) -> RecipeJob:
+    """Start importing ``target`` (``module.function``) with ``root`` first on sys.path in a child process."""
+    return RecipeJob(target, root, args, label)
+
+
 def resolve_recipe(target: str, root: str | Path, args: Sequence[str] = (), label: str | None = None) -> Tree:
     """Import ``target`` (``module.function``) with ``root`` first on sys.path in a child process; dump its Tool."""
-    root = Path(root).resolve()
-    script = Path(__file__).with_name("recipe_dump.py")
-    with tempfile.TemporaryDirectory(prefix="config_diff_recipe_") as tmp:
-        out = Path(tmp) / "dump.json"
-        try:
-            proc = subprocess.run(
-                [sys.executable, str(script), str(root), target, str(out), *args],
-                cwd=root,
-                capture_output=True,
-                text=True,
-                timeout=RECIPE_TIMEOUT_S,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ConfigError(f"recipe {target} did not finish within {RECIPE_TIMEOUT_S}s") from exc
-        if not out.is_file():
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            raise ConfigError(f"recipe {target} crashed (exit {proc.returncode}): {' | '.join(tail)}")
-        result = json.loads(out.read_text(encoding="utf-8"))
+    return start_recipe(target, root, args, label).result()
+
+
+def _recipe_tree(result: dict[str, Any], target: str, root: Path, label: str | None) -> Tree:
     if not result["ok"]:
         raise ConfigError(f"recipe {target} (under {root}) raised {result['error']}\n{result.get('traceback', '')}")
     if not isinstance(result["data"], dict):
@@ -82,8 +106,8 @@ def load_dump(path: str | Path, label: str | None = None) -> Tree:
 
     data.pop("hydra", None)
     data, removed = strip_keys(data, STRIPPED_KEYS, target_fields=_target_fields())
-    notes = (f"stripped {len(removed)} Hydra-only keys (_target_ etc.)",) if removed else ()
-    return Tree(label=label or f"file:{p}", kind="dump", data=data, source={"file": str(p)}, notes=notes)
+    stripped = (f"stripped {len(removed)} Hydra-only keys (_target_ etc.)",) if removed else ()
+    return Tree(label=label or f"file:{p}", kind="dump", data=data, source={"file": str(p)}, notes=stripped)
 
 
 def resolve_path(path: str | Path, config_name: str, overrides: Sequence[str] = ()) -> Tree:
@@ -94,25 +118,38 @@ def resolve_path(path: str | Path, config_name: str, overrides: Sequence[str] = 
     return load_dump(p)
 
 
+LEGACY_REPO_ENV = "METTA_LEGACY_REPO"
+
+
+def _git(repo: str | Path, *args: str) -> subprocess.CompletedProcess:
+    """``git -C repo ...``; works for a work tree and for a bare git directory alike."""
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
+
+
 def git_root(repo: str | Path) -> Path:
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        raise ConfigError(f"{repo} is not a git repository: {proc.stderr.strip()}")
-    return Path(proc.stdout.strip())
+    """The work tree root of ``repo``, or the git directory itself when ``repo`` is a bare repository."""
+    proc = _git(repo, "rev-parse", "--show-toplevel")
+    if proc.returncode == 0 and proc.stdout.strip():
+        return Path(proc.stdout.strip())
+    bare = _git(repo, "rev-parse", "--is-bare-repository")
+    if bare.returncode == 0 and bare.stdout.strip() == "true":
+        return Path(repo).resolve()
+    raise ConfigError(f"{repo} is not a git repository (work tree or bare git dir): {proc.stderr.strip()}")
 
 
 def resolve_commit(repo: str | Path, ref: str) -> str:
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if proc.returncode != 0:
-        raise ConfigError(f"git ref {ref!r} does not name a commit in {repo}; try a hash, branch, tag or HEAD~N")
+        hint = (
+            f"; for a Hydra-era ref such as 724cde8 give a clone of the upstream repository with --repo PATH "
+            f"or set {LEGACY_REPO_ENV}=PATH (a bare git dir works too)"
+        )
+        raise ConfigError(f"git ref {ref!r} does not name a commit in {repo}{hint}")
     return proc.stdout.strip()
+
+
+def has_commit(repo: str | Path, ref: str) -> bool:
+    return _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0
 
 
 def export_ref(repo: str | Path, ref: str, dest: str | Path, paths: Sequence[str] = ("configs",)) -> list[str]:
@@ -120,10 +157,12 @@ def export_ref(repo: str | Path, ref: str, dest: str | Path, paths: Sequence[str
     commit = resolve_commit(repo, ref)
     exported = []
     for path in paths:
+        if _git(repo, "cat-file", "-e", f"{commit}:{path}").returncode != 0:
+            continue
         proc = subprocess.run(
             ["git", "-C", str(repo), "archive", "--format=tar", commit, path], capture_output=True, check=False
         )
-        if proc.returncode != 0:
+        if not proc.stdout:
             continue
         with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
             tar.extractall(dest, filter="data")

@@ -18,6 +18,7 @@ LEGACY = Path(__file__).parent / "fixtures" / "legacy"
 def run_tool(*args, cwd=REPO_ROOT, timeout=120):
     env = {**os.environ, "METTA_NO_REEXEC": "1"}
     env.pop("DATA_DIR", None)
+    env.pop("METTA_LEGACY_REPO", None)
     return subprocess.run(
         [sys.executable, str(TOOL), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
     )
@@ -64,6 +65,11 @@ def test_changed_tree_exit_1_json_and_markdown(tmp_path):
     assert run_tool(LEGACY, other, "--fail-on", "never").returncode == 0
     md = run_tool(LEGACY, other, "--format", "md")
     assert "## loss functions" in md.stdout and "`trainer.ppo.ent_coef`" in md.stdout
+    # the summary line leads every format
+    assert md.stdout.startswith(
+        "**config_diff: 1 critical (change training), 0 major (may change training), 1 cosmetic"
+    )
+    assert payload["summary"].startswith("config_diff: 1 critical (change training)")
 
 
 def test_dump_files_on_either_side(tmp_path):
@@ -97,7 +103,7 @@ def test_ref_takes_the_hydra_side_from_git_without_touching_the_work_tree(tmp_pa
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--ref", "no_such_ref_123"], "does not name a commit"),
+        (["--ref", "no_such_ref_123"], "METTA_LEGACY_REPO=PATH"),
         (["--recipe", "experiments.recipes.no_such_module.train"], "No module named"),
         (["--ref-recipe", "tests.config_diff.fixtures.raising_recipe.train", LEGACY, LEGACY], "not both"),
     ],

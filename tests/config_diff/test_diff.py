@@ -102,7 +102,9 @@ def test_a_block_only_one_side_has_is_one_difference_with_its_worst_severity():
     d = diff({"x": 1}, right, NO_MAP, RULES)
     assert len(d) == 1
     assert d[0].path == "env" and d[0].kind == "added"
-    assert d[0].right == right["env"] and d[0].severity == "critical"  # it holds a reward
+    assert d[0].severity == "critical"  # it holds a reward
+    # the block is shown whole (with the schema defaults both trees fill in written out)
+    assert d[0].right["game"]["agent"]["rewards"] == {"heart": 1.0} and d[0].right["game"]["max_steps"] == 1000
     sched = {"type": "linear", "min_value": 0.0}
     d = diff(
         {"trainer": {"hyperparameter_scheduler": {"a_schedule": sched, "b": 1}}},

@@ -73,8 +73,37 @@ def print_effective(job: TrainJobConfig, sizes: Sizes) -> None:
     print("\n".join(lines), flush=True)
 
 
+def _dotted(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"game": {"max_steps": 100}} -> {"game.max_steps": 100}."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_dotted(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def training_eval_suite(job: TrainJobConfig):
+    """trainer.simulation.suite plus ``eval/training_task`` (the training env or curriculum, with the training
+    env_overrides). Every simulation keeps the suite's own seed (42 in the shipped suites), not the run seed, so
+    evaluations of different runs see the same maps."""
+    from metta.sim import SimulationConfig, SimulationSuiteConfig, load_suite
+
+    suite = load_suite(job.trainer.simulation.suite)
+    first = suite.simulations[0]
+    overrides = _dotted(job.trainer.env_overrides)
+    training = SimulationConfig(
+        name="eval/training_task", env=job.trainer.curriculum, num_episodes=first.num_episodes,
+        max_time_s=first.max_time_s, seed=first.seed, env_overrides=overrides,
+    )  # fmt: skip
+    sims = tuple(s for s in suite.simulations if s.name != training.name) + (training,)
+    return SimulationSuiteConfig(name=suite.name, simulations=sims)
+
+
 def make_evaluate_fn(job: TrainJobConfig):
-    """Evaluate checkpoints on trainer.simulation.suite during training; failures are reported, not fatal."""
+    """Evaluate checkpoints on trainer.simulation.suite + eval/training_task during training; failures are
+    reported, not fatal."""
     if job.trainer.simulation.evaluate_interval <= 0:
         return None
 
@@ -84,11 +113,13 @@ def make_evaluate_fn(job: TrainJobConfig):
 
         try:
             db = Path(job.run_dir) / "stats.db"
-            res = evaluate(f"file://{checkpoint}", job.trainer.simulation.suite, db, seed=job.system.seed)
+            res = evaluate(f"file://{checkpoint}", training_eval_suite(job), db)
         except MettaError as exc:
             print(f"warning: evaluation at epoch {epoch} failed: {exc}", file=sys.stderr)
             return {}
         out = {f"overview/{c}_score": v for c, v in res.category_scores.items() if v is not None}
+        out.update({f"eval_{name.split('/')[0]}/{name.split('/', 1)[1]}": v
+                    for name, v in res.sim_scores.items() if v is not None and "/" in name})
         if res.avg_category_score is not None:
             out["overview/avg_category_score"] = res.avg_category_score
         return out

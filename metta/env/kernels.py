@@ -370,9 +370,9 @@ def step_envs(actions, act_type, act_arg, enabled, env_step, rng, order, agent_r
         for a in range(N):
             v = 0.0
             for i in range(R):
-                if reward_w[i] != 0.0:
-                    x = reward_w[i] * inv[e, a, i]
-                    v += x if x < reward_cap[i] else reward_cap[i]
+                if reward_w[e, i] != 0.0:
+                    x = reward_w[e, i] * inv[e, a, i]
+                    v += x if x < reward_cap[e, i] else reward_cap[e, i]
             rewards[e * N + a] += v - agent_value[e, a]
             agent_value[e, a] = v
             ep_return[e, a] += rewards[e * N + a]

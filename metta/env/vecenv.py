@@ -16,10 +16,11 @@ from metta.common.errors import EnvConfigError
 from metta.common.seeding import derive_seed, make_rng
 from metta.env import kernels as K
 from metta.env.config import EnvConfig
-from metta.env.mapgen import converters_per_env, generate_map, grid_shape
+from metta.env.curriculum import CurriculumConfig, RandomSampler, make_sampler, short_task_name
+from metta.env.mapgen import generate_map, grid_shape
+from metta.env.multitask import TaskSet, build_task_set, place_map
 from metta.env.obs import NUM_TOKENS, WINDOW, encode_last_reward, window_order
 from metta.env.obs_kernel import write_obs
-from metta.env.tables import build_tables
 
 
 @dataclass
@@ -34,21 +35,34 @@ class EpisodeInfo:
     game_stats: dict[str, float]
     max_steps: int = 0
     label: str = ""
+    task: str = ""  # curriculum task (env config name); "" for a single-task env
+    map_width: int = 0
+    map_height: int = 0
 
 
 class VecEnv:
-    """Vectorised MettaGrid arena: ``reset()`` then ``step(actions)``; see docs/env.md."""
+    """Vectorised MettaGrid arena: ``reset()`` then ``step(actions)``; see docs/env.md.
 
-    def __init__(self, cfg: EnvConfig, num_envs: int, seed: int):
-        if not isinstance(cfg, EnvConfig):
+    With a :class:`CurriculumConfig` every env draws its task at each episode start from the curriculum's sampler
+    (and reports the episode's mean return to it); all tasks share one set of kernel tables (metta/env/multitask.py).
+    """
+
+    def __init__(self, cfg: EnvConfig | CurriculumConfig, num_envs: int, seed: int):
+        self.sampler: RandomSampler | None = None
+        if isinstance(cfg, CurriculumConfig):
+            self.task_set: TaskSet = build_task_set(list(cfg.task_configs.values()), cfg.task_names)
+            self.sampler = make_sampler(cfg)
+        elif isinstance(cfg, EnvConfig):
+            self.task_set = build_task_set([cfg], [""])
+        else:
             raise EnvConfigError(f"VecEnv needs an EnvConfig, got {type(cfg).__name__}; use load_env_config(name)")
         if int(num_envs) < 1:
             raise EnvConfigError(f"num_envs = {num_envs!r}: must be >= 1")
         self.cfg = cfg
-        self.game = cfg.game
-        self.tables = build_tables(cfg)
+        self.game = self.task_set.cfgs[0].game  # shared settings (agents, freeze, penalty) are equal across tasks
+        self.tables = self.task_set.tables
         self.num_envs = int(num_envs)
-        self.num_agents = cfg.game.num_agents
+        self.num_agents = self.game.num_agents
         self.total_agents = self.num_envs * self.num_agents
         self.seed = int(seed)
         self.action_names = list(self.tables.action_names)
@@ -56,7 +70,7 @@ class VecEnv:
         self.obs_shape = (NUM_TOKENS, 3)
         self.obs_window = (WINDOW, WINDOW)
         self.num_features = K.F_INV + self.tables.num_items
-        self.height, self.width = grid_shape(cfg.game)
+        self.height, self.width = self.task_set.height, self.task_set.width
         self._alloc()
         self._started = False
 
@@ -64,7 +78,7 @@ class VecEnv:
     def _alloc(self) -> None:
         e, n, r = self.num_envs, self.num_agents, self.tables.num_items
         h, w = self.height, self.width
-        c = max(converters_per_env(self.game), 1)
+        c = max(self.task_set.converters, 1)
         i64 = np.int64
         self.cell_obj = np.full((e, h, w), -1, dtype=np.int16)
         if c >= 2**15:
@@ -95,6 +109,9 @@ class VecEnv:
         self.rng_state = np.ones(e, i64)
         self.episode_counter = np.zeros(e, i64)
         self.episode_seeds = np.zeros(e, i64)
+        self.env_task = np.zeros(e, i64)
+        self.reward_w = np.repeat(self.task_set.reward_w[:1], e, axis=0)  # [E, R] weights of each env's task
+        self.reward_cap = np.repeat(self.task_set.reward_cap[:1], e, axis=0)
         self._order = np.zeros(n, i64)
         self._rewards = np.zeros(self.total_agents, np.float32)
         self._last_reward_byte = np.full(self.total_agents, 128, np.uint8)
@@ -103,7 +120,13 @@ class VecEnv:
         t = self.tables
         seed = derive_seed(self.seed, e, int(self.episode_counter[e]))
         rng = make_rng(seed)
-        cell, agents = generate_map(self.game, rng)
+        task = 0 if self.sampler is None else self.sampler.sample(make_rng(derive_seed(seed, 2)))
+        game = self.task_set.cfgs[task].game
+        local, agents = generate_map(game, rng)
+        cell, counts = place_map(self.task_set, task, local)
+        self.env_task[e] = task
+        self.reward_w[e] = self.task_set.reward_w[task]
+        self.reward_cap[e] = self.task_set.reward_cap[task]
         self.cell_obj[e] = cell
         self.cell_agent[e] = -1
         self.cell_agent[e, agents[:, 0], agents[:, 1]] = np.arange(self.num_agents)
@@ -112,20 +135,19 @@ class VecEnv:
         self.agent_ori[e] = 0
         self.agent_frozen[e] = 0
         self.inv[e] = t.initial_inventory
-        self.agent_value[e] = t.capped_value(self.inv[e].astype(np.float64))
+        self.agent_value[e] = self.task_set.capped_value(task, self.inv[e].astype(np.float64))
         self.last_action[e] = 0
         self.last_arg[e] = 0
         self.ep_return[e] = 0.0
         self.stats[e] = 0.0
         self.game_stats[e] = 0.0
-        kinds = cell.astype(np.int64)
-        self.object_counts[e] = np.bincount(kinds[kinds >= 0], minlength=len(t.object_names))
+        self.object_counts[e] = counts
         self._init_converters(e, cell)
         self.env_step[e] = 0
-        if self.game.desync_episodes and self.episode_counter[e] == 0:
-            self.env_max_steps[e] = int(rng.integers(1, self.game.max_steps + 1))
+        if game.desync_episodes and self.episode_counter[e] == 0:
+            self.env_max_steps[e] = int(rng.integers(1, game.max_steps + 1))
         else:
-            self.env_max_steps[e] = self.game.max_steps
+            self.env_max_steps[e] = game.max_steps
         self.rng_state[e] = derive_seed(seed, 1) % 0xFFFFFFFE + 1
         self.episode_seeds[e] = seed
         self.episode_counter[e] += 1
@@ -182,7 +204,8 @@ class VecEnv:
                     self.agent_c, self.agent_ori, self.agent_frozen, self.inv, self.last_action, self.last_arg,
                     self.agent_value, rewards, self.ep_return, self.cell_obj, self.cell_conv, self.cell_agent,
                     self.conv_kind, self.conv_inv, self.conv_phase, self.conv_timer, t.obj_in, t.obj_out,
-                    t.obj_max_out, t.obj_ticks, t.obj_cooldown, t.obj_swappable, t.limits, t.reward_w, t.reward_cap,
+                    t.obj_max_out, t.obj_ticks, t.obj_cooldown, t.obj_swappable, t.limits, self.reward_w,
+                    self.reward_cap,
                     t.att_consume, t.att_defense, self.game.agent.freeze_duration,
                     float(self.game.agent.action_failure_penalty), self.stats, self.game_stats)
         out_rewards = rewards.copy()
@@ -208,11 +231,15 @@ class VecEnv:
 
     def _episode_info(self, e: int) -> EpisodeInfo:
         names = self.tables.stat_names
-        stats = self.stats[e]
-        agent_stats = [dict(zip(names, row.tolist(), strict=True)) for row in stats]
+        agent_stats = [_fold(names, row.tolist()) for row in self.stats[e]]
         game = dict(zip(self.tables.game_stat_names, self.game_stats[e].tolist(), strict=True))
-        for name, count in zip(self.tables.object_names, self.object_counts[e].tolist(), strict=True):
-            game[f"objects.{name}"] = float(count)
+        game.update(_fold([f"objects.{n}" for n in self.tables.object_names], self.object_counts[e].tolist()))
+        task = int(self.env_task[e])
+        cfg = self.task_set.cfgs[task]
+        if self.sampler is not None:
+            score = float(self.ep_return[e].mean())
+            self.sampler.complete(task, score, make_rng(derive_seed(int(self.episode_seeds[e]), 3)))
+        h, w = grid_shape(cfg.game)
         return EpisodeInfo(
             env_index=e,
             seed=int(self.episode_seeds[e]),
@@ -221,8 +248,17 @@ class VecEnv:
             agent_stats=agent_stats,
             game_stats=game,
             max_steps=int(self.env_max_steps[e]),
-            label=self.cfg.label,
+            label=cfg.label,
+            task=self.task_set.names[task],
+            map_width=int(w),
+            map_height=int(h),
         )
+
+    def curriculum_probs(self) -> dict[str, float]:
+        """Current task probabilities by short task name (empty for a single-task env)."""
+        if self.sampler is None:
+            return {}
+        return {short_task_name(n): float(p) for n, p in zip(self.task_set.names, self.sampler.probs(), strict=True)}
 
     def snapshot(self, env_index: int) -> dict[str, np.ndarray]:
         """Plain-array state of one env for replays: grid type ids (-1 empty, 0 agent), agents and converters."""
@@ -253,7 +289,16 @@ class VecEnv:
         i = self.tables.items.index(item)
         e = int(env_index)
         self.inv[e, agent, i] = int(amount)
-        self.agent_value[e, agent] = float(self.tables.capped_value(self.inv[e, agent].astype(np.float64)))
+        task = int(self.env_task[e])
+        self.agent_value[e, agent] = float(self.task_set.capped_value(task, self.inv[e, agent].astype(np.float64)))
 
     def close(self) -> None:
         """Nothing to release (kept for gym-style callers)."""
+
+
+def _fold(names: tuple[str, ...] | list[str], values: list[float]) -> dict[str, float]:
+    """name -> value, summing names that occur more than once (union kinds of the same object name)."""
+    out: dict[str, float] = {}
+    for name, value in zip(names, values, strict=True):
+        out[name] = out.get(name, 0.0) + value
+    return out

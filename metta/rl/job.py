@@ -118,8 +118,13 @@ def make_evaluate_fn(job: TrainJobConfig):
             print(f"warning: evaluation at epoch {epoch} failed: {exc}", file=sys.stderr)
             return {}
         out = {f"overview/{c}_score": v for c, v in res.category_scores.items() if v is not None}
-        out.update({f"eval_{name.split('/')[0]}/{name.split('/', 1)[1]}": v
-                    for name, v in res.sim_scores.items() if v is not None and "/" in name})
+        out.update(
+            {
+                f"eval_{name.split('/')[0]}/{name.split('/', 1)[1]}": v
+                for name, v in res.sim_scores.items()
+                if v is not None and "/" in name
+            }
+        )
         if res.avg_category_score is not None:
             out["overview/avg_category_score"] = res.avg_category_score
         return out

@@ -204,6 +204,7 @@ class Trainer:
         self.epoch += 1
         return {
             **stats, **episode_metrics(infos, Path(tr.curriculum).name), **hp.as_metrics(),
+            **self._curriculum_metrics(),
             "overview/sps": sizes.batch_size * self.dist.world_size / max(1e-9, t2 - t0),
             "timing/rollout_s": t1 - t0,
             "timing/update_s": t2 - t1,
@@ -215,6 +216,15 @@ class Trainer:
             "metric/total_time": time.monotonic() - self.start,
             "metric/train_time": self.train_time,
         }  # fmt: skip
+
+    def _curriculum_metrics(self) -> dict[str, float]:
+        """``curriculum/probs/<task>`` (current sampling probabilities) and sampler stats of a curriculum env."""
+        probs = getattr(self.env, "curriculum_probs", dict)()
+        out = {f"curriculum/probs/{task}": p for task, p in probs.items()}
+        sampler = getattr(self.env, "sampler", None)
+        if sampler is not None:
+            out.update({f"curriculum/{k}": v for k, v in sampler.stats().items()})
+        return out
 
     def _checkpoint_and_evaluate(self, metrics: dict[str, float]) -> None:
         tr, epoch = self.tr, self.epoch

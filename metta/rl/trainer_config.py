@@ -104,7 +104,10 @@ class TrainerConfig(_Frozen):
     bptt_horizon: int = Field(64, ge=1, le=4096, description="Segment length for truncated BPTT.")
     update_epochs: int = Field(1, ge=1, le=100, description="Passes over the rollout per epoch.")
     num_envs: int = Field(336, ge=1, le=100_000, description="Arena instances stepped in one VecEnv.")
-    curriculum: str = Field("/env/mettagrid/arena/basic_easy_shaped", min_length=1, description="Env config name.")
+    curriculum: str = Field(
+        "/env/mettagrid/arena/basic_easy_shaped", min_length=1,
+        description="Env config name, or a curriculum under /env/mettagrid/curriculum/ (task sampled at each reset).",
+    )  # fmt: skip
     env_overrides: dict[str, Any] = Field(default_factory=dict, description="Dotted env keys -> values.")
     ppo: PPOConfig = Field(default_factory=PPOConfig, description="PPO coefficients.")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig, description="Optimizer settings.")
@@ -191,7 +194,7 @@ class TrainJobConfig(_Frozen):
     trainer: TrainerConfig = Field(default_factory=TrainerConfig, description="Trainer settings.")
     agent: AgentConfig = Field(default_factory=AgentConfig, description="Policy architecture.")
     wandb: WandbConfig = Field(default_factory=WandbConfig, description="W&B settings.")
-    env: Any = Field(..., description="Resolved metta.env.EnvConfig of trainer.curriculum.")
+    env: Any = Field(..., description="Resolved metta.env.EnvConfig (or CurriculumConfig) of trainer.curriculum.")
 
     @field_validator("run")
     @classmethod
@@ -204,9 +207,12 @@ class TrainJobConfig(_Frozen):
     @classmethod
     def _env(cls, v: Any) -> Any:
         from metta.env import EnvConfig
+        from metta.env.curriculum import CurriculumConfig
 
-        if isinstance(v, EnvConfig):
+        if isinstance(v, EnvConfig | CurriculumConfig):
             return v
+        if isinstance(v, Mapping) and "task_configs" in v:
+            return CurriculumConfig.from_dict(dict(v))
         if isinstance(v, Mapping):
             return EnvConfig.from_dict(dict(v))
         raise ValueError(f"env must be an EnvConfig or a mapping, got {type(v).__name__}")
@@ -305,8 +311,10 @@ def resolve_train_job(cfg: Any, env: Any | None = None) -> TrainJobConfig:
         env = data.get("env")
     if env is None:
         from metta.env import load_env_config
+        from metta.env.curriculum import is_curriculum_name, load_curriculum
 
-        env = load_env_config(trainer.curriculum, flatten_overrides(trainer.env_overrides))
+        load = load_curriculum if is_curriculum_name(trainer.curriculum) else load_env_config
+        env = load(trainer.curriculum, flatten_overrides(trainer.env_overrides))
     payload["env"] = env
     try:
         return TrainJobConfig.model_validate(payload)

@@ -95,8 +95,10 @@ EVAL_ENV_OVERRIDES = ("++game.desync_episodes=false",)
 
 def _default_env_maker(sim: SimulationConfig) -> Callable[[int, int], Any]:
     from metta.env import VecEnv, load_env_config
+    from metta.env.curriculum import is_curriculum_name, load_curriculum
 
-    cfg = load_env_config(sim.env, [*EVAL_ENV_OVERRIDES, *sim.env_override_list()])
+    load = load_curriculum if is_curriculum_name(sim.env) else load_env_config  # eval/training_task may be one
+    cfg = load(sim.env, [*EVAL_ENV_OVERRIDES, *sim.env_override_list()])
     return lambda num_envs, seed: VecEnv(cfg, num_envs=num_envs, seed=seed)
 
 

@@ -161,7 +161,12 @@ class RandomSampler:
         return self.weights / total if total > 0 else np.full(len(self.tasks), 1.0 / len(self.tasks))
 
     def sample(self, rng: np.random.Generator) -> int:
-        return int(rng.choice(len(self.tasks), p=self.probs()))
+        return self.pick(float(rng.random()))
+
+    def pick(self, u: float) -> int:
+        """The task whose cumulative-probability interval holds ``u`` in [0, 1) (inverse-CDF sampling)."""
+        cdf = np.cumsum(self.probs())
+        return int(min(np.searchsorted(cdf, u * cdf[-1], side="right"), len(self.tasks) - 1))
 
     def complete(self, task: int, score: float, rng: np.random.Generator) -> None:
         self.completions[task] += 1

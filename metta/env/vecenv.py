@@ -73,6 +73,9 @@ class VecEnv:
         self.height, self.width = self.task_set.height, self.task_set.width
         self._alloc()
         self._started = False
+        self._sampler_rng = make_rng(derive_seed(self.seed, 0x5A3))  # learning-progress draws of active tasks
+        self._stat_fold = _fold_matrix(self.tables.stat_names)
+        self._object_fold = _fold_matrix([f"objects.{n}" for n in self.tables.object_names])
 
     # ----------------------------------------------------------------------------------------------- state
     def _alloc(self) -> None:
@@ -120,7 +123,7 @@ class VecEnv:
         t = self.tables
         seed = derive_seed(self.seed, e, int(self.episode_counter[e]))
         rng = make_rng(seed)
-        task = 0 if self.sampler is None else self.sampler.sample(make_rng(derive_seed(seed, 2)))
+        task = 0 if self.sampler is None else self.sampler.sample(rng)  # first draw of the episode's generator
         game = self.task_set.cfgs[task].game
         local, agents = generate_map(game, rng)
         cell, counts = place_map(self.task_set, task, local)
@@ -183,6 +186,7 @@ class VecEnv:
         if seed is not None:
             self.seed = int(seed)
             self.episode_counter[:] = 0
+            self._sampler_rng = make_rng(derive_seed(self.seed, 0x5A3))
         for e in range(self.num_envs):
             self._start_episode(e)
         self._started = True
@@ -230,15 +234,15 @@ class VecEnv:
         return obs
 
     def _episode_info(self, e: int) -> EpisodeInfo:
-        names = self.tables.stat_names
-        agent_stats = [_fold(names, row.tolist()) for row in self.stats[e]]
+        keys, fold = self._stat_fold
+        agent_stats = [dict(zip(keys, row, strict=True)) for row in (self.stats[e] @ fold).tolist()]
         game = dict(zip(self.tables.game_stat_names, self.game_stats[e].tolist(), strict=True))
-        game.update(_fold([f"objects.{n}" for n in self.tables.object_names], self.object_counts[e].tolist()))
+        keys, fold = self._object_fold
+        game.update(zip(keys, (self.object_counts[e] @ fold).tolist(), strict=True))
         task = int(self.env_task[e])
         cfg = self.task_set.cfgs[task]
         if self.sampler is not None:
-            score = float(self.ep_return[e].mean())
-            self.sampler.complete(task, score, make_rng(derive_seed(int(self.episode_seeds[e]), 3)))
+            self.sampler.complete(task, float(self.ep_return[e].mean()), self._sampler_rng)
         h, w = grid_shape(cfg.game)
         return EpisodeInfo(
             env_index=e,
@@ -296,9 +300,10 @@ class VecEnv:
         """Nothing to release (kept for gym-style callers)."""
 
 
-def _fold(names: tuple[str, ...] | list[str], values: list[float]) -> dict[str, float]:
-    """name -> value, summing names that occur more than once (union kinds of the same object name)."""
-    out: dict[str, float] = {}
-    for name, value in zip(names, values, strict=True):
-        out[name] = out.get(name, 0.0) + value
-    return out
+def _fold_matrix(names: tuple[str, ...] | list[str]) -> tuple[list[str], np.ndarray]:
+    """Unique names and a 0/1 matrix [len(names), unique] summing columns that share a name (the union kinds of
+    one object name in a curriculum); ``values @ matrix`` gives the per-name totals."""
+    keys = list(dict.fromkeys(names))
+    fold = np.zeros((len(names), len(keys)))
+    fold[np.arange(len(names)), [keys.index(n) for n in names]] = 1.0
+    return keys, fold

@@ -99,7 +99,10 @@ class VecEnv:
         self.agent_value = np.zeros((e, n), np.float64)
         self.ep_return = np.zeros((e, n), np.float64)
         self.stats = np.zeros((e, n, len(self.tables.stat_names)), np.float64)
-        self.game_stats = np.zeros((e, K.NUM_GAME_STATS), np.float64)
+        self.game_stats = np.zeros((e, len(self.tables.game_stat_names)), np.float64)
+        self.prev_r = np.zeros((e, n), i64)  # cell at the agent's previous acting step (max_steps_without_motion)
+        self.prev_c = np.zeros((e, n), i64)
+        self.still = np.zeros((e, n), i64)
         self.object_counts = np.zeros((e, len(self.tables.object_names)), i64)
         self.conv_kind = np.zeros((e, c), i64)
         self.conv_r = np.zeros((e, c), i64)
@@ -135,6 +138,9 @@ class VecEnv:
         self.cell_agent[e, agents[:, 0], agents[:, 1]] = np.arange(self.num_agents)
         self.agent_r[e] = agents[:, 0]
         self.agent_c[e] = agents[:, 1]
+        self.prev_r[e] = agents[:, 0]
+        self.prev_c[e] = agents[:, 1]
+        self.still[e] = 0
         self.agent_ori[e] = 0
         self.agent_frozen[e] = 0
         self.inv[e] = t.initial_inventory
@@ -174,8 +180,7 @@ class VecEnv:
         self.conv_phase[e, :n] = 0
         self.conv_timer[e] = 0
         K.start_all(e, n, self.conv_kind, self.conv_inv, self.conv_phase, self.conv_timer, t.obj_in, t.obj_out,
-                    t.obj_max_out, t.obj_ticks, self.game_stats)
-        self.game_stats[e] = 0.0
+                    t.obj_max_out, t.obj_ticks, self.game_stats)  # counted, as legacy counts from construction
 
     # ----------------------------------------------------------------------------------------------- API
     def reset(self, seed: int | None = None) -> np.ndarray:
@@ -211,7 +216,8 @@ class VecEnv:
                     t.obj_max_out, t.obj_ticks, t.obj_cooldown, t.obj_swappable, t.limits, self.reward_w,
                     self.reward_cap,
                     t.att_consume, t.att_defense, self.game.agent.freeze_duration,
-                    float(self.game.agent.action_failure_penalty), self.stats, self.game_stats)
+                    float(self.game.agent.action_failure_penalty), self.stats, self.game_stats, self.prev_r,
+                    self.prev_c, self.still)
         out_rewards = rewards.copy()
         self._last_reward_byte[:] = encode_last_reward(out_rewards)
         dones = np.zeros(self.total_agents, dtype=bool)
@@ -237,6 +243,7 @@ class VecEnv:
         keys, fold = self._stat_fold
         agent_stats = [dict(zip(keys, row, strict=True)) for row in (self.stats[e] @ fold).tolist()]
         game = dict(zip(self.tables.game_stat_names, self.game_stats[e].tolist(), strict=True))
+        game["conversions.completed"] = game["conversions"]
         keys, fold = self._object_fold
         game.update(zip(keys, (self.object_counts[e] @ fold).tolist(), strict=True))
         task = int(self.env_task[e])

@@ -69,6 +69,14 @@ def resolve_device(spec: str) -> torch.device:
     return torch.device(spec)
 
 
+def configure_matmul_precision(device: torch.device) -> str:
+    """TF32 matmuls on CUDA (float32 precision "high", as the Hydra-era trainer ran); full float32 ("highest") on
+    CPU, where TF32 does not exist. Returns the precision set."""
+    precision = "high" if device.type == "cuda" else "highest"
+    torch.set_float32_matmul_precision(precision)
+    return precision
+
+
 def make_optimizer(policy: torch.nn.Module, job: TrainJobConfig) -> torch.optim.Optimizer:
     o = job.trainer.optimizer
     cls = torch.optim.AdamW if o.type == "adamw" else torch.optim.Adam
@@ -94,6 +102,7 @@ class Trainer:
         if device.type == "cuda" and self.dist.world_size > 1:
             device = torch.device(f"cuda:{self.dist.local_rank}")
         self.device = device
+        configure_matmul_precision(device)
         seed_everything(job.system.seed, job.system.torch_deterministic, rank=self.dist.rank)  # weights: broadcast
         self.run_dir = Path(job.run_dir).resolve()  # absolute paths in results, whatever the cwd
         self.ckpt_dir = self.run_dir / "checkpoints"
@@ -131,6 +140,10 @@ class Trainer:
             _say(f"resuming from {resume['path']} (epoch {self.epoch}, agent_step {self.agent_step})")
         elif tr.initial_policy_uri:
             self._load_initial_policy(tr.initial_policy_uri)
+        if tr.mask_dead_attack and hasattr(self.env, "task_set"):
+            from metta.env.actions import dead_action_mask
+
+            self.policy.set_action_mask(dead_action_mask(self.env.task_set.cfgs, self.env.action_names))
         self.dist.broadcast_parameters(self.policy)
         self.init_params = (
             [p.detach().clone() for p in self.policy.parameters()] if tr.ppo.l2_init_loss_coef > 0 else None

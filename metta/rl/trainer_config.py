@@ -109,6 +109,9 @@ class TrainerConfig(_Frozen):
         description="Env config name, or a curriculum under /env/mettagrid/curriculum/ (task sampled at each reset).",
     )  # fmt: skip
     env_overrides: dict[str, Any] = Field(default_factory=dict, description="Dotted env keys -> values.")
+    mask_dead_attack: bool = Field(
+        False, description="Mask the attack logits when attack can never succeed in the training env(s) (off = legacy)."
+    )
     ppo: PPOConfig = Field(default_factory=PPOConfig, description="PPO coefficients.")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig, description="Optimizer settings.")
     hyperparameter_scheduler: HyperparameterSchedulerConfig = Field(

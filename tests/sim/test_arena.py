@@ -82,7 +82,7 @@ def test_shipped_suites_resolve_to_existing_envs():
     assert load_suite("arena").names == ["arena/basic", "arena/combat", "arena/advanced", "arena/tag",
                                          "arena/advanced_poor"]
     assert load_suite("arena_easy").names == ["arena_easy/basic_easy"]
-    assert load_suite("arena").seed == 42
+    assert {s.seed for s in load_suite("arena").simulations} == {42}
     with pytest.raises(EvaluationError, match="unknown simulation suite 'nope'.*arena"):
         load_suite("nope")
     with pytest.raises(ConfigError, match="num_episodes"):

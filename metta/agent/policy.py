@@ -32,6 +32,8 @@ def orthogonal_(layer: nn.Module, gain: float = 1.0) -> nn.Module:
 class RecurrentPolicy(nn.Module):
     """Base class: subclasses define ``encode_features`` (→ [N, hidden]) and ``heads(h) -> (logits, value)``."""
 
+    action_mask: torch.Tensor  # bool [num_actions] buffer, see __init__
+
     def __init__(self, cfg: AgentConfig, num_actions: int, obs_shape: tuple[int, int], num_features: int):
         super().__init__()
         self.cfg = cfg

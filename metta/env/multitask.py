@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,7 @@ def build_task_set(cfgs: Sequence[EnvConfig], names: Sequence[str] | None = None
         kind_maps.append(np.array(local, dtype=np.int64))
     sources = list(union.values())
     t0 = per_task[0]
-    gathered = {f: np.stack([getattr(per_task[t], f)[k] for t, k in sources]) for f in _KIND_FIELDS}
+    gathered: dict[str, Any] = {f: np.stack([getattr(per_task[t], f)[k] for t, k in sources]) for f in _KIND_FIELDS}
     object_names = tuple(name for name, _ in union)
     n_local = len(t0.object_names)
     stat_names = t0.stat_names[: len(t0.stat_names) - n_local] + tuple(f"action.swap.{n}" for n in object_names)

@@ -232,7 +232,7 @@ class Trainer:
 
     def _curriculum_metrics(self) -> dict[str, float]:
         """``curriculum/probs/<task>`` (current sampling probabilities) and sampler stats of a curriculum env."""
-        probs = getattr(self.env, "curriculum_probs", dict)()
+        probs: dict[str, float] = getattr(self.env, "curriculum_probs", dict)()
         out = {f"curriculum/probs/{task}": p for task, p in probs.items()}
         sampler = getattr(self.env, "sampler", None)
         if sampler is not None:

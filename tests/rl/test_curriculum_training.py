@@ -67,3 +67,12 @@ def test_learning_progress_curriculum_trains_and_logs_probs(tmp_path):
     assert sum(probs.values()) == pytest.approx(1.0)
     tasks = {k for r in rows for k in r if k.startswith("env_task_reward/")}
     assert tasks and all(k.endswith("/rewards.mean") for k in tasks)
+
+
+def test_dead_attack_mask_stops_attack_sampling_in_training(tmp_path):
+    job = tiny_job(tmp_path, extra=["trainer.mask_dead_attack=true", "trainer.total_timesteps=768"])
+    train(job)
+    rows = [json.loads(line) for line in (tmp_path / "tiny" / "metrics.jsonl").read_text().splitlines()]
+    done = [r for r in rows if r.get("overview/episodes", 0) > 0]
+    assert done and all(r["env_agent/action.attack.failed"] == 0 for r in done)  # never sampled
+    assert all(r["env_agent/action.noop.success"] > 0 for r in done)

@@ -134,10 +134,13 @@ def main() -> None:
     result[f"single_task_{n}"], result[f"curriculum_{n}"] = round(cur["single"]), round(cur["curriculum"])
     result[f"curriculum_ratio_{n}"] = round(cur["curriculum"] / cur["single"], 3)
     result[f"curriculum_ratio_{n}_cpu"] = round(cur["curriculum_cpu"] / cur["single_cpu"], 3)
-    print(f"same settings (num_envs={n}, max_steps={args.curriculum_max_steps}): single task "
-          f"{cur['single']:,.0f}, curriculum {args.curriculum} {cur['curriculum']:,.0f} agent-steps/s "
-          f"(ratio {cur['curriculum'] / cur['single']:.3f}; per cpu-second "
-          f"{cur['curriculum_cpu'] / cur['single_cpu']:.3f})", flush=True)
+    print(
+        f"same settings (num_envs={n}, max_steps={args.curriculum_max_steps}): single task "
+        f"{cur['single']:,.0f}, curriculum {args.curriculum} {cur['curriculum']:,.0f} agent-steps/s "
+        f"(ratio {cur['curriculum'] / cur['single']:.3f}; per cpu-second "
+        f"{cur['curriculum_cpu'] / cur['single_cpu']:.3f})",
+        flush=True,
+    )
     mg = bench_mettagrid(64, args.steps)
     if mg is None and args.mettagrid_python:
         mg = mettagrid_elsewhere(args.mettagrid_python, 64, args.steps)

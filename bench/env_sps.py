@@ -110,8 +110,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=200, help="timed steps per size")
     ap.add_argument("--sizes", default="64,256,1024", help="comma-separated env instance counts")
-    ap.add_argument("--mettagrid-python", default=os.environ.get("METTAGRID_PYTHON"),
-                    help="interpreter with mettagrid installed, used when it is not importable here")
+    ap.add_argument(
+        "--mettagrid-python",
+        default=os.environ.get("METTAGRID_PYTHON"),
+        help="interpreter with mettagrid installed, used when it is not importable here",
+    )
     ap.add_argument("--mettagrid-only", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--curriculum", default="/env/mettagrid/curriculum/arena/random", help="curriculum config name")
     ap.add_argument("--curriculum-envs", type=int, default=256, help="env instances for the curriculum figure")
@@ -127,8 +130,9 @@ def main() -> None:
         wall, cpu = bench_ours(n, args.steps)
         result[f"ours_{n}"] = round(wall)
         result[f"ours_{n}_cpu"] = round(cpu)
-        print(f"ours num_envs={n:5d} agents={6 * n:6d}: {wall:,.0f} agent-steps/s ({cpu:,.0f} per cpu-second)",
-              flush=True)
+        print(
+            f"ours num_envs={n:5d} agents={6 * n:6d}: {wall:,.0f} agent-steps/s ({cpu:,.0f} per cpu-second)", flush=True
+        )
     n = args.curriculum_envs
     cur = bench_curriculum(args.curriculum, n, args.steps, args.curriculum_max_steps)
     result[f"single_task_{n}"], result[f"curriculum_{n}"] = round(cur["single"]), round(cur["curriculum"])

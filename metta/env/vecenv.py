@@ -179,8 +179,19 @@ class VecEnv:
         self.conv_inv[e, :n] *= t.obj_initial[kinds][:, None]
         self.conv_phase[e, :n] = 0
         self.conv_timer[e] = 0
-        K.start_all(e, n, self.conv_kind, self.conv_inv, self.conv_phase, self.conv_timer, t.obj_in, t.obj_out,
-                    t.obj_max_out, t.obj_ticks, self.game_stats)  # counted, as legacy counts from construction
+        K.start_all(
+            e,
+            n,
+            self.conv_kind,
+            self.conv_inv,
+            self.conv_phase,
+            self.conv_timer,
+            t.obj_in,
+            t.obj_out,
+            t.obj_max_out,
+            t.obj_ticks,
+            self.game_stats,
+        )  # counted, as legacy counts from construction
 
     # ----------------------------------------------------------------------------------------------- API
     def reset(self, seed: int | None = None) -> np.ndarray:
@@ -209,15 +220,50 @@ class VecEnv:
         acts = np.ascontiguousarray(acts, dtype=np.int64)
         t = self.tables
         rewards = self._rewards
-        K.step_envs(acts, t.act_type, t.act_arg, t.enabled, self.env_step, self.rng_state, self._order, self.agent_r,
-                    self.agent_c, self.agent_ori, self.agent_frozen, self.inv, self.last_action, self.last_arg,
-                    self.agent_value, rewards, self.ep_return, self.cell_obj, self.cell_conv, self.cell_agent,
-                    self.conv_kind, self.conv_inv, self.conv_phase, self.conv_timer, t.obj_in, t.obj_out,
-                    t.obj_max_out, t.obj_ticks, t.obj_cooldown, t.obj_swappable, t.limits, self.reward_w,
-                    self.reward_cap,
-                    t.att_consume, t.att_defense, self.game.agent.freeze_duration,
-                    float(self.game.agent.action_failure_penalty), self.stats, self.game_stats, self.prev_r,
-                    self.prev_c, self.still)
+        K.step_envs(
+            acts,
+            t.act_type,
+            t.act_arg,
+            t.enabled,
+            self.env_step,
+            self.rng_state,
+            self._order,
+            self.agent_r,
+            self.agent_c,
+            self.agent_ori,
+            self.agent_frozen,
+            self.inv,
+            self.last_action,
+            self.last_arg,
+            self.agent_value,
+            rewards,
+            self.ep_return,
+            self.cell_obj,
+            self.cell_conv,
+            self.cell_agent,
+            self.conv_kind,
+            self.conv_inv,
+            self.conv_phase,
+            self.conv_timer,
+            t.obj_in,
+            t.obj_out,
+            t.obj_max_out,
+            t.obj_ticks,
+            t.obj_cooldown,
+            t.obj_swappable,
+            t.limits,
+            self.reward_w,
+            self.reward_cap,
+            t.att_consume,
+            t.att_defense,
+            self.game.agent.freeze_duration,
+            float(self.game.agent.action_failure_penalty),
+            self.stats,
+            self.game_stats,
+            self.prev_r,
+            self.prev_c,
+            self.still,
+        )
         out_rewards = rewards.copy()
         self._last_reward_byte[:] = encode_last_reward(out_rewards)
         dones = np.zeros(self.total_agents, dtype=bool)
@@ -232,11 +278,36 @@ class VecEnv:
         t = self.tables
         obs = np.empty((self.total_agents, NUM_TOKENS, 3), dtype=np.uint8)  # write_obs pads with 0xFF
         dr, dc, loc = window_order(WINDOW)
-        write_obs(obs, self.env_step, self.env_max_steps, dr, dc, loc, self.agent_r, self.agent_c, self.agent_ori,
-                    self.agent_frozen, self.agent_group, self.inv, self.last_action, self.last_arg,
-                    self._last_reward_byte, self.cell_obj, self.cell_conv, self.cell_agent, self.conv_kind,
-                    self.conv_inv, self.conv_phase, t.obj_type_id, t.obj_color, t.obj_swappable, t.obj_is_conv,
-                    t.obj_items, t.obj_nitems, self.game_stats)
+        write_obs(
+            obs,
+            self.env_step,
+            self.env_max_steps,
+            dr,
+            dc,
+            loc,
+            self.agent_r,
+            self.agent_c,
+            self.agent_ori,
+            self.agent_frozen,
+            self.agent_group,
+            self.inv,
+            self.last_action,
+            self.last_arg,
+            self._last_reward_byte,
+            self.cell_obj,
+            self.cell_conv,
+            self.cell_agent,
+            self.conv_kind,
+            self.conv_inv,
+            self.conv_phase,
+            t.obj_type_id,
+            t.obj_color,
+            t.obj_swappable,
+            t.obj_is_conv,
+            t.obj_items,
+            t.obj_nitems,
+            self.game_stats,
+        )
         return obs
 
     def _episode_info(self, e: int) -> EpisodeInfo:

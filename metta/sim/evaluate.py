@@ -121,29 +121,43 @@ def load_policy_handle(uri: str, device: str, loader: PolicyLoader | None = None
     return PolicyHandle(policy=policy, key=ref.policy_key, version=int(version))
 
 
-def _result(db: StatsDB, suite: SimulationSuiteConfig, uri: str, handle: PolicyHandle, eval_id: str,
-            wall: float) -> SuiteResult:
+def _result(
+    db: StatsDB, suite: SimulationSuiteConfig, uri: str, handle: PolicyHandle, eval_id: str, wall: float
+) -> SuiteResult:
     flt = Filter(eval_id=eval_id, policy_key=handle.key, policy_version=handle.version)
     sims = []
     for row in db.simulations(Filter(eval_id=eval_id)):
         sf = Filter(eval_id=eval_id, policy_key=handle.key, policy_version=handle.version, sim_name=row["name"])
         names = list(dict.fromkeys([*KEY_METRICS, *db.metric_names(sf)]))
         mets = {m: v for m in names if (v := db.average_metric(m, sf)) is not None}
-        sims.append(SimulationResult(
-            name=row["name"], category=row["category"], status=row["status"],
-            episodes_requested=row["num_episodes_requested"], episodes_completed=row["num_episodes_completed"],
-            wall_time_s=float(row["wall_time_s"] or 0.0), metrics=mets,
-        ))
+        sims.append(
+            SimulationResult(
+                name=row["name"],
+                category=row["category"],
+                status=row["status"],
+                episodes_requested=row["num_episodes_requested"],
+                episodes_completed=row["num_episodes_completed"],
+                wall_time_s=float(row["wall_time_s"] or 0.0),
+                metrics=mets,
+            )
+        )
     names = list(dict.fromkeys([*KEY_METRICS, *db.metric_names(flt)]))
     pooled = {m: v for m in names if (v := db.average_metric(m, flt)) is not None}
     sim_scores = {s.name: s.metrics.get("reward") for s in sims}
     cats = db.category_scores(flt)
     return SuiteResult(
-        suite=suite.name, policy_uri=uri, policy_key=handle.key, policy_version=handle.version, eval_id=eval_id,
-        stats_db_path=str(db.path), sim_scores=sim_scores,
+        suite=suite.name,
+        policy_uri=uri,
+        policy_key=handle.key,
+        policy_version=handle.version,
+        eval_id=eval_id,
+        stats_db_path=str(db.path),
+        sim_scores=sim_scores,
         category_scores={c: cats.get(c) for c in dict.fromkeys(s.category for s in sims)},
         avg_category_score=None if any(s.episodes_completed == 0 for s in sims) else db.avg_category_score(flt),
-        metrics=pooled, simulations=sims, wall_time_s=wall,
+        metrics=pooled,
+        simulations=sims,
+        wall_time_s=wall,
     )
 
 
@@ -184,9 +198,17 @@ def _torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _evaluate(policy_uri: str, suite: SimulationSuiteConfig | str, stats_db_path: str | Path, device: str,
-              seed: int | None, sims: Sequence[str] | None, replay_dir: str | Path | None, env_maker: EnvMaker | None,
-              policy_loader: PolicyLoader | None) -> SuiteResult:
+def _evaluate(
+    policy_uri: str,
+    suite: SimulationSuiteConfig | str,
+    stats_db_path: str | Path,
+    device: str,
+    seed: int | None,
+    sims: Sequence[str] | None,
+    replay_dir: str | Path | None,
+    env_maker: EnvMaker | None,
+    policy_loader: PolicyLoader | None,
+) -> SuiteResult:
     suite_cfg = load_suite(suite) if isinstance(suite, str) else suite
     if sims:
         suite_cfg = suite_cfg.select(sims)
@@ -207,11 +229,25 @@ def _evaluate(policy_uri: str, suite: SimulationSuiteConfig | str, stats_db_path
         db.close()
 
 
-def _run_one(db: StatsDB, suite: str, sim: SimulationConfig, make: Callable[[int, int], Any], handle: PolicyHandle,
-             npc: PolicyHandle | None, eval_id: str, device: str, replay_dir: str | Path | None) -> None:
+def _run_one(
+    db: StatsDB,
+    suite: str,
+    sim: SimulationConfig,
+    make: Callable[[int, int], Any],
+    handle: PolicyHandle,
+    npc: PolicyHandle | None,
+    eval_id: str,
+    device: str,
+    replay_dir: str | Path | None,
+) -> None:
     sid = db.start_simulation(
-        eval_id=eval_id, name=sim.name, suite=suite, env=sim.env, policy_key=handle.key,
-        policy_version=handle.version, num_episodes=sim.num_episodes,
+        eval_id=eval_id,
+        name=sim.name,
+        suite=suite,
+        env=sim.env,
+        policy_key=handle.key,
+        policy_version=handle.version,
+        num_episodes=sim.num_episodes,
     )
     recorder = None
     if replay_dir is not None:
@@ -221,7 +257,12 @@ def _run_one(db: StatsDB, suite: str, sim: SimulationConfig, make: Callable[[int
     t0 = time.monotonic()
     try:
         out = run_simulation(
-            sim, make, handle, npc, device=device, on_episode=lambda rec: db.add_episode(sid, rec),
+            sim,
+            make,
+            handle,
+            npc,
+            device=device,
+            on_episode=lambda rec: db.add_episode(sid, rec),
             on_step=recorder.on_step if recorder else None,
         )
     except Exception as exc:

@@ -24,18 +24,38 @@ def conv_stock(env: VecEnv, row: int, col: int, name: str) -> int:
 def test_mine_generator_altar_heart_chain_rewards_and_stats():
     env = VecEnv(layout_cfg(CHAIN), num_envs=1, seed=0)
     env.reset()
-    script = ["rotate_0", "get_items_0", "rotate_2", "put_items_0", "get_items_0", "rotate_3", "put_items_0",
-              "get_items_0"]
+    script = [
+        "rotate_0",
+        "get_items_0",
+        "rotate_2",
+        "put_items_0",
+        "get_items_0",
+        "rotate_3",
+        "put_items_0",
+        "get_items_0",
+    ]
     outs = run(env, [[s] for s in script])
     rewards = [float(o[1][0]) for o in outs]
     assert rewards == pytest.approx([0.0, 0.1, 0.0, -0.1, 0.8, 0.0, -0.8, 1.0], abs=1e-6)
     assert float(env.ep_return[0, 0]) == pytest.approx(1.0, abs=1e-6)
     assert item(env, 0, 0, "heart") == 1 and item(env, 0, 0, "ore_red") == 0
     st = dict(zip(env.tables.stat_names, env.stats[0, 0].tolist(), strict=True))
-    expected = {"ore_red.get": 1, "ore_red.gained": 1, "ore_red.lost": 1, "ore_red.put": 1, "battery_red.get": 1,
-                "battery_red.gained": 1, "battery_red.lost": 1, "battery_red.put": 1, "heart.get": 1,
-                "heart.gained": 1, "action.rotate.success": 3, "action.get_items.success": 3,
-                "action.put_items.success": 2, "movement.rotation.to_up": 1}
+    expected = {
+        "ore_red.get": 1,
+        "ore_red.gained": 1,
+        "ore_red.lost": 1,
+        "ore_red.put": 1,
+        "battery_red.get": 1,
+        "battery_red.gained": 1,
+        "battery_red.lost": 1,
+        "battery_red.put": 1,
+        "heart.get": 1,
+        "heart.gained": 1,
+        "action.rotate.success": 3,
+        "action.get_items.success": 3,
+        "action.put_items.success": 2,
+        "movement.rotation.to_up": 1,
+    }
     for k, v in expected.items():
         assert st[k] == v, k
     assert sum(v for k, v in st.items() if k.endswith(".failed")) == 0

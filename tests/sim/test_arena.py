@@ -21,8 +21,13 @@ class ArenaRandom(RandomPolicy):
 
 
 def _suite(num_episodes: int, max_steps: int, seed: int = 3) -> SimulationSuiteConfig:
-    sim = SimulationConfig(name="arena/basic", env="/env/mettagrid/arena/basic", num_episodes=num_episodes,
-                           seed=seed, env_overrides={"game.max_steps": max_steps})
+    sim = SimulationConfig(
+        name="arena/basic",
+        env="/env/mettagrid/arena/basic",
+        num_episodes=num_episodes,
+        seed=seed,
+        env_overrides={"game.max_steps": max_steps},
+    )
     return SimulationSuiteConfig(name="tiny", simulations=(sim,))
 
 
@@ -34,8 +39,12 @@ def ckpt(tmp_path):
 
 
 def test_scripted_noop_rotate_hand_counted(tmp_path, ckpt):
-    res = evaluate(f"file://{ckpt}", _suite(2, 5), tmp_path / "s.db",
-                   policy_loader=lambda p, d: (ArenaScripted((NOOP, ROTATE_UP)), {"epoch": 2}))
+    res = evaluate(
+        f"file://{ckpt}",
+        _suite(2, 5),
+        tmp_path / "s.db",
+        policy_loader=lambda p, d: (ArenaScripted((NOOP, ROTATE_UP)), {"epoch": 2}),
+    )
     # 2 episodes x 24 agents; even agents noop 5 times, odd agents rotate up 5 times; nothing is collected
     assert res.metric("action.noop.success") == pytest.approx(2.5)
     assert res.metric("action.rotate.success") == pytest.approx(2.5)
@@ -45,15 +54,22 @@ def test_scripted_noop_rotate_hand_counted(tmp_path, ckpt):
         eps = db.query("SELECT steps, max_steps FROM episodes")
         assert eps == [(5, 5), (5, 5)]  # full-length episodes (desync is off for evaluation)
         assert db.num_samples() == 48
-        per_agent = db.query("SELECT agent_id, value FROM agent_metrics WHERE metric = 'action.noop.success'"
-                             " ORDER BY episode_id, agent_id")
+        per_agent = db.query(
+            "SELECT agent_id, value FROM agent_metrics WHERE metric = 'action.noop.success'"
+            " ORDER BY episode_id, agent_id"
+        )
         assert [v for a, v in per_agent] == [5.0 if a % 2 == 0 else 0.0 for a, _ in per_agent]
 
 
 def test_same_seed_same_results(tmp_path, ckpt):
     def run(i: int, seed: int):
-        return evaluate(f"file://{ckpt}", _suite(2, 60), tmp_path / f"{i}.db", seed=seed,
-                        policy_loader=lambda p, d: (ArenaRandom(), {}))
+        return evaluate(
+            f"file://{ckpt}",
+            _suite(2, 60),
+            tmp_path / f"{i}.db",
+            seed=seed,
+            policy_loader=lambda p, d: (ArenaRandom(), {}),
+        )
 
     a, b, c = run(0, 5), run(1, 5), run(2, 6)
     assert a.metrics == b.metrics
@@ -79,8 +95,13 @@ def test_shipped_suites_resolve_to_existing_envs():
         for sim in suite.simulations:
             assert load_env_config(sim.env, sim.env_override_list()).game.num_agents > 0
     # the legacy suite, in legacy order; basic_easy has its own suite so arena_score matches legacy
-    assert load_suite("arena").names == ["arena/basic", "arena/combat", "arena/advanced", "arena/tag",
-                                         "arena/advanced_poor"]
+    assert load_suite("arena").names == [
+        "arena/basic",
+        "arena/combat",
+        "arena/advanced",
+        "arena/tag",
+        "arena/advanced_poor",
+    ]
     assert load_suite("arena_easy").names == ["arena_easy/basic_easy"]
     assert {s.seed for s in load_suite("arena").simulations} == {42}
     with pytest.raises(EvaluationError, match="unknown simulation suite 'nope'.*arena"):
@@ -92,8 +113,12 @@ def test_shipped_suites_resolve_to_existing_envs():
 def test_unknown_env_is_clear(tmp_path, ckpt):
     sim = SimulationConfig(name="arena/nope", env="/env/mettagrid/arena/nope")
     with pytest.raises(ConfigError, match="arena/nope"):
-        evaluate(f"file://{ckpt}", SimulationSuiteConfig(name="t", simulations=(sim,)), tmp_path / "s.db",
-                 policy_loader=lambda p, d: (ArenaScripted(), {}))
+        evaluate(
+            f"file://{ckpt}",
+            SimulationSuiteConfig(name="t", simulations=(sim,)),
+            tmp_path / "s.db",
+            policy_loader=lambda p, d: (ArenaScripted(), {}),
+        )
 
 
 CHAIN = ("#####", "#.m.#", "#nA_#", "#####")  # mine above, generator left, altar right of the agent
@@ -116,16 +141,31 @@ def test_scripted_heart_chain_on_hand_made_map(tmp_path, ckpt):
     from metta.env import VecEnv, load_env_config
 
     layout = "[" + ",".join(f"'{row}'" for row in CHAIN) + "]"
-    cfg = load_env_config("arena/basic_easy_shaped", [f"++game.map.layout={layout}", "++game.num_agents=1",
-                                                      "++game.desync_episodes=false", "++game.max_steps=10"])
+    cfg = load_env_config(
+        "arena/basic_easy_shaped",
+        [f"++game.map.layout={layout}", "++game.num_agents=1", "++game.desync_episodes=false", "++game.max_steps=10"],
+    )
     sim = SimulationConfig(name="chain/heart", env="hand-made", num_episodes=3, seed=1)
-    res = evaluate(f"file://{ckpt}", SimulationSuiteConfig(name="t", simulations=(sim,)), tmp_path / "s.db",
-                   env_maker=lambda s: (lambda n, seed: VecEnv(cfg, num_envs=n, seed=seed)),
-                   policy_loader=lambda p, d: (TimedScript(), {}))
+    res = evaluate(
+        f"file://{ckpt}",
+        SimulationSuiteConfig(name="t", simulations=(sim,)),
+        tmp_path / "s.db",
+        env_maker=lambda s: lambda n, seed: VecEnv(cfg, num_envs=n, seed=seed),
+        policy_loader=lambda p, d: (TimedScript(), {}),
+    )
     # every episode: ore 0.1 → battery 0.8 → heart 1.0 (shaped reward of the final inventory: one heart)
-    expected = {"reward": 1.0, "heart.get": 1, "ore_red.get": 1, "battery_red.get": 1, "ore_red.put": 1,
-                "action.rotate.success": 3, "action.get_items.success": 3, "action.put_items.success": 2,
-                "action.noop.success": 2, "action.move.success": 0}
+    expected = {
+        "reward": 1.0,
+        "heart.get": 1,
+        "ore_red.get": 1,
+        "battery_red.get": 1,
+        "ore_red.put": 1,
+        "action.rotate.success": 3,
+        "action.get_items.success": 3,
+        "action.put_items.success": 2,
+        "action.noop.success": 2,
+        "action.move.success": 0,
+    }
     for k, v in expected.items():
         assert res.metric(k) == pytest.approx(v, abs=1e-6), k
     assert res.metric("chain") == pytest.approx(1.0, abs=1e-6)

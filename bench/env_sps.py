@@ -2,8 +2,14 @@
 """Random-action agent-steps/s of metta's VecEnv (and, if installed, mettagrid's C++ simulator).
 
 Usage: .venv/bin/python bench/env_sps.py [--steps N] [--sizes 64,256,1024] [--mettagrid-python PY]
+                                         [--curriculum NAME] [--curriculum-envs N] [--curriculum-max-steps N]
 Ours: one 25x25 room with 6 agents per instance (arena/basic_easy_shaped with game.num_agents=6), full token
 observations, num_envs instances stepped in one process. The last line is one JSON object.
+
+Curriculum figure: the same VecEnv on a curriculum (default: the 15-task arena/random), where every env draws its
+task at each reset, beside the single-task env with the same settings (short episodes so that resets, where the
+curriculum does its work, are frequent); both are measured twice, interleaved, and the better run of each is kept
+(``single_task_<n>``, ``curriculum_<n>``, ``curriculum_ratio_<n>`` = curriculum / single task).
 
 mettagrid (optional, 0.26.x) is measured in this interpreter when importable, else with the interpreter given by
 --mettagrid-python or $METTAGRID_PYTHON (a separate venv: mettagrid's dependency importnb registers a pytest
@@ -26,11 +32,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def bench_ours(num_envs: int, steps: int, seed: int = 0) -> tuple[float, float]:
-    """(wall-clock, cpu-time) agent-steps/s of VecEnv with random actions."""
+def bench_ours(num_envs: int, steps: int, seed: int = 0, cfg=None) -> tuple[float, float]:
+    """(wall-clock, cpu-time) agent-steps/s of VecEnv with random actions (``cfg``: env or curriculum config)."""
     from metta.env import VecEnv, load_env_config
 
-    cfg = load_env_config("arena/basic_easy_shaped", ["game.num_agents=6"])
+    if cfg is None:
+        cfg = load_env_config("arena/basic_easy_shaped", ["game.num_agents=6"])
     env = VecEnv(cfg, num_envs=num_envs, seed=seed)
     env.reset()
     rng = np.random.default_rng(seed)
@@ -72,6 +79,22 @@ def bench_mettagrid(num_envs: int, steps: int, seed: int = 0) -> tuple[float, fl
     return num_envs * 6 * steps / dt, num_envs * 6 * steps / dc
 
 
+def bench_curriculum(name: str, num_envs: int, steps: int, max_steps: int) -> dict[str, float]:
+    """Single-task vs curriculum agent-steps/s with the same settings, interleaved, best of two each."""
+    from metta.env import load_env_config
+    from metta.env.curriculum import load_curriculum
+
+    overrides = ["game.num_agents=6", f"game.max_steps={max_steps}"]
+    single = load_env_config("arena/basic_easy_shaped", overrides)
+    cur = load_curriculum(name, overrides)
+    best = {"single": 0.0, "curriculum": 0.0, "single_cpu": 0.0, "curriculum_cpu": 0.0}
+    for _ in range(2):
+        for key, cfg in (("single", single), ("curriculum", cur)):
+            wall, cpu = bench_ours(num_envs, steps, cfg=cfg)
+            best[key], best[f"{key}_cpu"] = max(best[key], wall), max(best[f"{key}_cpu"], cpu)
+    return best
+
+
 def mettagrid_elsewhere(python: str, num_envs: int, steps: int) -> tuple[float, float] | None:
     """Run :func:`bench_mettagrid` in another interpreter (one with mettagrid installed)."""
     cmd = [python, str(Path(__file__).resolve()), "--mettagrid-only", "--steps", str(steps), "--sizes", str(num_envs)]
@@ -93,6 +116,9 @@ def main() -> None:
         help="interpreter with mettagrid installed, used when it is not importable here",
     )
     ap.add_argument("--mettagrid-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--curriculum", default="/env/mettagrid/curriculum/arena/random", help="curriculum config name")
+    ap.add_argument("--curriculum-envs", type=int, default=256, help="env instances for the curriculum figure")
+    ap.add_argument("--curriculum-max-steps", type=int, default=100, help="episode length for the curriculum figure")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.mettagrid_only:
@@ -107,6 +133,18 @@ def main() -> None:
         print(
             f"ours num_envs={n:5d} agents={6 * n:6d}: {wall:,.0f} agent-steps/s ({cpu:,.0f} per cpu-second)", flush=True
         )
+    n = args.curriculum_envs
+    cur = bench_curriculum(args.curriculum, n, args.steps, args.curriculum_max_steps)
+    result[f"single_task_{n}"], result[f"curriculum_{n}"] = round(cur["single"]), round(cur["curriculum"])
+    result[f"curriculum_ratio_{n}"] = round(cur["curriculum"] / cur["single"], 3)
+    result[f"curriculum_ratio_{n}_cpu"] = round(cur["curriculum_cpu"] / cur["single_cpu"], 3)
+    print(
+        f"same settings (num_envs={n}, max_steps={args.curriculum_max_steps}): single task "
+        f"{cur['single']:,.0f}, curriculum {args.curriculum} {cur['curriculum']:,.0f} agent-steps/s "
+        f"(ratio {cur['curriculum'] / cur['single']:.3f}; per cpu-second "
+        f"{cur['curriculum_cpu'] / cur['single_cpu']:.3f})",
+        flush=True,
+    )
     mg = bench_mettagrid(64, args.steps)
     if mg is None and args.mettagrid_python:
         mg = mettagrid_elsewhere(args.mettagrid_python, 64, args.steps)

@@ -10,11 +10,13 @@ State is a tuple ``(h, c)`` of tensors [layers, batch, hidden].
 from __future__ import annotations
 
 import math
-from typing import TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.modules.module import _IncompatibleKeys
 
 from metta.agent.config import AgentConfig
 
@@ -34,6 +36,8 @@ def orthogonal_(layer: _Layer, gain: float = 1.0) -> _Layer:
 class RecurrentPolicy(nn.Module):
     """Base class: subclasses define ``encode_features`` (→ [N, hidden]) and ``heads(h) -> (logits, value)``."""
 
+    action_mask: torch.Tensor  # bool [num_actions] buffer, see __init__
+
     def __init__(self, cfg: AgentConfig, num_actions: int, obs_shape: tuple[int, int], num_features: int):
         super().__init__()
         self.cfg = cfg
@@ -46,6 +50,27 @@ class RecurrentPolicy(nn.Module):
                 nn.init.orthogonal_(param, gain=1.0)
             else:
                 nn.init.constant_(param, cfg.lstm_bias_init)
+        # Actions the policy may choose (all by default); masked logits are pushed to -1e9 (not -inf, which would
+        # make the entropy NaN). Saved with the weights so evaluation samples as training did.
+        self.register_buffer("action_mask", torch.ones(self.num_actions, dtype=torch.bool))
+
+    def set_action_mask(self, allowed: torch.Tensor | Sequence[bool]) -> None:
+        """Restrict sampling to the actions where ``allowed`` is True (e.g. drop attack where it can never work)."""
+        allowed_t = torch.as_tensor(allowed, dtype=torch.bool, device=self.action_mask.device)
+        if allowed_t.shape != self.action_mask.shape or not bool(allowed_t.any()):
+            raise ValueError(f"action mask must be {self.num_actions} booleans with at least one True")
+        self.action_mask.copy_(allowed_t)
+
+    def masked(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits.masked_fill(~self.action_mask, -1e9)
+
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> _IncompatibleKeys:
+        """Checkpoints written before the action mask existed load with every action allowed."""
+        if "action_mask" not in state_dict:
+            state_dict = {**state_dict, "action_mask": torch.ones_like(self.action_mask)}
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     # -- to be provided by subclasses -------------------------------------------------------------------------
     def features(self, obs: torch.Tensor) -> torch.Tensor:
@@ -85,7 +110,7 @@ class RecurrentPolicy(nn.Module):
         x = self.encode_features(feats).unsqueeze(1)
         out, (h, c) = self.lstm(x, state)
         logits, value = self.heads(out[:, 0])
-        return logits, value, (h, c)
+        return self.masked(logits), value, (h, c)
 
     @torch.no_grad()
     def act(
@@ -135,7 +160,7 @@ class RecurrentPolicy(nn.Module):
         x = self.encode_features(feats.reshape(n * t, *feats.shape[2:])).view(n, t, -1)
         out = self.unroll(x, state, reset_mask)
         logits, value = self.heads(out.reshape(n * t, -1))
-        logp_all = F.log_softmax(logits, dim=-1)
+        logp_all = F.log_softmax(self.masked(logits), dim=-1)
         logprob = logp_all.gather(1, actions.reshape(-1, 1)).squeeze(1)
         entropy = -(logp_all.exp() * logp_all).sum(-1)
         return logprob.view(n, t), entropy.view(n, t), value.view(n, t)

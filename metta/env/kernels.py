@@ -42,11 +42,12 @@ B_GET, B_GAINED, B_LOST, B_PUT, B_STEAL = range(5)  # times R
 M_FROZEN, M_INVALID, M_PENALTY = 0, 1, 2
 M_MOVE_DIR = 3  # 4 entries
 M_ROT = 7  # 4 entries
-M_SEQROT, M_HIT, M_HIT_BY, M_BLOCKED, M_WASTED, M_FRIENDLY, M_SWAP_AGENT = 11, 12, 13, 14, 15, 16, 17
-NUM_MISC = 18
-# Per-env game stat layout.
+M_SEQROT, M_HIT, M_HIT_BY, M_BLOCKED, M_WASTED, M_FRIENDLY, M_SWAP_AGENT, M_MAX_STILL = 11, 12, 13, 14, 15, 16, 17, 18
+NUM_MISC = 19
+# Per-env game stat layout (then R "<item>.consumed" and R "<item>.produced" entries, summed over converters).
 G_TOKENS_WRITTEN, G_TOKENS_DROPPED, G_TOKENS_FREE, G_CONVERSIONS, G_BLOCKED_FULL = range(5)
-NUM_GAME_STATS = 5
+G_BLOCKED_INPUT, G_CONV_STARTED, G_COOLDOWN_STARTED, G_COOLDOWN_DONE = 5, 6, 7, 8
+NUM_GAME_STATS = 9
 
 # Observation feature ids (legacy).
 F_TYPE, F_GROUP, F_FROZEN, F_ORI, F_COLOR, F_CONVERTING, F_SWAPPABLE = 0, 1, 3, 4, 5, 6, 7
@@ -100,9 +101,12 @@ def maybe_start(e, ci, step, conv_kind, conv_inv, conv_phase, conv_timer, obj_in
             return
     for i in range(R):
         if conv_inv[e, ci, i] < obj_in[k, i]:
+            game_stats[e, G_BLOCKED_INPUT] += 1
             return
     for i in range(R):
         conv_inv[e, ci, i] -= obj_in[k, i]
+        game_stats[e, NUM_GAME_STATS + i] += obj_in[k, i]
+    game_stats[e, G_CONV_STARTED] += 1
     conv_phase[e, ci] = 1
     conv_timer[e, ci] = step + obj_ticks[k]
 
@@ -121,11 +125,15 @@ def fire_events(e, step, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, ob
             for i in range(R):
                 v = conv_inv[e, ci, i] + obj_out[k, i]
                 conv_inv[e, ci, i] = 255 if v > 255 else v
+                game_stats[e, NUM_GAME_STATS + R + i] += obj_out[k, i]
             game_stats[e, G_CONVERSIONS] += 1
             if obj_cooldown[k] > 0:
+                game_stats[e, G_COOLDOWN_STARTED] += 1
                 conv_phase[e, ci] = 2
                 conv_timer[e, ci] = step + obj_cooldown[k]
                 continue
+        else:
+            game_stats[e, G_COOLDOWN_DONE] += 1
         conv_phase[e, ci] = 0
         maybe_start(e, ci, step, conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out,
                     obj_ticks, game_stats)
@@ -196,9 +204,8 @@ def do_attack(e, a, arg, agent_r, agent_c, agent_ori, agent_frozen, inv, cell_ag
                 if got > 0:
                     add_inv(inv, e, t, i, -got, limits, stats, R)
                     stats[e, a, B_STEAL * R + i] += got
-        stats[e, a, S0 + M_HIT] += 1
+        # one group: every hit is same-group, recorded (as legacy) only as friendly fire, not as hit / hit_by
         stats[e, a, S0 + M_FRIENDLY] += 1
-        stats[e, t, S0 + M_HIT_BY] += 1
     for i in range(R):
         if att_consume[i] > 0:
             add_inv(inv, e, a, i, -att_consume[i], limits, stats, R)
@@ -294,7 +301,7 @@ def step_envs(actions, act_type, act_arg, enabled, env_step, rng, order, agent_r
               inv, last_action, last_arg, agent_value, rewards, ep_return, cell_obj, cell_conv, cell_agent,
               conv_kind, conv_inv, conv_phase, conv_timer, obj_in, obj_out, obj_max_out, obj_ticks, obj_cooldown,
               obj_swappable, limits, reward_w, reward_cap, att_consume, att_defense, freeze_duration, penalty,
-              stats, game_stats):
+              stats, game_stats, prev_r, prev_c, still):
     """Advance every env by one step: events, shuffled attacks, shuffled other actions, then rewards."""
     E, N, R = inv.shape
     S0 = 5 * R + 2 * NUM_ACTION_TYPES
@@ -322,7 +329,6 @@ def step_envs(actions, act_type, act_arg, enabled, env_step, rng, order, agent_r
                 if flat < 0 or flat >= n_flat:
                     if pas == 1:
                         stats[e, a, S0 + M_INVALID] += 1
-                        stats[e, a, S0 + M_PENALTY] += penalty
                         rewards[e * N + a] -= penalty
                         last_action[e, a] = 255
                         last_arg[e, a] = 0
@@ -361,18 +367,27 @@ def step_envs(actions, act_type, act_arg, enabled, env_step, rng, order, agent_r
                     else:
                         ok = do_attack(e, a, arg, agent_r, agent_c, agent_ori, agent_frozen, inv, cell_agent, limits,
                                        att_consume, att_defense, freeze_duration, stats, R, S0)
+                # longest run of acting steps without a change of cell (a sign of a collapsed policy)
+                if agent_r[e, a] == prev_r[e, a] and agent_c[e, a] == prev_c[e, a]:
+                    still[e, a] += 1
+                    if still[e, a] > stats[e, a, S0 + M_MAX_STILL]:
+                        stats[e, a, S0 + M_MAX_STILL] = still[e, a]
+                else:
+                    still[e, a] = 0
+                prev_r[e, a] = agent_r[e, a]
+                prev_c[e, a] = agent_c[e, a]
                 if ok:
                     stats[e, a, 5 * R + t] += 1
                 else:
                     stats[e, a, 5 * R + NUM_ACTION_TYPES + t] += 1
-                    stats[e, a, S0 + M_PENALTY] += penalty
+                    stats[e, a, S0 + M_PENALTY] += 1  # a count of failed actions, as legacy
                     rewards[e * N + a] -= penalty
         for a in range(N):
             v = 0.0
             for i in range(R):
-                if reward_w[i] != 0.0:
-                    x = reward_w[i] * inv[e, a, i]
-                    v += x if x < reward_cap[i] else reward_cap[i]
+                if reward_w[e, i] != 0.0:
+                    x = reward_w[e, i] * inv[e, a, i]
+                    v += x if x < reward_cap[e, i] else reward_cap[e, i]
             rewards[e * N + a] += v - agent_value[e, a]
             agent_value[e, a] = v
             ep_return[e, a] += rewards[e * N + a]

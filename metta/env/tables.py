@@ -26,8 +26,19 @@ MISC_STATS = (
     "action.attack.agent.wasted_on_frozen",
     "action.attack.agent.friendly_fire",
     "action.swap.agent",
+    "status.max_steps_without_motion",
 )
-GAME_STATS = ("tokens_written", "tokens_dropped", "tokens_free_space", "conversions", "blocked.output_full")
+GAME_STATS = (
+    "tokens_written",
+    "tokens_dropped",
+    "tokens_free_space",
+    "conversions",
+    "blocked.output_full",
+    "blocked.insufficient_input",
+    "conversions.started",
+    "cooldown.started",
+    "cooldown.completed",
+)
 assert len(MISC_STATS) == K.NUM_MISC and len(GAME_STATS) == K.NUM_GAME_STATS
 
 
@@ -141,5 +152,5 @@ def build_tables(cfg: EnvConfig) -> Tables:
         act_type=act_type,
         act_arg=act_arg,
         stat_names=stat_names,
-        game_stat_names=GAME_STATS,
+        game_stat_names=(*GAME_STATS, *(f"{it}.consumed" for it in items), *(f"{it}.produced" for it in items)),
     )

@@ -16,10 +16,11 @@ from metta.common.errors import EnvConfigError
 from metta.common.seeding import derive_seed, make_rng
 from metta.env import kernels as K
 from metta.env.config import EnvConfig
-from metta.env.mapgen import converters_per_env, generate_map, grid_shape
+from metta.env.curriculum import CurriculumConfig, RandomSampler, make_sampler, short_task_name
+from metta.env.mapgen import generate_map, grid_shape
+from metta.env.multitask import TaskSet, build_task_set, place_map
 from metta.env.obs import NUM_TOKENS, WINDOW, encode_last_reward, window_order
 from metta.env.obs_kernel import write_obs
-from metta.env.tables import build_tables
 
 
 @dataclass
@@ -34,21 +35,34 @@ class EpisodeInfo:
     game_stats: dict[str, float]
     max_steps: int = 0
     label: str = ""
+    task: str = ""  # curriculum task (env config name); "" for a single-task env
+    map_width: int = 0
+    map_height: int = 0
 
 
 class VecEnv:
-    """Vectorised MettaGrid arena: ``reset()`` then ``step(actions)``; see docs/env.md."""
+    """Vectorised MettaGrid arena: ``reset()`` then ``step(actions)``; see docs/env.md.
 
-    def __init__(self, cfg: EnvConfig, num_envs: int, seed: int):
-        if not isinstance(cfg, EnvConfig):
+    With a :class:`CurriculumConfig` every env draws its task at each episode start from the curriculum's sampler
+    (and reports the episode's mean return to it); all tasks share one set of kernel tables (metta/env/multitask.py).
+    """
+
+    def __init__(self, cfg: EnvConfig | CurriculumConfig, num_envs: int, seed: int):
+        self.sampler: RandomSampler | None = None
+        if isinstance(cfg, CurriculumConfig):
+            self.task_set: TaskSet = build_task_set(list(cfg.task_configs.values()), cfg.task_names)
+            self.sampler = make_sampler(cfg)
+        elif isinstance(cfg, EnvConfig):
+            self.task_set = build_task_set([cfg], [""])
+        else:
             raise EnvConfigError(f"VecEnv needs an EnvConfig, got {type(cfg).__name__}; use load_env_config(name)")
         if int(num_envs) < 1:
             raise EnvConfigError(f"num_envs = {num_envs!r}: must be >= 1")
         self.cfg = cfg
-        self.game = cfg.game
-        self.tables = build_tables(cfg)
+        self.game = self.task_set.cfgs[0].game  # shared settings (agents, freeze, penalty) are equal across tasks
+        self.tables = self.task_set.tables
         self.num_envs = int(num_envs)
-        self.num_agents = cfg.game.num_agents
+        self.num_agents = self.game.num_agents
         self.total_agents = self.num_envs * self.num_agents
         self.seed = int(seed)
         self.action_names = list(self.tables.action_names)
@@ -56,15 +70,18 @@ class VecEnv:
         self.obs_shape = (NUM_TOKENS, 3)
         self.obs_window = (WINDOW, WINDOW)
         self.num_features = K.F_INV + self.tables.num_items
-        self.height, self.width = grid_shape(cfg.game)
+        self.height, self.width = self.task_set.height, self.task_set.width
         self._alloc()
         self._started = False
+        self._sampler_rng = make_rng(derive_seed(self.seed, 0x5A3))  # learning-progress draws of active tasks
+        self._stat_fold = _fold_matrix(self.tables.stat_names)
+        self._object_fold = _fold_matrix([f"objects.{n}" for n in self.tables.object_names])
 
     # ----------------------------------------------------------------------------------------------- state
     def _alloc(self) -> None:
         e, n, r = self.num_envs, self.num_agents, self.tables.num_items
         h, w = self.height, self.width
-        c = max(converters_per_env(self.game), 1)
+        c = max(self.task_set.converters, 1)
         i64 = np.int64
         self.cell_obj = np.full((e, h, w), -1, dtype=np.int16)
         if c >= 2**15:
@@ -82,7 +99,10 @@ class VecEnv:
         self.agent_value = np.zeros((e, n), np.float64)
         self.ep_return = np.zeros((e, n), np.float64)
         self.stats = np.zeros((e, n, len(self.tables.stat_names)), np.float64)
-        self.game_stats = np.zeros((e, K.NUM_GAME_STATS), np.float64)
+        self.game_stats = np.zeros((e, len(self.tables.game_stat_names)), np.float64)
+        self.prev_r = np.zeros((e, n), i64)  # cell at the agent's previous acting step (max_steps_without_motion)
+        self.prev_c = np.zeros((e, n), i64)
+        self.still = np.zeros((e, n), i64)
         self.object_counts = np.zeros((e, len(self.tables.object_names)), i64)
         self.conv_kind = np.zeros((e, c), i64)
         self.conv_r = np.zeros((e, c), i64)
@@ -95,6 +115,9 @@ class VecEnv:
         self.rng_state = np.ones(e, i64)
         self.episode_counter = np.zeros(e, i64)
         self.episode_seeds = np.zeros(e, i64)
+        self.env_task = np.zeros(e, i64)
+        self.reward_w = np.repeat(self.task_set.reward_w[:1], e, axis=0)  # [E, R] weights of each env's task
+        self.reward_cap = np.repeat(self.task_set.reward_cap[:1], e, axis=0)
         self._order = np.zeros(n, i64)
         self._rewards = np.zeros(self.total_agents, np.float32)
         self._last_reward_byte = np.full(self.total_agents, 128, np.uint8)
@@ -103,29 +126,37 @@ class VecEnv:
         t = self.tables
         seed = derive_seed(self.seed, e, int(self.episode_counter[e]))
         rng = make_rng(seed)
-        cell, agents = generate_map(self.game, rng)
+        task = 0 if self.sampler is None else self.sampler.sample(rng)  # first draw of the episode's generator
+        game = self.task_set.cfgs[task].game
+        local, agents = generate_map(game, rng)
+        cell, counts = place_map(self.task_set, task, local)
+        self.env_task[e] = task
+        self.reward_w[e] = self.task_set.reward_w[task]
+        self.reward_cap[e] = self.task_set.reward_cap[task]
         self.cell_obj[e] = cell
         self.cell_agent[e] = -1
         self.cell_agent[e, agents[:, 0], agents[:, 1]] = np.arange(self.num_agents)
         self.agent_r[e] = agents[:, 0]
         self.agent_c[e] = agents[:, 1]
+        self.prev_r[e] = agents[:, 0]
+        self.prev_c[e] = agents[:, 1]
+        self.still[e] = 0
         self.agent_ori[e] = 0
         self.agent_frozen[e] = 0
         self.inv[e] = t.initial_inventory
-        self.agent_value[e] = t.capped_value(self.inv[e].astype(np.float64))
+        self.agent_value[e] = self.task_set.capped_value(task, self.inv[e].astype(np.float64))
         self.last_action[e] = 0
         self.last_arg[e] = 0
         self.ep_return[e] = 0.0
         self.stats[e] = 0.0
         self.game_stats[e] = 0.0
-        kinds = cell.astype(np.int64)
-        self.object_counts[e] = np.bincount(kinds[kinds >= 0], minlength=len(t.object_names))
+        self.object_counts[e] = counts
         self._init_converters(e, cell)
         self.env_step[e] = 0
-        if self.game.desync_episodes and self.episode_counter[e] == 0:
-            self.env_max_steps[e] = int(rng.integers(1, self.game.max_steps + 1))
+        if game.desync_episodes and self.episode_counter[e] == 0:
+            self.env_max_steps[e] = int(rng.integers(1, game.max_steps + 1))
         else:
-            self.env_max_steps[e] = self.game.max_steps
+            self.env_max_steps[e] = game.max_steps
         self.rng_state[e] = derive_seed(seed, 1) % 0xFFFFFFFE + 1
         self.episode_seeds[e] = seed
         self.episode_counter[e] += 1
@@ -160,8 +191,7 @@ class VecEnv:
             t.obj_max_out,
             t.obj_ticks,
             self.game_stats,
-        )
-        self.game_stats[e] = 0.0
+        )  # counted, as legacy counts from construction
 
     # ----------------------------------------------------------------------------------------------- API
     def reset(self, seed: int | None = None) -> np.ndarray:
@@ -172,6 +202,7 @@ class VecEnv:
         if seed is not None:
             self.seed = int(seed)
             self.episode_counter[:] = 0
+            self._sampler_rng = make_rng(derive_seed(self.seed, 0x5A3))
         for e in range(self.num_envs):
             self._start_episode(e)
         self._started = True
@@ -221,14 +252,17 @@ class VecEnv:
             t.obj_cooldown,
             t.obj_swappable,
             t.limits,
-            t.reward_w,
-            t.reward_cap,
+            self.reward_w,
+            self.reward_cap,
             t.att_consume,
             t.att_defense,
             self.game.agent.freeze_duration,
             float(self.game.agent.action_failure_penalty),
             self.stats,
             self.game_stats,
+            self.prev_r,
+            self.prev_c,
+            self.still,
         )
         out_rewards = rewards.copy()
         self._last_reward_byte[:] = encode_last_reward(out_rewards)
@@ -277,12 +311,17 @@ class VecEnv:
         return obs
 
     def _episode_info(self, e: int) -> EpisodeInfo:
-        names = self.tables.stat_names
-        stats = self.stats[e]
-        agent_stats = [dict(zip(names, row.tolist(), strict=True)) for row in stats]
+        keys, fold = self._stat_fold
+        agent_stats = [dict(zip(keys, row, strict=True)) for row in (self.stats[e] @ fold).tolist()]
         game = dict(zip(self.tables.game_stat_names, self.game_stats[e].tolist(), strict=True))
-        for name, count in zip(self.tables.object_names, self.object_counts[e].tolist(), strict=True):
-            game[f"objects.{name}"] = float(count)
+        game["conversions.completed"] = game["conversions"]
+        keys, fold = self._object_fold
+        game.update(zip(keys, (self.object_counts[e] @ fold).tolist(), strict=True))
+        task = int(self.env_task[e])
+        cfg = self.task_set.cfgs[task]
+        if self.sampler is not None:
+            self.sampler.complete(task, float(self.ep_return[e].mean()), self._sampler_rng)
+        h, w = grid_shape(cfg.game)
         return EpisodeInfo(
             env_index=e,
             seed=int(self.episode_seeds[e]),
@@ -291,8 +330,17 @@ class VecEnv:
             agent_stats=agent_stats,
             game_stats=game,
             max_steps=int(self.env_max_steps[e]),
-            label=self.cfg.label,
+            label=cfg.label,
+            task=self.task_set.names[task],
+            map_width=int(w),
+            map_height=int(h),
         )
+
+    def curriculum_probs(self) -> dict[str, float]:
+        """Current task probabilities by short task name (empty for a single-task env)."""
+        if self.sampler is None:
+            return {}
+        return {short_task_name(n): float(p) for n, p in zip(self.task_set.names, self.sampler.probs(), strict=True)}
 
     def snapshot(self, env_index: int) -> dict[str, np.ndarray]:
         """Plain-array state of one env for replays: grid type ids (-1 empty, 0 agent), agents and converters."""
@@ -323,7 +371,17 @@ class VecEnv:
         i = self.tables.items.index(item)
         e = int(env_index)
         self.inv[e, agent, i] = int(amount)
-        self.agent_value[e, agent] = float(self.tables.capped_value(self.inv[e, agent].astype(np.float64)))
+        task = int(self.env_task[e])
+        self.agent_value[e, agent] = float(self.task_set.capped_value(task, self.inv[e, agent].astype(np.float64)))
 
     def close(self) -> None:
         """Nothing to release (kept for gym-style callers)."""
+
+
+def _fold_matrix(names: tuple[str, ...] | list[str]) -> tuple[list[str], np.ndarray]:
+    """Unique names and a 0/1 matrix [len(names), unique] summing columns that share a name (the union kinds of
+    one object name in a curriculum); ``values @ matrix`` gives the per-name totals."""
+    keys = list(dict.fromkeys(names))
+    fold = np.zeros((len(names), len(keys)))
+    fold[np.arange(len(names)), [keys.index(n) for n in names]] = 1.0
+    return keys, fold

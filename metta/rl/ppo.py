@@ -156,6 +156,11 @@ def ppo_update(
     out["losses/explained_variance"] = explained_variance(values_np, returns_np)
     out["losses/early_stop"] = float(stop_early)
     out.update(_experience_stats(buf, values_np, adv_np))
+    # legacy names: the policy ratio averaged over the update; importance weights of prioritised replay (identity
+    # here: segments are a uniform permutation); truncations (none: the arena time limit is a terminal)
+    out["experience/ratio"] = out.get("losses/ratio", 1.0)
+    out["losses/importance"] = 1.0
+    out["experience/truncateds"] = 0.0
     out["parameters/num_minibatches"] = float(sizes.num_minibatches)
     out["parameters/minibatch_updates"] = float(count)
     return out

@@ -35,6 +35,34 @@ def episode_metrics(infos: Iterable, task_name: str = "") -> dict[str, float]:
     out["overview/reward"] = reward
     out["overview/episodes"] = float(len(infos))
     out["experience/ep_lengths"] = float(np.mean(lengths))
-    if task_name:
+    tasks = {getattr(info, "task", "") for info in infos}
+    if tasks - {""}:  # curriculum: one reward per task that ended episodes
+        for task in sorted(tasks):
+            rets = [float(np.mean(i.agent_returns)) for i in infos if getattr(i, "task", "") == task]
+            out[f"env_task_reward/{task.rstrip('/').rsplit('/', 1)[-1]}/rewards.mean"] = float(np.mean(rets))
+    elif task_name:
         out[f"env_task_reward/{task_name}/rewards.mean"] = reward
+    out.update(_legacy_episode_metrics(infos))
+    return out
+
+
+def _legacy_episode_metrics(infos: list) -> dict[str, float]:
+    """``env_map_reward/<label>`` (mean agent return per env label) and ``env_attributes/*`` (episode seed, map
+    size, steps, max_steps; averaged over the episodes that ended)."""
+    out: dict[str, float] = {}
+    by_label: dict[str, list[float]] = defaultdict(list)
+    for info in infos:
+        by_label[getattr(info, "label", "") or "env"].append(float(np.mean(info.agent_returns)))
+    for label, rets in by_label.items():
+        out[f"env_map_reward/{label}"] = float(np.mean(rets))
+    for key, attr in (
+        ("seed", "seed"),
+        ("map_w", "map_width"),
+        ("map_h", "map_height"),
+        ("steps", "steps"),
+        ("max_steps", "max_steps"),
+    ):
+        values = [float(getattr(i, attr)) for i in infos if hasattr(i, attr)]
+        if values:
+            out[f"env_attributes/{key}"] = float(np.mean(values))
     return out

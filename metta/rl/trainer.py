@@ -68,6 +68,14 @@ def resolve_device(spec: str) -> torch.device:
     return torch.device(common_resolve_device(spec))
 
 
+def configure_matmul_precision(device: torch.device) -> str:
+    """TF32 matmuls on CUDA (float32 precision "high", as the Hydra-era trainer ran); full float32 ("highest") on
+    CPU, where TF32 does not exist. Returns the precision set."""
+    precision = "high" if device.type == "cuda" else "highest"
+    torch.set_float32_matmul_precision(precision)
+    return precision
+
+
 def make_optimizer(policy: torch.nn.Module, job: TrainJobConfig) -> torch.optim.Optimizer:
     o = job.trainer.optimizer
     cls = torch.optim.AdamW if o.type == "adamw" else torch.optim.Adam
@@ -99,6 +107,7 @@ class Trainer:
         if device.type == "cuda" and self.dist.world_size > 1:
             device = torch.device(f"cuda:{self.dist.local_rank}")
         self.device = device
+        configure_matmul_precision(device)
         seed_everything(job.system.seed, job.system.torch_deterministic, rank=self.dist.rank)  # weights: broadcast
         self.run_dir = Path(job.run_dir).resolve()  # absolute paths in results, whatever the cwd
         self.ckpt_dir = self.run_dir / "checkpoints"
@@ -136,6 +145,10 @@ class Trainer:
             _say(f"resuming from {resume['path']} (epoch {self.epoch}, agent_step {self.agent_step})")
         elif tr.initial_policy_uri:
             self._load_initial_policy(tr.initial_policy_uri)
+        if tr.mask_dead_attack and hasattr(self.env, "task_set"):
+            from metta.env.actions import dead_action_mask
+
+            self.policy.set_action_mask(dead_action_mask(self.env.task_set.cfgs, self.env.action_names))
         self.dist.broadcast_parameters(self.policy)
         self.init_params = (
             [p.detach().clone() for p in self.policy.parameters()] if tr.ppo.l2_init_loss_coef > 0 else None
@@ -218,6 +231,7 @@ class Trainer:
             **stats,
             **episode_metrics(infos, Path(tr.curriculum).name),
             **hp.as_metrics(),
+            **self._curriculum_metrics(),
             "overview/sps": sizes.batch_size * self.dist.world_size / max(1e-9, t2 - t0),
             "timing/rollout_s": t1 - t0,
             "timing/update_s": t2 - t1,
@@ -229,6 +243,15 @@ class Trainer:
             "metric/total_time": time.monotonic() - self.start,
             "metric/train_time": self.train_time,
         }
+
+    def _curriculum_metrics(self) -> dict[str, float]:
+        """``curriculum/probs/<task>`` (current sampling probabilities) and sampler stats of a curriculum env."""
+        probs: dict[str, float] = getattr(self.env, "curriculum_probs", dict)()
+        out = {f"curriculum/probs/{task}": p for task, p in probs.items()}
+        sampler = getattr(self.env, "sampler", None)
+        if sampler is not None:
+            out.update({f"curriculum/{k}": v for k, v in sampler.stats().items()})
+        return out
 
     def _checkpoint_and_evaluate(self, metrics: dict[str, float]) -> None:
         tr, epoch = self.tr, self.epoch

@@ -20,7 +20,7 @@ from metta.common.config import LEGACY_SYSTEM_ALIASES, system_settings, to_conta
 from metta.common.config_base import FrozenConfig, validate_model
 from metta.common.errors import ConfigError
 from metta.common.overrides import to_overrides
-from metta.env import EnvConfig, load_env_config
+from metta.env.curriculum import TrainingEnv, coerce_training_env, load_training_env
 
 ScheduleType = Literal["constant", "linear", "cosine", "exponential", "logarithmic"]
 
@@ -108,9 +108,12 @@ class TrainerConfig(FrozenConfig):
     curriculum: str = Field(
         "/env/mettagrid/arena/basic_easy_shaped",
         min_length=1,
-        description="Training env config name (Hydra-era name: a curriculum of one task).",
+        description="Env config name, or a curriculum under /env/mettagrid/curriculum/ (task sampled at each reset).",
     )
     env_overrides: dict[str, Any] = Field(default_factory=dict, description="Dotted env keys -> values.")
+    mask_dead_attack: bool = Field(
+        False, description="Mask the attack logits when attack can never succeed in the training env(s) (off = legacy)."
+    )
     ppo: PPOConfig = Field(default_factory=PPOConfig, description="PPO coefficients.")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig, description="Optimizer settings.")
     hyperparameter_scheduler: HyperparameterSchedulerConfig = Field(
@@ -182,7 +185,7 @@ class TrainJobConfig(FrozenConfig):
     trainer: TrainerConfig = Field(default_factory=TrainerConfig, description="Trainer settings.")
     agent: AgentConfig = Field(default_factory=AgentConfig, description="Policy architecture.")
     wandb: WandbConfig = Field(default_factory=WandbConfig, description="W&B settings.")
-    env: EnvConfig = Field(..., description="Resolved metta.env.EnvConfig of trainer.curriculum.")
+    env: TrainingEnv = Field(..., description="Resolved env (EnvConfig) or curriculum (CurriculumConfig).")
 
     @field_validator("run")
     @classmethod
@@ -190,6 +193,11 @@ class TrainJobConfig(FrozenConfig):
         if "/" in v or v in (".", ".."):
             raise ValueError(f"run {v!r} must be a plain name (no '/')")
         return v
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env(cls, v: Any) -> Any:
+        return coerce_training_env(dict(v) if isinstance(v, Mapping) else v)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainJobConfig:
@@ -246,6 +254,6 @@ def resolve_train_job(cfg: Any, env: Any | None = None) -> TrainJobConfig:
     if env is None:
         env = data.get("env")
     if env is None:
-        env = load_env_config(trainer.curriculum, to_overrides(trainer.env_overrides, mode=""))
+        env = load_training_env(trainer.curriculum, to_overrides(trainer.env_overrides, mode=""))
     payload["env"] = env
     return validate_model(TrainJobConfig, payload, "train_job")

@@ -13,7 +13,7 @@ from pydantic import Field, field_validator
 from metta.agent.config import AgentConfig
 from metta.common.device import cuda_present, resolve_hardware
 from metta.common.errors import ConfigError
-from metta.env.config import EnvConfig
+from metta.env.curriculum import TrainingEnv, coerce_training_env
 from metta.rl.job import run_job
 from metta.rl.trainer_config import TrainerConfig, TrainJobConfig, WandbConfig, resolve_train_job
 from metta.sim.training_eval import make_evaluate_fn
@@ -42,7 +42,12 @@ class TrainTool(Tool):
     trainer: TrainerConfig = Field(default_factory=TrainerConfig, description="Trainer settings.")
     agent: AgentConfig = Field(default_factory=AgentConfig, description="Policy architecture.")
     wandb: WandbConfig = Field(default_factory=WandbConfig, description="W&B settings.")
-    env: EnvConfig = Field(description="Resolved metta.env.EnvConfig of trainer.curriculum.")
+    env: TrainingEnv = Field(description="Resolved env (EnvConfig) or curriculum (CurriculumConfig).")
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env(cls, v: Any) -> Any:
+        return coerce_training_env(dict(v) if isinstance(v, Mapping) else v)
 
     @field_validator("hardware")
     @classmethod

@@ -133,9 +133,10 @@ def test_attack_freezes_steals_and_costs_a_laser():
     names = env.tables.stat_names
     s0 = dict(zip(names, env.stats[0, 0].tolist(), strict=True))
     s1 = dict(zip(names, env.stats[0, 1].tolist(), strict=True))
-    assert s0["action.attack.success"] == 1 and s0["action.attack.agent.hit.agent"] == 1
+    assert s0["action.attack.success"] == 1 and s0["action.attack.agent.friendly_fire"] == 1
+    assert s0["action.attack.agent.hit.agent"] == 0  # same group: legacy records friendly fire only
     assert s0["action.attack.agent.steals.ore_red.from.agent"] == 3 and s0["laser.lost"] == 1
-    assert s1["action.attack.agent.hit_by.agent"] == 1 and s1["ore_red.lost"] == 3
+    assert s1["action.attack.agent.hit_by.agent"] == 0 and s1["ore_red.lost"] == 3
     # The victim loses its action on the hit step and the next 9: 10 frozen ticks, then acts again.
     run(env, [["noop_0", "move_1"]] * 9)
     assert env.stats[0, 1, names.index("status.frozen.ticks")] == 10
@@ -222,3 +223,4 @@ def test_move_blocked_by_wall_and_objects_and_invalid_action_counted_once():
     _, rew, _, _ = env.step(np.array([99]))
     assert float(rew[0]) == pytest.approx(-0.25)
     assert env.stats[0, 0, names.index("action.invalid_type")] == 1
+    assert env.stats[0, 0, names.index("action.failure_penalty")] == 2  # a count of failed actions, not invalid ones

@@ -90,11 +90,20 @@ def test_shape_mismatch_on_real_env(tmp_path, ckpt):
 def test_shipped_suites_resolve_to_existing_envs():
     from metta.env import load_env_config
 
-    for name in ("arena", "sweep_eval"):
+    for name in ("arena", "arena_easy", "sweep_eval"):
         suite = load_suite(name)
         for sim in suite.simulations:
             assert load_env_config(sim.env, sim.env_override_list()).game.num_agents > 0
-    assert load_suite("arena").names[:3] == ["arena/basic", "arena/basic_easy", "arena/combat"]
+    # the legacy suite, in legacy order; basic_easy has its own suite so arena_score matches legacy
+    assert load_suite("arena").names == [
+        "arena/basic",
+        "arena/combat",
+        "arena/advanced",
+        "arena/tag",
+        "arena/advanced_poor",
+    ]
+    assert load_suite("arena_easy").names == ["arena_easy/basic_easy"]
+    assert {s.seed for s in load_suite("arena").simulations} == {42}
     with pytest.raises(EvaluationError, match="unknown simulation suite 'nope'.*arena"):
         load_suite("nope")
     with pytest.raises(ConfigError, match="num_episodes"):

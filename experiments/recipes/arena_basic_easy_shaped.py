@@ -109,6 +109,7 @@ def make_trainer(hardware: str = "auto") -> TrainerConfig:
         simulation=TrainerSimulationConfig(evaluate_interval=profile["evaluate_interval"], suite="arena"),
         log_interval=1,
         max_epochs=None,
+        mask_dead_attack=False,
     )
 
 

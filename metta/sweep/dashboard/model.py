@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from metta.common.errors import MettaError
+from metta.sweep.optim.config import flatten
 from metta.sweep.optim.pareto import pareto_front
 from metta.sweep.phases import PhaseConfig, select_phase
 from metta.sweep.store import Observation, Trial
@@ -87,18 +88,6 @@ class Snapshot:
 
     def successes(self) -> list[RunRow]:
         return [r for r in self.rows if r.ok]
-
-
-def flatten(nested: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (leaves are non-mapping values)."""
-    out: dict[str, Any] = {}
-    for key, value in nested.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping):
-            out.update(flatten(value, path))
-        else:
-            out[path] = value
-    return out
 
 
 def run_number(run_id: str | None) -> int | None:

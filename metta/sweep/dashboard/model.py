@@ -32,10 +32,10 @@ class RunRow:
     seq: int
     trial: int
     run_id: str | None
-    params: dict[str, Any]
     score: float | None
-    cost: float
     is_failure: bool
+    cost: float
+    params: dict[str, Any]
     reason: str = ""
     created_at: float = 0.0
     phase: str = "base"
@@ -116,17 +116,17 @@ def build_rows(
         score = None if o.is_failure or o.objective is None or not math.isfinite(o.objective) else float(o.objective)
         rows.append(
             RunRow(
-                o.seq,
-                i,
-                o.run_id,
-                flatten(o.suggestion),
-                score,
-                float(o.cost),
-                score is None,
-                o.reason,
-                o.created_at,
-                phase,
-                workers.get(o.run_id or "", ""),
+                seq=o.seq,
+                trial=i,
+                run_id=o.run_id,
+                score=score,
+                is_failure=score is None,
+                cost=float(o.cost),
+                params=flatten(o.suggestion),
+                reason=o.reason,
+                created_at=o.created_at,
+                phase=phase,
+                worker=workers.get(o.run_id or "", ""),
             )
         )
     return rows

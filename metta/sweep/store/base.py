@@ -24,10 +24,6 @@ TRIAL_STATUSES = (TRIAL_RUNNING, TRIAL_DONE, TRIAL_FAILED)
 INTERRUPTED_REASON = "interrupted"
 
 
-class DuplicateTrialError(StoreError):
-    """Another worker is already running exactly this suggestion (ask the optimizer again)."""
-
-
 @dataclass(frozen=True)
 class SweepInfo:
     """A registered sweep: its name, free-form metadata (project, entity, config...) and creation time."""

@@ -14,14 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from metta.common.errors import StoreError
+from metta.common.errors import DuplicateTrialError, StoreError
 from metta.sweep.store.base import (
     INTERRUPTED_REASON,
     TRIAL_DONE,
     TRIAL_FAILED,
     TRIAL_RUNNING,
     TRIAL_STATUSES,
-    DuplicateTrialError,
     Observation,
     SweepInfo,
     Trial,

@@ -39,5 +39,9 @@ class StoreError(MettaError):
     """A sweep store could not be opened, read or written."""
 
 
+class DuplicateTrialError(StoreError):
+    """Another worker is already running exactly this suggestion (ask the optimizer again)."""
+
+
 class SweepError(MettaError):
     """The sweep loop cannot continue."""

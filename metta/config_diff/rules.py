@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -21,6 +21,9 @@ SEVERITY_RANK: dict[str, int] = {"critical": 3, "major": 2, "minor": 1, "info": 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_M = TypeVar("_M", bound=_Frozen)
 
 
 Verdict = Literal["inert", "launcher", "covered", "cosmetic", "real"]
@@ -131,17 +134,18 @@ def _load_yaml(path: Path, what: str) -> dict:
     return data
 
 
-def load_rules(path: str | Path | None = None) -> Rules:
-    p = Path(path) if path else DEFAULT_RULES
+def _load_model(model: type[_M], path: str | Path | None, default: Path, what: str) -> _M:
+    """Validate the YAML file ``path`` (``default`` when None) as ``model``; errors name the file."""
+    p = Path(path) if path else default
     try:
-        return Rules.model_validate(_load_yaml(p, "rules"))
+        return model.model_validate(_load_yaml(p, what))
     except ValidationError as exc:
-        raise ConfigError(f"invalid rules file {p}: {exc}") from exc
+        raise ConfigError(f"invalid {what} file {p}: {exc}") from exc
+
+
+def load_rules(path: str | Path | None = None) -> Rules:
+    return _load_model(Rules, path, DEFAULT_RULES, "rules")
 
 
 def load_mapping(path: str | Path | None = None) -> MappingTable:
-    p = Path(path) if path else DEFAULT_MAPPING
-    try:
-        return MappingTable.model_validate(_load_yaml(p, "mapping"))
-    except ValidationError as exc:
-        raise ConfigError(f"invalid mapping file {p}: {exc}") from exc
+    return _load_model(MappingTable, path, DEFAULT_MAPPING, "mapping")

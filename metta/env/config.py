@@ -8,7 +8,7 @@ through :func:`metta.common.config.compose` and validates it into :class:`EnvCon
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
@@ -19,6 +19,11 @@ from metta.common.errors import ConfigError, EnvConfigError
 # Action types in the legacy (alphabetical) order, with their number of arguments.
 ACTION_TYPES: tuple[str, ...] = ("attack", "get_items", "move", "noop", "put_items", "rotate", "swap")
 ACTION_NUM_ARGS: tuple[int, ...] = (9, 1, 2, 1, 1, 4, 1)
+
+# Bounds shared by map and observation sizes (in cells).
+RoomSide = Annotated[int, Field(ge=1, le=250)]
+WallThickness = Annotated[int, Field(ge=0, le=20)]
+ObsSide = Annotated[int, Field(ge=11, le=11)]
 
 
 class RewardsConfig(FrozenConfig):
@@ -76,10 +81,10 @@ class ObjectConfig(FrozenConfig):
 
 class MapConfig(FrozenConfig):
     agents_per_room: int = Field(6, ge=1, le=1024, description="Agents placed in each room")
-    room_width: int = Field(25, ge=1, le=250, description="Room width in cells")
-    room_height: int = Field(25, ge=1, le=250, description="Room height in cells")
-    room_border_width: int = Field(0, ge=0, le=20, description="Wall thickness between rooms")
-    border_width: int = Field(6, ge=0, le=20, description="Outer wall thickness")
+    room_width: RoomSide = Field(25, description="Room width in cells")
+    room_height: RoomSide = Field(25, description="Room height in cells")
+    room_border_width: WallThickness = Field(0, description="Wall thickness between rooms")
+    border_width: WallThickness = Field(6, description="Outer wall thickness")
     objects: dict[str, int] = Field(default_factory=dict, description="Per-room object counts, name -> count")
     layout: tuple[str, ...] | None = Field(None, description="Explicit map rows (replaces random rooms)")
     legend: dict[str, str] = Field(default_factory=dict, description="Layout character -> object name")
@@ -87,8 +92,8 @@ class MapConfig(FrozenConfig):
 
 class GameConfig(FrozenConfig):
     num_agents: int = Field(24, ge=1, le=4096, description="Agents per env (a multiple of map.agents_per_room)")
-    obs_width: int = Field(11, ge=11, le=11, description="Observation window width (fixed 11)")
-    obs_height: int = Field(11, ge=11, le=11, description="Observation window height (fixed 11)")
+    obs_width: ObsSide = Field(11, description="Observation window width (fixed 11)")
+    obs_height: ObsSide = Field(11, description="Observation window height (fixed 11)")
     num_observation_tokens: int = Field(200, ge=200, le=200, description="Tokens per observation (fixed 200)")
     max_steps: int = Field(1000, ge=1, le=1_000_000, description="Episode length (a terminal, not a truncation)")
     desync_episodes: bool = Field(True, description="First episode of each env lasts U{1..max_steps} steps")

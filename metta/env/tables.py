@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metta.env import kernels as K
-from metta.env.config import ACTION_NUM_ARGS, ACTION_TYPES, EnvConfig
+from metta.env.config import ACTION_NUM_ARGS, ACTION_TYPES, EnvConfig, ObjectConfig
 
 DIRECTIONS = ("up", "down", "left", "right")
 MISC_STATS = (
@@ -93,6 +93,11 @@ def _item_vec(
     return np.array([mapping.get(it, default) for it in items], dtype=dtype)
 
 
+def _column(objs: list[ObjectConfig], attr: str, dtype: type = np.int64) -> np.ndarray:
+    """One value per object type: field ``attr`` of each object's config."""
+    return np.array([getattr(o, attr) for o in objs], dtype=dtype)
+
+
 def build_tables(cfg: EnvConfig) -> Tables:
     g = cfg.game
     items = tuple(g.inventory_item_names)
@@ -129,16 +134,16 @@ def build_tables(cfg: EnvConfig) -> Tables:
     return Tables(
         items=items,
         object_names=names,
-        obj_type_id=np.array([o.type_id for o in objs], dtype=np.int64),
-        obj_color=np.array([o.color for o in objs], dtype=np.int64),
-        obj_swappable=np.array([o.swappable for o in objs], dtype=np.bool_),
-        obj_is_conv=np.array([o.is_converter for o in objs], dtype=np.bool_),
+        obj_type_id=_column(objs, "type_id"),
+        obj_color=_column(objs, "color"),
+        obj_swappable=_column(objs, "swappable", np.bool_),
+        obj_is_conv=_column(objs, "is_converter", np.bool_),
         obj_in=obj_in,
         obj_out=obj_out,
-        obj_max_out=np.array([o.max_output for o in objs], dtype=np.int64),
-        obj_ticks=np.array([o.conversion_ticks for o in objs], dtype=np.int64),
-        obj_cooldown=np.array([o.cooldown for o in objs], dtype=np.int64),
-        obj_initial=np.array([o.initial_resource_count for o in objs], dtype=np.int64),
+        obj_max_out=_column(objs, "max_output"),
+        obj_ticks=_column(objs, "conversion_ticks"),
+        obj_cooldown=_column(objs, "cooldown"),
+        obj_initial=_column(objs, "initial_resource_count"),
         obj_items=obj_items,
         obj_nitems=held.sum(axis=1).astype(np.int64),
         limits=limits,

@@ -179,9 +179,12 @@ class VecEnv:
         self.conv_inv[e, :n] *= t.obj_initial[kinds][:, None]
         self.conv_phase[e, :n] = 0
         self.conv_timer[e] = 0
-        K.start_all(
-            e,
-            n,
+        K.start_all(e, n, *self._converters(), self.game_stats)  # counted, as legacy counts from construction
+
+    def _converters(self) -> tuple[np.ndarray, ...]:
+        """Converter state and recipe tables, in the order both kernels take them."""
+        t = self.tables
+        return (
             self.conv_kind,
             self.conv_inv,
             self.conv_phase,
@@ -190,8 +193,7 @@ class VecEnv:
             t.obj_out,
             t.obj_max_out,
             t.obj_ticks,
-            self.game_stats,
-        )  # counted, as legacy counts from construction
+        )
 
     # ----------------------------------------------------------------------------------------------- API
     def reset(self, seed: int | None = None) -> np.ndarray:
@@ -241,14 +243,7 @@ class VecEnv:
             self.cell_obj,
             self.cell_conv,
             self.cell_agent,
-            self.conv_kind,
-            self.conv_inv,
-            self.conv_phase,
-            self.conv_timer,
-            t.obj_in,
-            t.obj_out,
-            t.obj_max_out,
-            t.obj_ticks,
+            *self._converters(),
             t.obj_cooldown,
             t.obj_swappable,
             t.limits,

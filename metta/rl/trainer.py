@@ -13,7 +13,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -55,12 +55,8 @@ class TrainResult:
     last_metrics: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "final_checkpoint": self.final_checkpoint,
-            "agent_steps": self.agent_steps,
-            "epochs": self.epochs,
-            "wall_time_s": self.wall_time_s,
-        }
+        """The run summary: every field but ``last_metrics``."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "last_metrics"}
 
 
 def resolve_device(spec: str) -> torch.device:

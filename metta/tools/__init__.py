@@ -7,14 +7,14 @@ from typing import Any
 
 __all__ = ["SimTool", "SweepConfig", "SweepTool", "Tool", "TrainTool", "apply_overrides"]
 
-_WHERE = {
-    "Tool": "metta.tools.tool",
-    "TrainTool": "metta.tools.train",
-    "SimTool": "metta.tools.sim",
-    "SweepTool": "metta.tools.sweep",
-    "SweepConfig": "metta.tools.sweep",
-    "apply_overrides": "metta.tools.overrides",
+_EXPORTS = {
+    "metta.tools.tool": ("Tool",),
+    "metta.tools.train": ("TrainTool",),
+    "metta.tools.sim": ("SimTool",),
+    "metta.tools.sweep": ("SweepTool", "SweepConfig"),
+    "metta.tools.overrides": ("apply_overrides",),
 }
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:

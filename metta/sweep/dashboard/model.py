@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from metta.common.errors import MettaError
+from metta.sweep.optim.config import flatten
 from metta.sweep.optim.pareto import pareto_front
 from metta.sweep.phases import PhaseConfig, select_phase
 from metta.sweep.store import Observation, Trial
@@ -31,10 +32,10 @@ class RunRow:
     seq: int
     trial: int
     run_id: str | None
-    params: dict[str, Any]
     score: float | None
-    cost: float
     is_failure: bool
+    cost: float
+    params: dict[str, Any]
     reason: str = ""
     created_at: float = 0.0
     phase: str = "base"
@@ -89,18 +90,6 @@ class Snapshot:
         return [r for r in self.rows if r.ok]
 
 
-def flatten(nested: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (leaves are non-mapping values)."""
-    out: dict[str, Any] = {}
-    for key, value in nested.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping):
-            out.update(flatten(value, path))
-        else:
-            out[path] = value
-    return out
-
-
 def run_number(run_id: str | None) -> int | None:
     """``n`` of a ``<sweep>.r.<n>`` run id (None for other ids and rejected suggestions)."""
     m = _RUN_NUMBER.search(run_id or "")
@@ -127,17 +116,17 @@ def build_rows(
         score = None if o.is_failure or o.objective is None or not math.isfinite(o.objective) else float(o.objective)
         rows.append(
             RunRow(
-                o.seq,
-                i,
-                o.run_id,
-                flatten(o.suggestion),
-                score,
-                float(o.cost),
-                score is None,
-                o.reason,
-                o.created_at,
-                phase,
-                workers.get(o.run_id or "", ""),
+                seq=o.seq,
+                trial=i,
+                run_id=o.run_id,
+                score=score,
+                is_failure=score is None,
+                cost=float(o.cost),
+                params=flatten(o.suggestion),
+                reason=o.reason,
+                created_at=o.created_at,
+                phase=phase,
+                worker=workers.get(o.run_id or "", ""),
             )
         )
     return rows

@@ -42,10 +42,10 @@ class ConfigView:
 
     config_id: str
     suggestion: dict[str, Any]
-    sweep_score: float | None
     n: int
     n_failed: int
     pending: int
+    sweep_score: float | None
     mean: float
     std: float
     ci_low: float
@@ -136,20 +136,20 @@ def build_view(
     """Combine ``ConfigReport`` objects of ``build_report`` with the per-seed results into a :class:`ValidationView`."""
     plain = [
         ConfigView(
-            r.config_id,
-            dict(r.suggestion),
-            r.sweep_score,
-            r.n,
-            r.n_failed,
-            r.seeds_pending,
-            r.mean,
-            r.std,
-            r.ci_low,
-            r.ci_high,
-            r.delta,
-            r.p,
-            r.verdict,
-            tuple(seed_scores.get(r.config_id, ())),
+            config_id=r.config_id,
+            suggestion=dict(r.suggestion),
+            n=r.n,
+            n_failed=r.n_failed,
+            pending=r.seeds_pending,
+            sweep_score=r.sweep_score,
+            mean=r.mean,
+            std=r.std,
+            ci_low=r.ci_low,
+            ci_high=r.ci_high,
+            delta=r.delta,
+            p=r.p,
+            verdict=r.verdict,
+            seeds=tuple(seed_scores.get(r.config_id, ())),
         )
         for r in reports
     ]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from metta.sweep.optim.config import ProteinConfig, unflatten
+from metta.sweep.optim.config import unflatten
 from metta.sweep.optim.optimizer import HistoryOptimizer, Suggestion, check_n, point_key
 
 _MAX_DRAWS = 200
@@ -17,10 +17,7 @@ class RandomSearch(HistoryOptimizer):
 
     method = "random"
     _state_counters = ("_num_suggested",)
-
-    def __init__(self, config: ProteinConfig, seed: int = 0) -> None:
-        super().__init__(config, seed)
-        self._num_suggested = 0
+    _num_suggested = 0
 
     def suggest(self, n: int = 1) -> list[tuple[Suggestion, dict[str, Any]]]:
         """``n`` uniformly random (nested suggestion, info) pairs; each is pending until observed."""

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from metta.common.errors import StoreError
+from metta.common.errors import DuplicateTrialError, StoreError
 from metta.sweep.store.base import (
     INTERRUPTED_REASON,
     TRIAL_DONE,
     TRIAL_FAILED,
     TRIAL_RUNNING,
-    DuplicateTrialError,
     Observation,
     SweepInfo,
     SweepStore,

@@ -12,7 +12,7 @@ import math
 import os
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, runtime_checkable
 
 from metta.common.errors import StoreError
@@ -22,10 +22,6 @@ TRIAL_DONE = "done"
 TRIAL_FAILED = "failed"
 TRIAL_STATUSES = (TRIAL_RUNNING, TRIAL_DONE, TRIAL_FAILED)
 INTERRUPTED_REASON = "interrupted"
-
-
-class DuplicateTrialError(StoreError):
-    """Another worker is already running exactly this suggestion (ask the optimizer again)."""
 
 
 @dataclass(frozen=True)
@@ -66,18 +62,8 @@ class Observation:
     seq: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (used by the HTTP service and the W&B mirror)."""
-        return {
-            "sweep": self.sweep,
-            "run_id": self.run_id,
-            "suggestion": self.suggestion,
-            "objective": self.objective,
-            "cost": self.cost,
-            "is_failure": self.is_failure,
-            "reason": self.reason,
-            "created_at": self.created_at,
-            "seq": self.seq,
-        }
+        """Plain JSON-able dict of every field (used by the HTTP service and the W&B mirror)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Observation:

@@ -26,11 +26,10 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from metta.common.errors import MettaError, StoreError
+from metta.common.errors import DuplicateTrialError, MettaError, StoreError
 from metta.sweep.store.base import (
     INTERRUPTED_REASON,
     TRIAL_RUNNING,
-    DuplicateTrialError,
     Observation,
     SweepInfo,
     SweepStore,

@@ -14,14 +14,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from metta.common.errors import StoreError
+from metta.common.errors import DuplicateTrialError, StoreError
 from metta.sweep.store.base import (
     INTERRUPTED_REASON,
     TRIAL_DONE,
     TRIAL_FAILED,
     TRIAL_RUNNING,
     TRIAL_STATUSES,
-    DuplicateTrialError,
     Observation,
     SweepInfo,
     Trial,
@@ -299,10 +298,7 @@ class SQLiteSweepStore(SQLSweepStore):
 
     def _create_schema(self) -> None:
         with self._tx() as cur:
-            for stmt in _TABLES.format(autoinc="INTEGER PRIMARY KEY AUTOINCREMENT").split(";"):
-                if stmt.strip():
-                    cur.execute(stmt)
-            _check_schema_version(self, cur)
+            _create_tables(self, cur, autoinc="INTEGER PRIMARY KEY AUTOINCREMENT")
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
@@ -326,6 +322,14 @@ class SQLiteSweepStore(SQLSweepStore):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _create_tables(store: SQLSweepStore, cur: Any, autoinc: str) -> None:
+    """Create the tables that do not exist yet (``autoinc``: the backend's auto-increment key) and check the version."""
+    for stmt in _TABLES.format(autoinc=autoinc).split(";"):
+        if stmt.strip():
+            cur.execute(stmt)
+    _check_schema_version(store, cur)
 
 
 def _check_schema_version(store: SQLSweepStore, cur: Any) -> None:
@@ -358,10 +362,7 @@ class PostgresSweepStore(SQLSweepStore):
         with self._tx() as cur:
             # Serialise concurrent schema creation by several workers starting at once.
             cur.execute("SELECT pg_advisory_xact_lock(715517)")
-            for stmt in _TABLES.format(autoinc="BIGSERIAL PRIMARY KEY").split(";"):
-                if stmt.strip():
-                    cur.execute(stmt)
-            _check_schema_version(self, cur)
+            _create_tables(self, cur, autoinc="BIGSERIAL PRIMARY KEY")
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:

@@ -32,6 +32,7 @@ from metta.sweep.optim.config import ProteinConfig, unflatten
 from metta.sweep.optim.gp import GaussianProcess, sq_dists
 from metta.sweep.optim.optimizer import HistoryOptimizer, Suggestion, check_n
 from metta.sweep.optim.pareto import pareto_front
+from metta.sweep.optim.recommend import rank_by_posterior
 
 _REFINE_ROUNDS = 4
 _REFINE_TOP = 4
@@ -70,6 +71,26 @@ class Protein(HistoryOptimizer):
             self._num_suggested += 1
             out.append((suggestion, info))
         return out
+
+    def recommend(self) -> tuple[Suggestion, dict[str, Any]] | None:
+        """The observed configuration with the best posterior mean (not the luckiest run); None without successes.
+
+        Info: posterior mean and std, observed mean, repeat count and the fitted noise std of one evaluation."""
+        signed = self.history.signed_scores()
+        ok = np.flatnonzero(np.isfinite(signed))
+        if ok.size == 0:
+            return None
+        x = np.stack([self.history.x[i] for i in ok])
+        raw = np.asarray([self.history.scores[i] for i in ok], dtype=float)
+        best = rank_by_posterior(x, raw, self.config.goal, np.random.default_rng([self.seed, len(self.history)]))[0]
+        info = {
+            "posterior_mean": best.posterior_mean,
+            "posterior_std": best.posterior_std,
+            "observed_mean": best.observed_mean,
+            "repeats": len(best.members),
+            "noise_std": best.noise_std,
+        }
+        return unflatten(self.history.params[int(ok[best.index])]), info
 
     # ---- suggestion phases ----------------------------------------------------------------------------------------
     def _next(self, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
@@ -124,14 +145,16 @@ class Protein(HistoryOptimizer):
         }
 
     # ---- model-based suggestion -----------------------------------------------------------------------------------
-    def _fit(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, c: np.ndarray) -> bool:
-        """Fit the score GP (and the log-cost GP when costs vary); returns whether the search is cost-aware."""
+    def _fit(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, c: np.ndarray, reps: np.ndarray) -> bool:
+        """Fit the score GP (and the log-cost GP when costs vary); returns whether the search is cost-aware.
+
+        The score GP learns a noise variance; an averaged repeat counts with noise variance / repeat count."""
         keep = self._subset(y)
-        x, y, c = x[keep], y[keep], c[keep]
+        x, y, c, reps = x[keep], y[keep], c[keep], reps[keep]
         full = x.shape[0] <= 40 or self._fits % 8 == 0  # random restarts: always early, then every 8th fit
         self._score_gp.restarts = self.settings.gp_restarts if full else 0
         self._warp = _Warp(y)
-        self._score_gp.fit(x, self._warp(y), rng)
+        self._score_gp.fit(x, self._warp(y), rng, repeats=reps)
         cost_aware = self.settings.expansion_rate > 0 and float(c.max() / c.min()) > 1.05
         if cost_aware:
             self._cost_gp.restarts = self.settings.gp_restarts if full else 0
@@ -149,8 +172,8 @@ class Protein(HistoryOptimizer):
         return np.sort(np.concatenate([best, np.asarray(rest, dtype=int)]))
 
     def _model_based(self, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
-        x, y, c, _ = self._averaged()
-        cost_aware = self._fit(rng, x, y, c)
+        x, y, c, reps = self._averaged()
+        cost_aware = self._fit(rng, x, y, c, reps)
         gp = self._score_gp
         pend = self.history.pending_x()
         if pend.shape[0]:

@@ -64,9 +64,9 @@ def test_protein_recommend_is_an_observed_point_near_the_optimum() -> None:
 
 
 def _quick(u: float, v: float) -> dict:
-    """A point of the quick sweep's space (configs/sweep/quick.yaml) at normalised learning rate u and clip v."""
-    ppo = {"ent_coef": 2.1e-3, "gae_lambda": 0.916, "clip_coef": 0.175 + 0.125 * v}
-    return {"trainer": {"optimizer": {"learning_rate": 10 ** (u - 3.0)}, "ppo": ppo}}
+    """A point of the quick sweep's space (configs/sweep/quick.yaml) at normalised learning rate u and entropy v."""
+    ent = 10 ** (np.log10(1e-4) + (v + 1) / 2 * (np.log10(3e-2) - np.log10(1e-4)))
+    return {"trainer": {"optimizer": {"learning_rate": 10 ** (u - 3.0)}, "ppo": {"ent_coef": float(ent)}}}
 
 
 TOOL = REPO_ROOT / "tools" / "get_best_params_from_sweep.py"

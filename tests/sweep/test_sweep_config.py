@@ -20,8 +20,9 @@ def test_quick_resolves_with_documented_defaults() -> None:
     assert resolve_sweep_job(compose("sweep_job", ["sweep_name=q", "sweep=full"])).num_trials == 0
     assert job.sweep_dir.endswith("sweep/q")
     tr = job.train_overrides()
-    assert tr["trainer"]["total_timesteps"] == 98304 and tr["trainer"]["simulation"]["evaluate_interval"] == 0
+    assert tr["trainer"]["total_timesteps"] == 393216 and tr["trainer"]["simulation"]["evaluate_interval"] == 0
     assert job.wandb.mode == "disabled"
+    assert tr["agent"]["name"] == "mlp"  # the demo's agent: hyperparameters matter within its budget
 
 
 def test_missing_sweep_name_is_a_clear_error() -> None:

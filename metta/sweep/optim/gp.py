@@ -221,6 +221,16 @@ class GaussianProcess:
         k = kernel_matrix(self._x, self._x, ls, sf2, self.kernel) + np.diag(sn2 * self._nw)
         return k @ self._alpha
 
+    def looks_stuck(self) -> bool:
+        """Whether the fitted hyperparameters sit in a degenerate corner: the noise at its upper bound (the data
+        explained as noise) or every lengthscale at its lower bound (interpolating noise). Worth a cold restart."""
+        if self.theta is None:
+            return False
+        d = self.theta.shape[0] - 2
+        noise_max = self.theta[d + 1] > _LOG_SN2_BOUNDS[1] - 0.25
+        ls_min = bool(np.all(self.theta[:d] < _LOG_LS_BOUNDS[0] + 0.25))
+        return bool(noise_max or ls_min)
+
     def noise_std(self) -> float:
         """Fitted standard deviation of one observation's noise, in the original target units."""
         return math.sqrt(self.hyper()[2]) * self._y_std

@@ -37,7 +37,7 @@ from metta.sweep.optim.recommend import rank_by_posterior
 _REFINE_ROUNDS = 4
 _REFINE_TOP = 4
 _REFINE_SAMPLES = 48
-_POLISH_STARTS = 3
+_POLISH_STARTS = 2
 
 
 class Protein(HistoryOptimizer):
@@ -152,10 +152,17 @@ class Protein(HistoryOptimizer):
         The score GP learns a noise variance; an averaged repeat counts with noise variance / repeat count."""
         keep = self._subset(y)
         x, y, c, reps = x[keep], y[keep], c[keep], reps[keep]
-        full = x.shape[0] <= 40 or self._fits % 8 == 0  # random restarts: always early, then every 8th fit
+        # random restarts of the kernel fit: always while small; later only when the warm-started fit looks stuck
+        # (everything explained as noise, or every lengthscale collapsed) and every 32nd fit as a safety net, so the
+        # routine suggestion keeps the cheap warm start (restarts were the latency tail at a few hundred points)
+        full = x.shape[0] <= 40 or self._fits % 32 == 0
         self._score_gp.restarts = self.settings.gp_restarts if full else 0
         self._warp = _Warp(y)
         self._score_gp.fit(x, self._warp(y), rng, repeats=reps)
+        if not full and self._score_gp.looks_stuck():
+            full = True
+            self._score_gp.restarts = self.settings.gp_restarts
+            self._score_gp.fit(x, self._warp(y), rng, repeats=reps)
         cost_aware = self.settings.expansion_rate > 0 and float(c.max() / c.min()) > 1.05
         if cost_aware:
             self._cost_gp.restarts = self.settings.gp_restarts if full else 0
@@ -306,8 +313,8 @@ class Protein(HistoryOptimizer):
         # multi-start gradient polish of the continuous coordinates: the sampled search above lands near a mode of
         # the acquisition; L-BFGS climbs to it, which matters late in a sweep when EI peaks are narrow
         free = self.space.bin_widths() == 0.0
-        pz, pv = acq.polish(score_fn, best_z[:_POLISH_STARTS], free)
-        if pv.max() > best_v[0]:
+        pz, pv = acq.polish(score_fn, best_z[:_POLISH_STARTS], free, maxiter=8)
+        if pv.size and pv.max() > best_v[0]:
             k = int(np.argmax(pv))
             return pz[k], float(pv[k])
         return best_z[0], float(best_v[0])

@@ -27,19 +27,29 @@ from metta.common.config import compose  # noqa: E402
 from metta.rl.trainer import train  # noqa: E402
 from metta.rl.trainer_config import resolve_train_job  # noqa: E402
 from metta.sim import evaluate  # noqa: E402
-from metta.sim.config import load_suite  # noqa: E402
+from metta.sim.config import SimulationSuiteConfig, load_suite  # noqa: E402
 
 MLP = ["++agent.name=mlp", "++agent.lstm_layers=1", "++agent.actor_hidden=128", "++agent.critic_hidden=128"]
 
 
 def train_policy(root: Path, lr: float, steps: int) -> Path:
     run = f"lr{lr:g}"
+    if any((root / run / "checkpoints").glob("*.pt")):  # --data-dir of an earlier run: reuse its policies
+        return root / run / "checkpoints"
     job = resolve_train_job(
         compose(
             "train_job",
-            [f"run={run}", f"data_dir={root}", "hardware=cpu", "wandb=disabled", "seed=0", *MLP,
-             f"trainer.total_timesteps={steps}", f"trainer.optimizer.learning_rate={lr}",
-             "trainer.simulation.evaluate_interval=0"],
+            [
+                f"run={run}",
+                f"data_dir={root}",
+                "hardware=cpu",
+                "wandb=disabled",
+                "seed=0",
+                *MLP,
+                f"trainer.total_timesteps={steps}",
+                f"trainer.optimizer.learning_rate={lr}",
+                "trainer.simulation.evaluate_interval=0",
+            ],
         )  # fmt: skip
     )
     train(job, progress_stream=None)
@@ -52,8 +62,9 @@ def main() -> None:
     ap.add_argument("--lrs", default="1e-4,4.57e-4,3e-3")
     ap.add_argument("--eval-seeds", type=int, default=5)
     ap.add_argument("--settings", default="2x500,4x500,8x500", help="episodes x episode-steps to compare")
+    ap.add_argument("--data-dir", default=None, help="reuse (or keep) the trained policies here")
     a = ap.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="eval_noise_"))
+    root = Path(a.data_dir or tempfile.mkdtemp(prefix="eval_noise_"))
     lrs = [float(x) for x in a.lrs.split(",")]
     t0 = time.monotonic()
     ckpts = {lr: train_policy(root, lr, a.steps) for lr in lrs}
@@ -61,7 +72,14 @@ def main() -> None:
     out, scores = [], {}
     for spec in a.settings.split(","):
         eps, steps = (int(v) for v in spec.split("x"))
-        suite = load_suite("sweep_eval", [f"num_episodes={eps}", f"env_overrides.game.max_steps={steps}"])
+        base = load_suite("sweep_eval")
+        sims = tuple(
+            sim.model_copy(
+                update={"num_episodes": eps, "env_overrides": {**sim.env_overrides, "game.max_steps": steps}}
+            )
+            for sim in base.simulations
+        )
+        suite = SimulationSuiteConfig(name=base.name, simulations=sims)
         t1 = time.monotonic()
         table = {
             lr: [
@@ -73,9 +91,14 @@ def main() -> None:
         noise = float(np.mean([np.std(v, ddof=1) for v in table.values()]))
         spread = float(np.std([np.mean(v) for v in table.values()], ddof=1))
         out.append(
-            {"episodes": eps, "max_steps": steps, "eval_noise": round(noise, 4), "spread": round(spread, 4),
-             "ratio": round(spread / noise, 2) if noise > 0 else None,
-             "eval_s_per_policy": round((time.monotonic() - t1) / (len(lrs) * a.eval_seeds), 2)}  # fmt: skip
+            {
+                "episodes": eps,
+                "max_steps": steps,
+                "eval_noise": round(noise, 4),
+                "spread": round(spread, 4),
+                "ratio": round(spread / noise, 2) if noise > 0 else None,
+                "eval_s_per_policy": round((time.monotonic() - t1) / (len(lrs) * a.eval_seeds), 2),
+            }  # fmt: skip
         )
         scores[spec] = {f"{lr:g}": [round(x, 4) for x in v] for lr, v in table.items()}
         print(json.dumps(out[-1]), file=sys.stderr, flush=True)

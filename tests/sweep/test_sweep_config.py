@@ -33,10 +33,10 @@ def test_missing_sweep_name_is_a_clear_error() -> None:
 @pytest.mark.parametrize(
     ("override", "match"),
     [
-        ("sweep.parameters.trainer.ppo.clip_coef.min=0.5", "clip_coef.*min=0.5 > max"),
+        ("sweep.parameters.trainer.ppo.ent_coef.min=0.5", "ent_coef.*min=0.5 > max"),
         ("sweep.parameters.trainer.optimizer.learning_rate.min=0", "learning_rate.*min > 0"),
         ("sweep.parameters.trainer.ppo.ent_coef.distribution=gaussian", "ent_coef"),
-        ("sweep.parameters.trainer.ppo.clip_coef.mean=0.9", "clip_coef.*outside"),
+        ("sweep.parameters.trainer.ppo.ent_coef.mean=0.9", "ent_coef.*outside"),
     ],
 )
 def test_bad_parameters_fail_naming_the_parameter(override: str, match: str) -> None:

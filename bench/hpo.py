@@ -357,7 +357,7 @@ def summarise(results: list[dict[str, Any]], optimizers: Sequence[str]) -> tuple
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--smoke", action="store_true", help="Branin, Hartmann6, noisy Branin, mixed_cat; 30 evaluations, 5 seeds")
+    ap.add_argument("--smoke", action="store_true", help="Branin, Hartmann6, noisy Branin, mixed_cat")
     ap.add_argument("--workers", type=int, default=2, help="single-threaded worker processes")
     ap.add_argument("--optimizers", default=",".join(OPTIMIZERS), help="comma list of " + ",".join(OPTIMIZERS))
     ap.add_argument("--problems", default=None, help="comma list of Track A problems (default: the tier's)")

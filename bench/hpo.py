@@ -6,10 +6,14 @@ mixed log_normal/uniform_pow2/int_uniform/logit_normal parameters; median simple
 Track B (cost-aware): Hartmann6 x training length T in [2^10, 2^20]; score = -h6(x) (1 - exp(-T / 2^16)),
 cost = T (0.5 + x0) / 1024; budget 10,000 cost units (<= 150 evaluations); regret within budget and cost to reach
 90% of the optimum 3.32237 (an oracle needs 103.4).
+Hard landscapes (also Track A): Rastrigin-4, Schwefel-4, Griewank-6 (shifted boxes), noisy Branin (noise std 5) and
+noisy Hartmann6 (std 0.2) with regret of the TRUE function at the recommended point (Protein: posterior-mean pick;
+others: best observation), a mixed integer/categorical space (mixed_cat) and Levy-20.
 Latency: median / p95 seconds per suggestion at n = 10, 50, 200 observations, d = 6.
 
     python bench/hpo.py            # full tier (a few minutes on 2 cores)
-    python bench/hpo.py --smoke    # Branin + Hartmann6, 30 evaluations, 5 seeds (about a minute)
+    python bench/hpo.py --smoke    # Branin + Hartmann6 + noisy Branin + mixed_cat, 30 evaluations, 5 seeds
+    python bench/hpo.py --problems rastrigin4,schwefel4,griewank6,branin_noisy,hartmann6_noisy,mixed_cat,levy20
 
 The last line printed is one JSON object with the headline figures.
 """
@@ -39,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from metta.sweep.optim.config import ProteinConfig, flatten  # noqa: E402
 from metta.sweep.optim.registry import make_optimizer  # noqa: E402
 
+SMOKE = ["branin", "hartmann6", "branin_noisy", "mixed_cat"]
 OPTIMIZERS = {"protein": "bayes", "random": "random", "tpe": "optuna_tpe", "gp": "optuna_gp"}
 H6_OPT = 3.32236801141551
 _H6_A = np.array(
@@ -90,6 +95,33 @@ def levy(x: np.ndarray) -> float:
     return float(math.sin(math.pi * w[0]) ** 2 + t.sum() + (w[-1] - 1) ** 2 * (1 + math.sin(2 * math.pi * w[-1]) ** 2))
 
 
+def rastrigin(x: np.ndarray) -> float:
+    """Rastrigin (minimum 0 at 0; a local optimum at every integer point)."""
+    x = np.asarray(x)
+    return float(10 * x.size + (x**2 - 10 * np.cos(2 * math.pi * x)).sum())
+
+
+def schwefel(x: np.ndarray) -> float:
+    """Schwefel on [-500, 500]^d (minimum 0 at 420.9687 in every coordinate; the second best is far away)."""
+    x = np.asarray(x)
+    return float(418.9828872724338 * x.size - (x * np.sin(np.sqrt(np.abs(x)))).sum())
+
+
+def griewank(x: np.ndarray) -> float:
+    """Griewank (minimum 0 at 0; many shallow local optima on a bowl)."""
+    x = np.asarray(x)
+    return float(1 + (x**2).sum() / 4000 - np.prod(np.cos(x / np.sqrt(np.arange(1, x.size + 1)))))
+
+
+_CAT_PENALTY = {"a": 1.0, "b": 0.0, "c": 0.5, "d": 2.0}
+
+
+def mixed_cat(x: np.ndarray) -> float:
+    """Integer x0 in 0..10 (best 7), categorical x1 (best "b", coded 0..3), Branin on (x2, x3); minimum 0.397887."""
+    cat = list(_CAT_PENALTY.values())[int(x[1])]
+    return float((x[0] - 7) ** 2 / 10 + cat + branin(np.asarray(x[2:4])))
+
+
 @dataclass(frozen=True)
 class Problem:
     """A minimisation problem over named uniform parameters (or a custom parameter tree and decoder)."""
@@ -99,8 +131,16 @@ class Problem:
     bounds: tuple[tuple[float, float], ...]
     f_min: float
     budget: int
+    noise: float = 0.0  # std of Gaussian noise on every observation; regret is then measured on the true function
 
     def parameters(self) -> dict[str, Any]:
+        if self.name == "mixed_cat":
+            return {
+                "x0": {"distribution": "int_uniform", "min": 0, "max": 10},
+                "x1": {"values": list(_CAT_PENALTY)},
+                "x2": {"distribution": "uniform", "min": -5.0, "max": 10.0},
+                "x3": {"distribution": "uniform", "min": 0.0, "max": 15.0},
+            }
         if self.name == "hartmann6_mixed":
             return {
                 "x0": {"distribution": "log_normal", "min": 1e-3, "max": 1.0},
@@ -114,6 +154,8 @@ class Problem:
 
     def point(self, flat: dict[str, Any]) -> np.ndarray:
         v = [flat[f"x{i}"] for i in range(len(self.bounds))]
+        if self.name == "mixed_cat":
+            v[1] = list(_CAT_PENALTY).index(v[1])
         if self.name == "hartmann6_mixed":
             lg = math.log(0.99 / 0.01)
             v = [
@@ -135,7 +177,24 @@ PROBLEMS = {
     "ackley5": Problem("ackley5", ackley, ((-22.768, 42.768),) * 5, 0.0, 40),
     "levy8": Problem("levy8", levy, ((-10.0, 10.0),) * 8, 0.0, 60),
     "hartmann6_mixed": Problem("hartmann6_mixed", hartmann6, ((0.0, 1.0),) * 6, -H6_OPT, 40),
+    # hard landscapes: many local optima, noise (regret at the recommended point), mixed types, 20 dimensions
+    "rastrigin4": Problem("rastrigin4", rastrigin, ((-5.12 + 1.7, 5.12 + 1.7),) * 4, 0.0, 60),
+    "schwefel4": Problem("schwefel4", schwefel, ((-500.0, 500.0),) * 4, 0.0, 60),
+    "griewank6": Problem("griewank6", griewank, ((-60.0 + 17.0, 60.0 + 17.0),) * 6, 0.0, 60),
+    "branin_noisy": Problem("branin_noisy", branin, ((-5.0, 10.0), (0.0, 15.0)), 0.397887357729739, 40, noise=5.0),
+    "hartmann6_noisy": Problem("hartmann6_noisy", hartmann6, ((0.0, 1.0),) * 6, -H6_OPT, 60, noise=0.2),
+    "mixed_cat": Problem("mixed_cat", mixed_cat, ((0, 10), (0, 3), (-5.0, 10.0), (0.0, 15.0)), 0.397887357729739, 40),
+    "levy20": Problem("levy20", levy, ((-10.0, 10.0),) * 20, 0.0, 100),
 }
+
+
+def recommended(opt: Any, history: list[tuple[dict[str, Any], float]]) -> dict[str, Any]:
+    """What the optimizer would hand to the user: Protein's posterior-mean pick, else the best observed point."""
+    if hasattr(opt, "recommend"):
+        rec = opt.recommend()
+        if rec is not None:
+            return flatten(rec[0])
+    return flatten(min(history, key=lambda h: h[1])[0])
 
 
 def run_track_a(problem: str, optimizer: str, seed: int, budget: int) -> dict[str, Any]:
@@ -143,14 +202,20 @@ def run_track_a(problem: str, optimizer: str, seed: int, budget: int) -> dict[st
     prob = PROBLEMS[problem]
     cfg = ProteinConfig(metric=problem, goal="minimize", method=OPTIMIZERS[optimizer], parameters=prob.parameters())
     opt = make_optimizer(cfg, seed=seed)
-    best, spent = math.inf, 0.0
+    rng = np.random.default_rng([seed, 7919])
+    best, spent, history = math.inf, 0.0, []
     for _ in range(budget):
         t0 = time.perf_counter()
         ((sugg, _info),) = opt.suggest(1)
         spent += time.perf_counter() - t0
-        value = prob.fn(prob.point(flatten(sugg)))
+        value = prob.fn(prob.point(flatten(sugg))) + (rng.normal(0.0, prob.noise) if prob.noise else 0.0)
         best = min(best, value)
+        history.append((sugg, value))
         opt.observe(sugg, value, 1.0)
+    if prob.noise:  # the true value at the point the optimizer recommends, not the luckiest observation
+        t0 = time.perf_counter()
+        best = prob.fn(prob.point(recommended(opt, history)))
+        spent += time.perf_counter() - t0
     return {
         "track": "A",
         "problem": problem,
@@ -292,7 +357,7 @@ def summarise(results: list[dict[str, Any]], optimizers: Sequence[str]) -> tuple
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--smoke", action="store_true", help="Branin + Hartmann6, 30 evaluations, 5 seeds")
+    ap.add_argument("--smoke", action="store_true", help="Branin, Hartmann6, noisy Branin, mixed_cat")
     ap.add_argument("--workers", type=int, default=2, help="single-threaded worker processes")
     ap.add_argument("--optimizers", default=",".join(OPTIMIZERS), help="comma list of " + ",".join(OPTIMIZERS))
     ap.add_argument("--problems", default=None, help="comma list of Track A problems (default: the tier's)")
@@ -305,9 +370,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if unknown:
         ap.error(f"unknown optimizers {unknown}; choose from {list(OPTIMIZERS)}")
     seeds = args.seeds or (5 if args.smoke else 10)
-    problems = (
-        args.problems.split(",") if args.problems else (["branin", "hartmann6"] if args.smoke else list(PROBLEMS))
-    )
+    problems = args.problems.split(",") if args.problems else (SMOKE if args.smoke else list(PROBLEMS))
     tasks: list[tuple] = []
     for n in (10, 50, 200) if not args.no_latency and not args.smoke else ():
         tasks += [("L", o, n) for o in opts if o in ("protein", "gp")]

@@ -3,9 +3,13 @@
 
     ./tools/get_best_params_from_sweep.py sweep_name=my_sweep
     ./tools/get_best_params_from_sweep.py sweep_name=my_sweep --top-n 5 --show-scores
+    ./tools/get_best_params_from_sweep.py sweep_name=my_sweep --by observed   # the best single run instead
     ./tools/get_best_params_from_sweep.py sweep_name=my_sweep --no-patch
     ./tools/get_best_params_from_sweep.py sweep_name=my_sweep --output-dir configs/trainer/patch
     ./tools/train.py run=production +trainer/patch=my_sweep_best
+
+``--by posterior`` (the default) picks the observed configuration with the best Gaussian-process posterior mean:
+with a noisy score the best single run is usually a lucky one, and the model pools repeats and neighbours.
 
 Other key=value arguments are Hydra overrides of configs/sweep_job.yaml (e.g. data_dir=...,
 settings.sweep_server_uri=...).
@@ -20,7 +24,7 @@ from pathlib import Path
 import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
 
 from metta.common.config import CONFIGS_DIR
-from metta.common.errors import MettaError
+from metta.common.errors import MettaError, SweepError
 
 
 def main(argv: list[str]) -> int:
@@ -28,13 +32,19 @@ def main(argv: list[str]) -> int:
     p.add_argument("overrides", nargs="*", help="sweep_name=<name> and other sweep_job overrides")
     p.add_argument("--top-n", type=int, default=1, help="how many configurations to print (default 1)")
     p.add_argument("--show-scores", action="store_true", help="print score and cost of every listed configuration")
+    p.add_argument(
+        "--by",
+        choices=("posterior", "observed"),
+        default="posterior",
+        help="rank by GP posterior mean (default; robust to lucky runs) or by the best observed score",
+    )
     p.add_argument("--no-patch", action="store_true", help="do not write the patch file")
     p.add_argument("--output-dir", default=str(CONFIGS_DIR / "trainer" / "patch"), help="where the patch goes")
     a = p.parse_args(argv)
     if a.top_n < 1:
         p.error(f"--top-n {a.top_n} must be >= 1")
     from metta.common.config import compose
-    from metta.sweep.best_params import format_report, rank_observations, write_patch
+    from metta.sweep.best_params import format_posterior, format_report, rank_observations, rank_posterior, write_patch
     from metta.sweep.store import open_store
     from metta.sweep.sweep_config import resolve_sweep_job
 
@@ -48,12 +58,24 @@ def main(argv: list[str]) -> int:
         default = job.sweep.protein_for(0)[1]
         goal, metric = info.meta.get("goal", default.goal), info.meta.get("metric", default.metric)
         obs = store.load_observations(job.sweep_name)
+        ranked = rank_observations(obs, goal)
+        print(f"sweep {job.sweep_name} ({metric}, {goal}) in {store.uri}")
+        post = []
+        if a.by == "posterior" and ranked:
+            config = job.sweep.protein_for(0)[1].model_copy(update={"goal": goal})
+            try:
+                post = rank_posterior(obs, config)
+            except SweepError as exc:  # trials from another search space: the model cannot place them
+                print(f"warning: {exc}; ranking by observed score instead", file=sys.stderr)
+        if post:
+            ranked = [o for o, _ in post]
+            print(f"{len(ranked)} distinct successful configurations of {len(obs)} observations")
+            print(format_posterior(post, a.top_n))
+        else:
+            print(format_report(ranked, len(obs), a.top_n, a.show_scores))
     except MettaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    ranked = rank_observations(obs, goal)
-    print(f"sweep {job.sweep_name} ({metric}, {goal}) in {store.uri}")
-    print(format_report(ranked, len(obs), a.top_n, a.show_scores))
     if not ranked:
         return 1
     if not a.no_patch:

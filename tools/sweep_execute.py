@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run (or resume) a hyperparameter sweep: Protein suggests, tools/train.py trains, the sim suite scores.
 
-    ./tools/sweep_execute.py sweep_name=my_sweep                       # sweep=quick: 4 cheap CPU trials
+    ./tools/sweep_execute.py sweep_name=my_sweep                       # sweep=quick: 8 CPU trials (mlp, ~400k steps)
     ./tools/sweep_execute.py sweep_name=my_sweep num_trials=0          # until Ctrl-C / SIGTERM
     ./tools/sweep_execute.py sweep_name=my_sweep sweep=full num_trials=20
     ./tools/sweep_execute.py sweep_name=my_sweep settings.sweep_server_uri=postgresql://user@db:5432/sweeps
@@ -35,15 +35,33 @@ def _setup(argv: list[str]):  # (job, store, train_tree
 
 
 def _finish(job, store) -> None:
-    from metta.sweep.best_params import format_report, rank_observations
+    from metta.sweep.best_params import format_posterior, format_report, rank_observations, rank_posterior
 
-    goal = job.sweep.protein_for(0)[1].goal
+    config = job.sweep.protein_for(0)[1]
     obs = store.load_observations(job.sweep_name)
     print(f"\n=== sweep {job.sweep_name}: best parameters ===")
-    print(format_report(rank_observations(obs, goal), len(obs), top_n=1))
+    try:
+        post = rank_posterior(obs, config)
+    except MettaError as exc:
+        print(f"(posterior ranking unavailable: {exc})")
+        post = []
+    if post:
+        print(format_posterior(post, top_n=1))
+        best = post[0][1]
+        if best.noise_std == best.noise_std:  # not NaN: the model had enough points to fit the noise
+            print(
+                f"uncertainty: one evaluation of a configuration varies by about ±{best.noise_std:.3g} (fitted noise "
+                f"std); the winner's posterior std is {best.posterior_std:.3g}. A sweep score is one noisy draw."
+            )
+    else:
+        print(format_report(rank_observations(obs, config.goal), len(obs), top_n=1))
     print(f"\nresults:  {job.sweep_dir}/runs/<run_id>/  (train.log, checkpoints/, eval/stats.db)")
     print(f"store:    {store.uri}")
     print(f"patch:    ./tools/get_best_params_from_sweep.py sweep_name={job.sweep_name} --top-n 5 --show-scores")
+    print(
+        f"validate: ./tools/validate_sweep.py sweep_name={job.sweep_name} data_dir={job.data_dir} --top-n 3 "
+        "--num-seeds 5   (re-trains the winners and the baseline with fresh seeds; Welch test + criteria)"
+    )
 
 
 def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:

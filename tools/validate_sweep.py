@@ -7,6 +7,11 @@ score them on the sweep's suite and test each against the baseline (Welch's t-te
     ./tools/validate_sweep.py sweep_name=my_sweep --seeds 42,123,456 --json
     ./tools/validate_sweep.py sweep_name=my_sweep --report                   # statistics of what is stored
     ./tools/validate_sweep.py sweep_name=my_sweep trainer.total_timesteps=20000   # override every training run
+    ./tools/validate_sweep.py sweep_name=my_sweep --plan seed000   # top 5 x 10 seeds, then top 3 of those x 20
+
+Besides Welch's test each configuration is marked pass/fail on three reproducibility criteria: its validated mean
+keeps >= 90% of its own sweep score, its std across seeds is < 15% of its mean, and its 95% CI does not overlap the
+baseline's.
 
 Arguments ``key=value`` go to configs/sweep_job.yaml when the key belongs there (sweep_name, data_dir, settings.*,
 sim_name, sweep, sweep_job_overrides.*, wandb...), otherwise to every training run (``++key=value``). Results are
@@ -89,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--report", action="store_true", help="print statistics of stored results, run nothing")
     p.add_argument("--retry-failed", action="store_true", help="re-run pairs whose last attempt failed")
     p.add_argument("--json", action="store_true", help="print the report as JSON (one object) on stdout")
+    p.add_argument(
+        "--plan",
+        choices=("seed000",),
+        help="two-phase plan: top 5 x seeds 1..10, then the 3 best of those x seeds 1..20 (ignores --top-n/--seeds)",
+    )
     return p
 
 
@@ -155,9 +165,52 @@ def _print_report(cfg, candidates, as_json: bool) -> int:
     return 1 if any(r.n_failed for r in reports) else 0
 
 
+def _run_plan(a: argparse.Namespace, cfg, candidates, job, out) -> int:  # noqa: ANN001
+    """Run (or dry-run / report) the phases of a named plan in order; each phase resumes from stored results."""
+    from metta.sweep.dispatch import LocalDispatcher
+    from metta.sweep.trial import SimEvaluator
+    from metta.sweep.validation import ResultLog, ValidationRunner, is_done, latest_results, plan_runs
+    from metta.sweep.validation.seed_plan import plan_phases, run_phases
+
+    def execute(pcfg, cands) -> None:  # noqa: ANN001
+        planned = plan_runs(pcfg, cands)
+        print(f"== {a.plan}: {len(cands) - 1} configurations + baseline x {len(pcfg.seeds)} seeds", file=out)
+        if a.dry_run:
+            latest = latest_results(pcfg, ResultLog(pcfg.results_path).load())
+            for r in planned:
+                print(f"  [{'done' if is_done(r, latest, a.retry_failed) else 'to run'}] {r.run_id}", file=out)
+        elif not a.report:
+            dispatcher = LocalDispatcher(job.settings.train_command or default_train_command())
+            evaluator = lambda seed: SimEvaluator(cfg.sim_name, cfg.metric, seed=seed)  # noqa: E731
+            log = lambda s: print(s, file=out, flush=True)  # noqa: E731
+            ValidationRunner(pcfg, dispatcher, evaluator, log=log).run(planned, retry_failed=a.retry_failed)
+
+    try:
+        phases = run_phases(plan_phases(a.plan), cfg, candidates, execute)
+    except KeyboardInterrupt:
+        print("validate_sweep: interrupted (Ctrl-C); finished runs are stored, re-run to resume", file=sys.stderr)
+        return 130
+    except MettaError as exc:
+        print(f"validate_sweep: {exc}", file=sys.stderr)
+        return 1
+    code = 0
+    for ph in phases:
+        if ph.stopped:
+            print(f"{ph.phase.name}: not started ({ph.stopped})", file=out)
+        elif not a.dry_run:
+            print(f"\n== {ph.phase.name}", file=out)
+            code = max(code, _print_report(ph.cfg, list(ph.candidates), a.json))
+    return code
+
+
 def main(argv: list[str]) -> int:
     p = _parser()
     a = p.parse_intermixed_args(argv)
+    if a.plan:
+        from metta.sweep.validation.seed_plan import plan_phases
+
+        first = plan_phases(a.plan)[0]
+        a.top_n, a.seeds = first.top_n, ",".join(map(str, first.seeds))
     if a.top_n < 1:
         p.error(f"--top-n {a.top_n} must be >= 1")
     try:
@@ -181,6 +234,8 @@ def main(argv: list[str]) -> int:
     )
 
     out = sys.stderr if a.json else sys.stdout
+    if a.plan:
+        return _run_plan(a, cfg, candidates, job, out)
     if a.report and not a.seeds:  # report what is stored
         seeds = recorded_seeds(cfg, ResultLog(cfg.results_path).load())
         cfg = cfg.model_copy(update={"seeds": seeds or cfg.seeds})

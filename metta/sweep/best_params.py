@@ -7,10 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
-from metta.common.errors import SweepError
-from metta.sweep.optim.config import flatten
+from metta.common.errors import OptimizerError, SweepError
+from metta.sweep.optim.config import ProteinConfig, flatten
+from metta.sweep.optim.recommend import Recommendation, rank_by_posterior
+from metta.sweep.optim.spaces import SearchSpace
 from metta.sweep.store import Observation
 
 
@@ -21,6 +24,45 @@ def rank_observations(observations: Sequence[Observation], goal: str = "maximize
     sign = -1.0 if goal == "maximize" else 1.0
     ok = [o for o in observations if not o.is_failure and o.objective is not None and math.isfinite(o.objective)]
     return sorted(ok, key=lambda o: (sign * float(o.objective), o.cost, o.seq))  # type: ignore[arg-type]
+
+
+def rank_posterior(
+    observations: Sequence[Observation], config: ProteinConfig, seed: int = 0
+) -> list[tuple[Observation, Recommendation]]:
+    """Distinct successful configurations, best GP posterior mean first (repeats averaged, noise fitted); each with
+    the observation that first ran it. Robust to the winner's curse, unlike :func:`rank_observations`."""
+    ok = rank_observations(observations, config.goal)
+    if not ok:
+        return []
+    ok = sorted(ok, key=lambda o: o.seq)
+    space = SearchSpace.from_flat(config.flat_parameters())
+    try:
+        x = np.stack([space.encode(flatten(o.suggestion)) for o in ok])
+    except OptimizerError as exc:
+        raise SweepError(f"{exc}; the sweep's search space changed since these trials ran: use --by observed") from exc
+    recs = rank_by_posterior(x, np.array([float(o.objective) for o in ok]), config.goal, np.random.default_rng(seed))  # type: ignore[arg-type]
+    return [(ok[r.index], r) for r in recs]
+
+
+def format_posterior(ranked: Sequence[tuple[Observation, Recommendation]], top_n: int = 1) -> str:
+    """Lines with the posterior mean ± std, observed mean and repeat count of the best ``top_n`` configurations."""
+    if not ranked:
+        return "no successful observations yet"
+    noise = ranked[0][1].noise_std
+    lines = [
+        "ranked by GP posterior mean (repeats averaged; fitted noise std of one evaluation: "
+        + ("n/a, fewer than 3 configurations" if not np.isfinite(noise) else f"{noise:.4g}")
+        + ")"
+    ]
+    for i, (o, r) in enumerate(ranked[:top_n], 1):
+        sd = "" if not np.isfinite(r.posterior_std) else f" ± {r.posterior_std:.3g}"
+        lines.append(
+            f"#{i} {o.run_id or '-'}  posterior={r.posterior_mean:.6g}{sd}  observed={r.observed_mean:.6g} "
+            f"(x{len(r.members)})  cost={o.cost:.1f}s"
+        )
+        for k, v in flatten(o.suggestion).items():
+            lines.append(f"    {k}: {v:.6g}" if isinstance(v, float) else f"    {k}: {v}")
+    return "\n".join(lines)
 
 
 def format_report(ranked: Sequence[Observation], total: int, top_n: int = 1, show_scores: bool = False) -> str:

@@ -18,8 +18,9 @@ def test_marginal_likelihood_gradient_matches_finite_differences(kernel: str) ->
     gp = GaussianProcess(kernel)
     d2 = (x[:, None, :] - x[None, :, :]).transpose(2, 0, 1) ** 2
     theta = np.array([0.1, -0.3, 0.5, 0.2, -3.0])
-    _, grad = gp._nll(theta, x, ys, d2)
-    num = approx_fprime(theta, lambda t: gp._nll(t, x, ys, d2)[0], 1e-6)
+    nw = 1.0 / rng.integers(1, 4, 25)  # averaged repeats: per-point noise = noise / count
+    _, grad = gp._nll(theta, x, ys, d2, nw)
+    num = approx_fprime(theta, lambda t: gp._nll(t, x, ys, d2, nw)[0], 1e-6)
     assert np.allclose(grad, num, rtol=1e-4, atol=1e-4)
 
 
@@ -62,3 +63,21 @@ def test_two_models_are_independent() -> None:
     assert not np.allclose(a.theta, b.theta)
     mean_a, _ = a.predict(x[:3])
     assert np.allclose(mean_a, np.sin(4 * x[:3, 0]), atol=0.05)
+
+
+def test_noise_is_learned_and_repeats_shrink_the_noise_of_averaged_points() -> None:
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-1, 1, (80, 2))
+    truth = lambda a: np.sin(2 * a[:, 0]) + 0.5 * a[:, 1]  # noqa: E731
+    y = truth(x) + rng.normal(0, 0.2, 80)
+    gp = GaussianProcess().fit(x, y, rng)
+    assert 0.12 < gp.noise_std() < 0.3  # the true noise std is 0.2
+    # closed form with per-point noise variance sn2 / repeats
+    reps = rng.integers(1, 5, 80)
+    gp2 = GaussianProcess().fit(x, y, rng, optimize=False, repeats=reps)
+    ls, sf2, sn2 = gp2.hyper()
+    ys = (y - y.mean()) / y.std()
+    k = kernel_matrix(x, x, ls, sf2, "matern52") + np.diag(sn2 / reps)
+    xs = rng.uniform(-1, 1, (4, 2))
+    mean = kernel_matrix(xs, x, ls, sf2, "matern52") @ np.linalg.solve(k, ys) * y.std() + y.mean()
+    assert np.allclose(gp2.predict(xs)[0], mean)

@@ -58,3 +58,22 @@ def test_yeojohnson_grid_fit_matches_scipy_maximum_likelihood() -> None:
         got = yeojohnson_lambda(y)
         assert abs(got - ref) <= 0.05
         assert yeojohnson_llf(got, y) >= yeojohnson_llf(ref, y) - 0.002 * y.size  # grid step 0.05
+
+
+def test_polish_climbs_to_the_optimum_and_leaves_discrete_coordinates() -> None:
+    from metta.sweep.optim.acquisition import polish
+
+    target = np.array([0.3, -0.55, 0.0])
+    calls = []
+
+    def f(z: np.ndarray) -> np.ndarray:
+        calls.append(z.shape[0])
+        return -((z - target) ** 2).sum(1)
+
+    starts = np.array([[-0.8, 0.9, 0.5], [0.9, 0.9, -0.5]])
+    z, v = polish(f, starts, np.array([True, True, False]))
+    assert np.allclose(z[:, :2], target[:2], atol=2e-3) and np.allclose(z[:, 2], starts[:, 2])
+    assert np.all(v > f(starts))
+    assert max(calls[1:]) == 3  # one batched call per step: the point and its two nudged copies
+    z2, _ = polish(f, np.array([[0.99, 0.99, 0.0]]), np.array([True, True, True]))  # starts at the box edge
+    assert np.all(np.abs(z2) <= 1.0) and np.allclose(z2[0], target, atol=2e-3)

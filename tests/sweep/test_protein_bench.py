@@ -46,3 +46,15 @@ def test_smoke_tier_protein_beats_random_by_a_clear_margin(hpo) -> None:
         assert protein < 0.25 * random, (problem, protein, random)
     assert head["regret_branin_protein"] < 0.05
     assert head["regret_hartmann6_protein"] < 0.6
+
+
+def test_hard_landscape_functions_hit_their_known_optima(hpo) -> None:
+    assert hpo.rastrigin(np.zeros(4)) == 0 and hpo.rastrigin(np.ones(4)) == pytest.approx(4.0)
+    assert hpo.schwefel(np.full(4, 420.968746)) == pytest.approx(0, abs=1e-4)
+    assert hpo.griewank(np.zeros(6)) == pytest.approx(0, abs=1e-12) and hpo.griewank(np.full(6, 5.0)) > 0.1
+    assert hpo.mixed_cat(np.array([7, 1, np.pi, 2.275])) == pytest.approx(0.397887, abs=1e-6)
+    for name in ("rastrigin4", "griewank6"):  # the shifted boxes still contain the optimum at 0
+        assert all(lo < 0 < hi for lo, hi in hpo.PROBLEMS[name].bounds)
+    # noisy problems report the true regret at the recommended point (never the noisy observation)
+    r = hpo.run_track_a("branin_noisy", "random", 0, 12)
+    assert r["regret"] >= 0 and hpo.PROBLEMS["branin_noisy"].noise == 5.0

@@ -20,8 +20,9 @@ def test_quick_resolves_with_documented_defaults() -> None:
     assert resolve_sweep_job(compose("sweep_job", ["sweep_name=q", "sweep=full"])).num_trials == 0
     assert job.sweep_dir.endswith("sweep/q")
     tr = job.train_overrides()
-    assert tr["trainer"]["total_timesteps"] == 98304 and tr["trainer"]["simulation"]["evaluate_interval"] == 0
+    assert tr["trainer"]["total_timesteps"] == 393216 and tr["trainer"]["simulation"]["evaluate_interval"] == 0
     assert job.wandb.mode == "disabled"
+    assert tr["agent"]["name"] == "mlp"  # the demo's agent: hyperparameters matter within its budget
 
 
 def test_missing_sweep_name_is_a_clear_error() -> None:
@@ -32,10 +33,10 @@ def test_missing_sweep_name_is_a_clear_error() -> None:
 @pytest.mark.parametrize(
     ("override", "match"),
     [
-        ("sweep.parameters.trainer.ppo.clip_coef.min=0.5", "clip_coef.*min=0.5 > max"),
+        ("sweep.parameters.trainer.ppo.ent_coef.min=0.5", "ent_coef.*min=0.5 > max"),
         ("sweep.parameters.trainer.optimizer.learning_rate.min=0", "learning_rate.*min > 0"),
         ("sweep.parameters.trainer.ppo.ent_coef.distribution=gaussian", "ent_coef"),
-        ("sweep.parameters.trainer.ppo.clip_coef.mean=0.9", "clip_coef.*outside"),
+        ("sweep.parameters.trainer.ppo.ent_coef.mean=0.9", "ent_coef.*outside"),
     ],
 )
 def test_bad_parameters_fail_naming_the_parameter(override: str, match: str) -> None:

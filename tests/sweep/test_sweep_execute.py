@@ -43,9 +43,9 @@ def test_bad_parameter_path_fails_before_any_trial(tmp_path: Path) -> None:
 
 def test_min_above_max_fails_naming_the_parameter(tmp_path: Path) -> None:
     r = _run_tool(
-        ["sweep_name=bad", f"data_dir={tmp_path}", "sweep.parameters.trainer.ppo.clip_coef.min=0.9"], timeout=120
+        ["sweep_name=bad", f"data_dir={tmp_path}", "sweep.parameters.trainer.ppo.ent_coef.min=0.9"], timeout=120
     )
-    assert r.returncode == 2 and "clip_coef" in r.stderr and "min=0.9 > max" in r.stderr
+    assert r.returncode == 2 and "ent_coef" in r.stderr and "min=0.9 > max" in r.stderr
 
 
 @pytest.mark.slow

@@ -68,6 +68,7 @@ class GaussianProcess:
         self._y_mean, self._y_std = 0.0, 1.0
         self._chol = np.zeros((0, 0))
         self._alpha = np.zeros(0)
+        self._nw = np.zeros(0)  # per-point noise multipliers (1 / repeat count of an averaged point)
 
     # ---- hyperparameter fit -------------------------------------------------------------------------------------
     def _prior(self, theta: np.ndarray, d: int) -> tuple[float, np.ndarray]:
@@ -82,7 +83,9 @@ class GaussianProcess:
         z = (theta - mus) / sds
         return 0.5 * float(z @ z), z / sds
 
-    def _nll(self, theta: np.ndarray, x: np.ndarray, y: np.ndarray, d2_parts: np.ndarray) -> tuple[float, np.ndarray]:
+    def _nll(
+        self, theta: np.ndarray, x: np.ndarray, y: np.ndarray, d2_parts: np.ndarray, nw: np.ndarray
+    ) -> tuple[float, np.ndarray]:
         n, d = x.shape
         ls2 = np.exp(2.0 * theta[:d])
         sf2, sn2 = math.exp(theta[d]), math.exp(theta[d + 1]) + self.min_noise
@@ -96,7 +99,7 @@ class GaussianProcess:
             e = np.exp(-_SQRT5 * r)
             k = sf2 * (1.0 + _SQRT5 * r + (5.0 / 3.0) * d2) * e
             g = (5.0 / 3.0) * sf2 * (1.0 + _SQRT5 * r) * e
-        ky = k + sn2 * np.eye(n)
+        ky = k + np.diag(sn2 * nw)
         try:
             chol = np.linalg.cholesky(ky)
         except np.linalg.LinAlgError:
@@ -112,16 +115,30 @@ class GaussianProcess:
         gw = g * w
         grad[:d] = 0.5 * np.einsum("ij,kij->k", gw, scaled)
         grad[d] = 0.5 * float((w * k).sum())
-        grad[d + 1] = 0.5 * float(np.trace(w)) * (sn2 - self.min_noise)
+        grad[d + 1] = 0.5 * float(np.diag(w) @ nw) * (sn2 - self.min_noise)
         pr, pg = self._prior(theta, d)
         return nll + pr, grad + pg
 
-    def fit(self, x: np.ndarray, y: np.ndarray, rng: np.random.Generator, optimize: bool = True) -> GaussianProcess:
-        """Fit to inputs ``x`` (n, d) and targets ``y`` (n,); ``optimize=False`` keeps the current hyperparameters."""
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        rng: np.random.Generator,
+        optimize: bool = True,
+        repeats: np.ndarray | None = None,
+    ) -> GaussianProcess:
+        """Fit to inputs ``x`` (n, d) and targets ``y`` (n,); ``optimize=False`` keeps the current hyperparameters.
+
+        ``repeats`` (n,) says how many noisy observations each target averages: its noise variance is the fitted
+        homoscedastic noise divided by that count, so a point seen five times is trusted more than a single run.
+        """
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float).reshape(-1)
         if x.ndim != 2 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
             raise OptimizerError(f"GP fit needs x (n, d) and y (n,), got {x.shape} and {y.shape}")
+        nw = np.ones(y.shape[0]) if repeats is None else 1.0 / np.asarray(repeats, dtype=float).reshape(-1)
+        if nw.shape != y.shape or not np.all(np.isfinite(nw) & (nw > 0)):
+            raise OptimizerError(f"GP repeats must be positive counts, one per target; got {repeats!r}")
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             raise OptimizerError("GP fit got NaN/inf inputs or targets; record those trials as failures")
         n, d = x.shape
@@ -131,15 +148,15 @@ class GaussianProcess:
         if self.theta is None or self.theta.shape[0] != d + 2:
             self.theta = np.concatenate([np.full(d, math.log(0.8 * math.sqrt(d))), [0.0, math.log(1e-3)]])
         if optimize and n >= 2:
-            self.theta = self._optimize(x, ys, rng)
-        self._x = x
+            self.theta = self._optimize(x, ys, rng, nw)
+        self._x, self._nw = x, nw
         ls, sf2, sn2 = self.hyper()
-        k = kernel_matrix(x, x, ls, sf2, self.kernel) + sn2 * np.eye(n)
+        k = kernel_matrix(x, x, ls, sf2, self.kernel) + np.diag(sn2 * nw)
         self._chol = _chol(k)
         self._alpha = cho_solve((self._chol, True), ys)
         return self
 
-    def _optimize(self, x: np.ndarray, ys: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _optimize(self, x: np.ndarray, ys: np.ndarray, rng: np.random.Generator, nw: np.ndarray) -> np.ndarray:
         d = x.shape[1]
         d2_parts = (x[:, None, :] - x[None, :, :]).transpose(2, 0, 1) ** 2
         bounds = [_LOG_LS_BOUNDS] * d + [_LOG_SF2_BOUNDS, _LOG_SN2_BOUNDS]
@@ -156,7 +173,7 @@ class GaussianProcess:
             res = minimize(
                 self._nll,
                 t0,
-                args=(x, ys, d2_parts),
+                args=(x, ys, d2_parts, nw),
                 jac=True,
                 method="L-BFGS-B",
                 bounds=bounds,
@@ -193,15 +210,30 @@ class GaussianProcess:
         ys = np.concatenate([self.train_targets(), (np.asarray(y_new, dtype=float) - self._y_mean) / self._y_std])
         ls, sf2, sn2 = other.hyper()
         other._x = x
-        other._chol = _chol(kernel_matrix(x, x, ls, sf2, self.kernel) + sn2 * np.eye(x.shape[0]))
+        other._nw = np.concatenate([self._nw, np.ones(x.shape[0] - self._nw.shape[0])])
+        other._chol = _chol(kernel_matrix(x, x, ls, sf2, self.kernel) + np.diag(sn2 * other._nw))
         other._alpha = cho_solve((other._chol, True), ys)
         return other
 
     def train_targets(self) -> np.ndarray:
         """Standardised training targets (recovered from the factorisation)."""
         ls, sf2, sn2 = self.hyper()
-        k = kernel_matrix(self._x, self._x, ls, sf2, self.kernel) + sn2 * np.eye(self._x.shape[0])
+        k = kernel_matrix(self._x, self._x, ls, sf2, self.kernel) + np.diag(sn2 * self._nw)
         return k @ self._alpha
+
+    def looks_stuck(self) -> bool:
+        """Whether the fitted hyperparameters sit in a degenerate corner: the noise at its upper bound (the data
+        explained as noise) or every lengthscale at its lower bound (interpolating noise). Worth a cold restart."""
+        if self.theta is None:
+            return False
+        d = self.theta.shape[0] - 2
+        noise_max = self.theta[d + 1] > _LOG_SN2_BOUNDS[1] - 0.25
+        ls_min = bool(np.all(self.theta[:d] < _LOG_LS_BOUNDS[0] + 0.25))
+        return bool(noise_max or ls_min)
+
+    def noise_std(self) -> float:
+        """Fitted standard deviation of one observation's noise, in the original target units."""
+        return math.sqrt(self.hyper()[2]) * self._y_std
 
     def state(self) -> list[float] | None:
         """JSON-able hyperparameters (for warm starts after a reload)."""

@@ -32,10 +32,12 @@ from metta.sweep.optim.config import ProteinConfig, unflatten
 from metta.sweep.optim.gp import GaussianProcess, sq_dists
 from metta.sweep.optim.optimizer import HistoryOptimizer, Suggestion, check_n
 from metta.sweep.optim.pareto import pareto_front
+from metta.sweep.optim.recommend import rank_by_posterior
 
 _REFINE_ROUNDS = 4
 _REFINE_TOP = 4
 _REFINE_SAMPLES = 48
+_POLISH_STARTS = 2
 
 
 class Protein(HistoryOptimizer):
@@ -70,6 +72,26 @@ class Protein(HistoryOptimizer):
             self._num_suggested += 1
             out.append((suggestion, info))
         return out
+
+    def recommend(self) -> tuple[Suggestion, dict[str, Any]] | None:
+        """The observed configuration with the best posterior mean (not the luckiest run); None without successes.
+
+        Info: posterior mean and std, observed mean, repeat count and the fitted noise std of one evaluation."""
+        signed = self.history.signed_scores()
+        ok = np.flatnonzero(np.isfinite(signed))
+        if ok.size == 0:
+            return None
+        x = np.stack([self.history.x[i] for i in ok])
+        raw = np.asarray([self.history.scores[i] for i in ok], dtype=float)
+        best = rank_by_posterior(x, raw, self.config.goal, np.random.default_rng([self.seed, len(self.history)]))[0]
+        info = {
+            "posterior_mean": best.posterior_mean,
+            "posterior_std": best.posterior_std,
+            "observed_mean": best.observed_mean,
+            "repeats": len(best.members),
+            "noise_std": best.noise_std,
+        }
+        return unflatten(self.history.params[int(ok[best.index])]), info
 
     # ---- suggestion phases ----------------------------------------------------------------------------------------
     def _next(self, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
@@ -124,14 +146,23 @@ class Protein(HistoryOptimizer):
         }
 
     # ---- model-based suggestion -----------------------------------------------------------------------------------
-    def _fit(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, c: np.ndarray) -> bool:
-        """Fit the score GP (and the log-cost GP when costs vary); returns whether the search is cost-aware."""
+    def _fit(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, c: np.ndarray, reps: np.ndarray) -> bool:
+        """Fit the score GP (and the log-cost GP when costs vary); returns whether the search is cost-aware.
+
+        The score GP learns a noise variance; an averaged repeat counts with noise variance / repeat count."""
         keep = self._subset(y)
-        x, y, c = x[keep], y[keep], c[keep]
-        full = x.shape[0] <= 40 or self._fits % 8 == 0  # random restarts: always early, then every 8th fit
+        x, y, c, reps = x[keep], y[keep], c[keep], reps[keep]
+        # random restarts of the kernel fit: always while small; later only when the warm-started fit looks stuck
+        # (everything explained as noise, or every lengthscale collapsed) and every 32nd fit as a safety net, so the
+        # routine suggestion keeps the cheap warm start (restarts were the latency tail at a few hundred points)
+        full = x.shape[0] <= 40 or self._fits % 32 == 0
         self._score_gp.restarts = self.settings.gp_restarts if full else 0
         self._warp = _Warp(y)
-        self._score_gp.fit(x, self._warp(y), rng)
+        self._score_gp.fit(x, self._warp(y), rng, repeats=reps)
+        if not full and self._score_gp.looks_stuck():
+            full = True
+            self._score_gp.restarts = self.settings.gp_restarts
+            self._score_gp.fit(x, self._warp(y), rng, repeats=reps)
         cost_aware = self.settings.expansion_rate > 0 and float(c.max() / c.min()) > 1.05
         if cost_aware:
             self._cost_gp.restarts = self.settings.gp_restarts if full else 0
@@ -149,8 +180,8 @@ class Protein(HistoryOptimizer):
         return np.sort(np.concatenate([best, np.asarray(rest, dtype=int)]))
 
     def _model_based(self, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
-        x, y, c, _ = self._averaged()
-        cost_aware = self._fit(rng, x, y, c)
+        x, y, c, reps = self._averaged()
+        cost_aware = self._fit(rng, x, y, c, reps)
         gp = self._score_gp
         pend = self.history.pending_x()
         if pend.shape[0]:
@@ -279,6 +310,13 @@ class Protein(HistoryOptimizer):
             top = np.argsort(-allv)[: best_z.shape[0]]
             best_z, best_v = allz[top], allv[top]
             width = width * 0.4
+        # multi-start gradient polish of the continuous coordinates: the sampled search above lands near a mode of
+        # the acquisition; L-BFGS climbs to it, which matters late in a sweep when EI peaks are narrow
+        free = self.space.bin_widths() == 0.0
+        pz, pv = acq.polish(score_fn, best_z[:_POLISH_STARTS], free, maxiter=8)
+        if pv.size and pv.max() > best_v[0]:
+            k = int(np.argmax(pv))
+            return pz[k], float(pv[k])
         return best_z[0], float(best_v[0])
 
 

@@ -37,6 +37,9 @@ class ConfigReport:
     cohens_d: float = math.nan
     verdict: str = ""
     failures: tuple[str, ...] = ()
+    keeps_90pct: str = ""  # seed-plan criteria: pass / fail / n/a (empty for the baseline)
+    std_below_15pct: str = ""
+    ci_separate: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (NaN becomes null)."""
@@ -65,9 +68,13 @@ def build_report(
     tests = {c.config_id: stats.welch_t_test(scores[c.config_id], base) for c in candidates if c.config_id != BASELINE}
     adjusted = dict(zip(tests, stats.holm([t.p for t in tests.values()]), strict=True))
     out = []
-    for i, c in enumerate(candidates):
+    summaries = [
+        stats.summarize(scores[c.config_id], make_rng(derive_seed(bootstrap_seed, i))) for i, c in enumerate(candidates)
+    ]
+    base_s = next((s for c, s in zip(candidates, summaries, strict=True) if c.config_id == BASELINE), None)
+    base_ci = (base_s.ci_low, base_s.ci_high) if base_s is not None else (math.nan, math.nan)
+    for c, s in zip(candidates, summaries, strict=True):
         xs = scores[c.config_id]
-        s = stats.summarize(xs, make_rng(derive_seed(bootstrap_seed, i)))
         extra: dict[str, Any] = {}
         if c.config_id != BASELINE:
             delta = s.mean - stats.mean(base) if xs and base else math.nan
@@ -78,6 +85,7 @@ def build_report(
                 "p_holm": adjusted[c.config_id],
                 "cohens_d": stats.cohens_d(xs, base),
                 "verdict": stats.verdict(delta, t.p, cfg.alpha, cfg.goal),
+                **stats.seed_plan_criteria(s.mean, s.std, (s.ci_low, s.ci_high), c.sweep_score, base_ci, cfg.goal),
             }
         out.append(
             ConfigReport(
@@ -102,13 +110,19 @@ def _g(v: float | None, spec: str = ".4g") -> str:
     return "-" if v is None or not math.isfinite(v) else format(v, spec)
 
 
+def _criteria(r: ConfigReport) -> str:
+    if r.config_id == BASELINE:
+        return ""
+    return f"90%:{r.keeps_90pct} std:{r.std_below_15pct} ci:{r.ci_separate}"
+
+
 def format_report(cfg: ValidationConfig, reports: Sequence[ConfigReport]) -> str:
     """The human table: n, mean ± std, 95% CI, delta vs baseline, p, verdict per configuration."""
     head = (
         f"sweep {cfg.sweep_name}: {cfg.metric} ({cfg.goal}) on suite {cfg.sim_name}, seeds "
         f"{','.join(map(str, cfg.seeds))}, Welch t-test vs baseline at alpha {cfg.alpha}"
     )
-    rows = [("config", "n", "fail", "mean ± std", "95% CI", "delta", "p", "p_holm", "d", "verdict")]
+    rows = [("config", "n", "fail", "mean ± std", "95% CI", "delta", "p", "p_holm", "d", "verdict", "criteria")]
     for r in reports:
         rows.append(
             (
@@ -122,9 +136,11 @@ def format_report(cfg: ValidationConfig, reports: Sequence[ConfigReport]) -> str
                 _g(r.p_holm, ".3g"),
                 _g(r.cohens_d, ".2f"),
                 r.verdict or ("(reference)" if r.config_id == BASELINE else ""),
+                _criteria(r),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    head += "\ncriteria: >=90% of own sweep score / std < 15% of mean / 95% CI apart from the baseline's"
     lines = [head, ""] + ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     for r in reports:
         notes = []

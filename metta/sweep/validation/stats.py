@@ -144,3 +144,35 @@ def summarize(xs: Sequence[float], rng: np.random.Generator, level: float = 0.95
     """:class:`Summary` of ``xs`` (bootstrap with ``rng``)."""
     lo, hi = bootstrap_ci(xs, rng, level, n_resamples)
     return Summary(len(list(xs)), mean(xs), std(xs), lo, hi)
+
+
+PASS, FAIL, NA = "pass", "fail", "n/a"
+
+
+def seed_plan_criteria(
+    mean_: float,
+    std_: float,
+    ci: tuple[float, float],
+    sweep_score: float | None,
+    base_ci: tuple[float, float],
+    goal: str = "maximize",
+) -> dict[str, str]:
+    """The three reproducibility criteria of the seed-validation plan, each ``pass``/``fail``/``n/a``:
+
+    - ``keeps_90pct``: the validated mean keeps at least 90% of the configuration's own sweep score (for
+      ``minimize``: is at most 10% of |score| worse);
+    - ``std_below_15pct``: the sample std across seeds is below 15% of |mean|;
+    - ``ci_separate``: its 95% CI does not overlap the baseline's 95% CI.
+    """
+    if goal not in ("maximize", "minimize"):
+        raise MettaError(f"goal {goal!r} must be maximize or minimize")
+    out = {"keeps_90pct": NA, "std_below_15pct": NA, "ci_separate": NA}
+    if math.isfinite(mean_) and sweep_score is not None and math.isfinite(sweep_score):
+        slack = 0.1 * abs(sweep_score)
+        ok = mean_ >= sweep_score - slack if goal == "maximize" else mean_ <= sweep_score + slack
+        out["keeps_90pct"] = PASS if ok else FAIL
+    if math.isfinite(std_) and math.isfinite(mean_):
+        out["std_below_15pct"] = PASS if std_ < 0.15 * abs(mean_) else FAIL
+    if all(math.isfinite(v) for v in (*ci, *base_ci)):
+        out["ci_separate"] = PASS if ci[0] > base_ci[1] or ci[1] < base_ci[0] else FAIL
+    return out

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Do sweeps find better RL hyperparameters? Protein vs random, Optuna TPE and Optuna GP on the arena, validated.
+
+    .venv/bin/python bench/sweep_quality.py --smoke                 # 5 trials, 1 repeat, 196k steps (< 20 min idle)
+    .venv/bin/python bench/sweep_quality.py [--trials 8] [--repeats 3] [--budget 393216]   # full tier
+
+Each method runs the quick sweep (configs/sweep/quick.yaml: the `mlp` agent on arena/basic_easy_shaped, learning
+rate x entropy coefficient) for the same number of trials, through the real sweep loop (tools/train.py trials
+scored by sweep_eval). Its recommended configuration (Protein: the best posterior mean; the others: the best
+observed run) is then re-trained and scored with 5 fresh seeds by the validate_sweep machinery, and so is the
+default configuration (the baseline). The last line is JSON: ``validated_<method>`` and ``baseline`` (median over
+repeats of the validated mean), ``p_protein_vs_baseline`` (Welch's test over all validated runs),
+``winner_beats_baseline``, and the plot of best-so-far sweep scores by cumulative cost (bench/out/sweep_quality.png).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from metta.common.config import compose  # noqa: E402
+from metta.sweep.best_params import rank_observations, rank_posterior  # noqa: E402
+from metta.sweep.dispatch import LocalDispatcher  # noqa: E402
+from metta.sweep.loop import SweepLoop  # noqa: E402
+from metta.sweep.store import Observation, open_store  # noqa: E402
+from metta.sweep.sweep_config import SweepJobConfig, resolve_sweep_job  # noqa: E402
+from metta.sweep.trial import Evaluator, SimEvaluator, compose_train_tree  # noqa: E402
+from metta.sweep.validation import (  # noqa: E402
+    BASELINE,
+    SUCCESS,
+    Candidate,
+    ResultLog,
+    ValidationConfig,
+    ValidationRunner,
+    latest_results,
+    plan_runs,
+)
+from metta.sweep.validation.stats import welch_t_test  # noqa: E402
+from metta.tools.entrypoints import default_train_command  # noqa: E402
+
+METHODS = {"protein": "bayes", "random": "random", "tpe": "optuna_tpe", "gp": "optuna_gp"}
+VALIDATION_SEEDS = (101, 102, 103, 104, 105)  # never the sweep's training seed (0)
+
+
+@dataclass(frozen=True)
+class Harness:
+    """How trials train and are scored: the trainer command and an evaluator per seed (None = the suite's seed)."""
+
+    train_command: Sequence[str]
+    make_evaluator: Callable[[int | None], Evaluator]
+
+
+def real_harness(metric: str = "avg_category_score") -> Harness:
+    """tools/train.py trials scored by the sweep_eval suite in a child process."""
+    return Harness(default_train_command(), lambda seed: SimEvaluator("sweep_eval", metric, seed=seed))
+
+
+def make_job(root: Path, name: str, method: str, trials: int, budget: int, extra: Sequence[str] = ()) -> SweepJobConfig:
+    """The quick sweep with ``method``, ``trials`` trials and ``budget`` agent-steps per trial."""
+    return resolve_sweep_job(
+        compose(
+            "sweep_job",
+            [
+                f"sweep_name={name}",
+                f"data_dir={root}",
+                "sweep=quick",
+                f"sweep.method={method}",
+                f"num_trials={trials}",
+                f"sweep.train_overrides.trainer.total_timesteps={budget}",
+                "settings.rollout_retry_delay=0",
+                *extra,
+            ],
+        )  # fmt: skip
+    )
+
+
+def run_sweep(job: SweepJobConfig, harness: Harness, salt: int, log: Callable[[str], None]) -> list[Observation]:
+    """Run the sweep to its trial count through the real loop; returns its observations in order."""
+    store = open_store(job.settings.sweep_server_uri)
+    try:
+        tree = compose_train_tree(job.train_overrides())
+        loop = SweepLoop(
+            job, store, LocalDispatcher(list(harness.train_command)), harness.make_evaluator(None), tree["trainer"],
+            log=log, seed_salt=salt,
+        )  # fmt: skip
+        loop.run()
+        return sorted(store.load_observations(job.sweep_name), key=lambda o: o.seq)
+    finally:
+        store.close()
+
+
+def recommend(job: SweepJobConfig, obs: Sequence[Observation], method: str) -> Candidate:
+    """Protein's posterior-mean pick, or the best observed run for the other methods."""
+    config = job.sweep.protein_for(0)[1]
+    if method == "protein":
+        ranked = [o for o, _ in rank_posterior(obs, config)]
+    else:
+        ranked = rank_observations(obs, config.goal)
+    if not ranked:
+        raise RuntimeError(f"sweep {job.sweep_name} has no successful trial to recommend")
+    best = ranked[0]
+    return Candidate(best.run_id or f"seq{best.seq}", dict(best.suggestion), best.objective)
+
+
+def validate(job: SweepJobConfig, cand: Candidate, harness: Harness, seeds: Sequence[int], log) -> list[float]:  # noqa: ANN001
+    """Re-train ``cand`` with ``seeds`` (resumable) and return its successful scores."""
+    cfg = ValidationConfig(
+        sweep_name=job.sweep_name, data_dir=job.data_dir, sweep_dir=job.sweep_dir, sim_name=job.sim_name,
+        metric=job.sweep.protein_for(0)[1].metric, seeds=tuple(seeds), train_overrides=job.train_overrides(),
+        train_timeout=job.settings.train_timeout, eval_timeout=job.settings.eval_timeout,
+    )  # fmt: skip
+    ValidationRunner(cfg, LocalDispatcher(list(harness.train_command)), harness.make_evaluator, log=log).run(
+        plan_runs(cfg, [cand])
+    )
+    latest = latest_results(cfg, ResultLog(cfg.results_path, log).load())
+    rs = [latest.get((cand.config_id, s)) for s in seeds]
+    return [float(r.score) for r in rs if r is not None and r.status == SUCCESS and r.score is not None]
+
+
+def best_so_far(obs: Sequence[Observation]) -> list[tuple[float, float]]:
+    """(cumulative cost, best score so far) after each successful trial (failures still cost)."""
+    out, spent, best = [], 0.0, -np.inf
+    for o in obs:
+        spent += o.cost
+        if not o.is_failure and o.objective is not None:
+            best = max(best, float(o.objective))
+        if np.isfinite(best):
+            out.append((round(spent, 2), round(best, 5)))
+    return out
+
+
+def plot(curves: dict[str, list[list[tuple[float, float]]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (method, runs) in enumerate(curves.items()):
+        for j, pts in enumerate(runs):
+            if pts:
+                ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", color=f"C{i}",
+                        label=method if j == 0 else None, alpha=0.8)  # fmt: skip
+    ax.set_xlabel("cumulative trial cost (s)")
+    ax.set_ylabel("best sweep score so far")
+    ax.set_title("quick sweep on arena/basic_easy_shaped (mlp)")
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def run(a: argparse.Namespace, harness: Harness, log: Callable[[str], None]) -> dict[str, Any]:
+    """The whole benchmark; returns the JSON summary."""
+    root = Path(a.data_dir or tempfile.mkdtemp(prefix="sweep_quality_"))
+    methods = [m for m in a.methods.split(",") if m]
+    seeds = VALIDATION_SEEDS[: a.seeds]
+    t0 = time.monotonic()
+    base_job = make_job(root, "sq_baseline", "random", 1, a.budget, a.extra)
+    base_scores = validate(base_job, Candidate(BASELINE, {}), harness, seeds, log)
+    validated: dict[str, list[float]] = {m: [] for m in methods}
+    all_scores: dict[str, list[float]] = {m: [] for m in methods}
+    curves: dict[str, list[list[tuple[float, float]]]] = {m: [] for m in methods}
+    recs: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
+    for r in range(a.repeats):
+        for m in methods:
+            job = make_job(root, f"sq_{m}_{r}", METHODS[m], a.trials, a.budget, a.extra)
+            obs = run_sweep(job, harness, salt=r, log=log)
+            curves[m].append(best_so_far(obs))
+            cand = recommend(job, obs, m)
+            scores = validate(job, cand, harness, seeds, log)
+            all_scores[m] += scores
+            validated[m].append(float(np.mean(scores)) if scores else float("nan"))
+            recs[m].append({"run": cand.config_id, "sweep_score": cand.sweep_score, "validated": validated[m][-1],
+                            "suggestion": cand.suggestion})  # fmt: skip
+    png = Path(a.plot)
+    plot(curves, png)
+    base_mean = float(np.mean(base_scores)) if base_scores else float("nan")
+    head: dict[str, Any] = {"bench": "sweep_quality", "tier": "smoke" if a.smoke else "full", "trials": a.trials,
+                            "repeats": a.repeats, "budget": a.budget, "seeds": list(seeds)}  # fmt: skip
+    for m in methods:
+        head[f"validated_{m}"] = round(float(np.nanmedian(validated[m])), 5) if validated[m] else None
+    head["baseline"] = round(base_mean, 5)
+    if "protein" in methods:
+        head["p_protein_vs_baseline"] = welch_t_test(all_scores["protein"], base_scores).p
+        head["winner_beats_baseline"] = bool(
+            head["validated_protein"] is not None and head["validated_protein"] > base_mean
+            and (head["p_protein_vs_baseline"] or 1.0) < 0.05
+        )  # fmt: skip
+    head["recommendations"] = recs
+    head["curves"] = curves
+    head["png"] = str(png)
+    head["wall_s"] = round(time.monotonic() - t0, 1)
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in head.items()}
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--smoke", action="store_true", help="5 trials, 1 repeat, 196608 agent-steps per trial")
+    ap.add_argument("--trials", type=int, default=None, help="trials per sweep (default 8, smoke 5)")
+    ap.add_argument("--repeats", type=int, default=None, help="sweeps per method (default 3, smoke 1)")
+    ap.add_argument("--budget", type=int, default=None, help="agent-steps per trial (default 393216, smoke 196608)")
+    ap.add_argument("--seeds", type=int, default=5, help="fresh validation seeds per recommendation (5)")
+    ap.add_argument("--methods", default=",".join(METHODS), help="comma list of " + ",".join(METHODS))
+    ap.add_argument("--data-dir", default=None, help="where sweeps go (default: a new temporary directory)")
+    ap.add_argument("--plot", default="bench/out/sweep_quality.png")
+    ap.add_argument("extra", nargs="*", help="more sweep_job overrides, e.g. settings.train_timeout=300")
+    a = ap.parse_args(argv)
+    a.trials = a.trials or (5 if a.smoke else 8)
+    a.repeats = a.repeats or (1 if a.smoke else 3)
+    a.budget = a.budget or (196608 if a.smoke else 393216)
+    unknown = [m for m in a.methods.split(",") if m and m not in METHODS]
+    if unknown or not 1 <= a.seeds <= len(VALIDATION_SEEDS):
+        ap.error(f"unknown methods {unknown} (choose from {list(METHODS)}) or --seeds not in 1..5")
+    return a
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    a = parse(argv)
+    head = run(a, real_harness(), lambda s: print(s, file=sys.stderr, flush=True))
+    for m in [m for m in a.methods.split(",") if m]:
+        runs = [r["run"] for r in head["recommendations"][m]]
+        print(f"{m:<8} validated {head[f'validated_{m}']}  recommendations {runs}")
+    print(f"baseline {head['baseline']}  p(protein vs baseline) {head.get('p_protein_vs_baseline')}")
+    print(json.dumps(head, sort_keys=True))
+    return head
+
+
+if __name__ == "__main__":
+    main()

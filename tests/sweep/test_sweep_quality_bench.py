@@ -1,0 +1,47 @@
+"""bench/sweep_quality.py plumbing with the fake trainer: four methods sweep, recommend, validate, plot, JSON."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from metta.sweep.trial import EvalOutcome
+
+from .conftest import fake_trainer  # noqa: F401  (fixture)
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "sweep_quality.py"
+
+
+class NoisyEvaluator:
+    """The fake trainer's score, -(log10(lr) + 3)^2 (best at lr 1e-3), plus a small deterministic noise."""
+
+    def __init__(self, seed: int | None) -> None:
+        self.seed = seed
+
+    def evaluate(self, run_dir: Path, timeout_s: float) -> EvalOutcome:
+        data = json.loads((run_dir / "fake_score.json").read_text())
+        noise = (zlib.crc32(run_dir.name.encode()) % 1000) / 1000.0 * 0.02
+        return EvalOutcome(float(data["score"]) + noise, 0.01)
+
+
+def test_plumbing_with_a_fake_trainer(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
+    spec = importlib.util.spec_from_file_location("bench_sweep_quality", BENCH)
+    sq = importlib.util.module_from_spec(spec)
+    sys.modules["bench_sweep_quality"] = sq
+    spec.loader.exec_module(sq)
+    a = sq.parse(["--trials", "3", "--repeats", "1", "--seeds", "2", "--methods", "protein,random",
+                  "--data-dir", str(tmp_path / "d"), "--plot", str(tmp_path / "sq.png")])  # fmt: skip
+    head = sq.run(a, sq.Harness(fake_trainer, NoisyEvaluator), lambda s: None)
+    assert set(head) >= {"validated_protein", "validated_random", "baseline", "p_protein_vs_baseline", "curves"}
+    assert head["baseline"] == pytest.approx(0.01, abs=0.011)  # the default lr 1e-3 is the fake optimum (score 0)
+    assert all(-4.1 <= head[f"validated_{m}"] <= 0.021 for m in ("protein", "random"))
+    assert len(head["curves"]["protein"][0]) == 3 and (tmp_path / "sq.png").stat().st_size > 1000
+    rec = head["recommendations"]["protein"][0]
+    assert rec["run"].startswith("sq_protein_0.r.") and "learning_rate" in json.dumps(rec["suggestion"])
+    assert head["winner_beats_baseline"] is False  # nothing beats the optimum
+    json.dumps(head, allow_nan=False)  # the last line is strict JSON

@@ -1,15 +1,25 @@
 #!/usr/bin/env python3
-"""Training throughput (agent-steps/s, rollout + PPO update) on arena/basic_easy_shaped.
+"""Training throughput (agent-steps/s, rollout + PPO update) on arena/basic_easy_shaped, and its compute limit.
 
-Runs the real trainer (metta.rl.trainer.train) for the ``fast`` and ``mlp`` agents with 1 and 2 torch threads, and
-2 torchrun processes x 1 thread (data parallel, gradients all-reduced), and reports the median per-epoch SPS after a
-warm-up epoch; ``fast_sps``/``mlp_sps`` are the best of those. If ``pufferlib`` (pufferlib-core) is importable a PuffeRL
-comparison would run too; otherwise it is reported as skipped. The last stdout line is one JSON object:
-``{"bench": "train_sps", "fast_sps": ..., "mlp_sps": ..., ...}``. Other processes on the machine slow this down;
-the 1-minute load average and agent-steps per CPU-second of the process (what an uncontended core would
-give, summed over threads) are included so numbers can be judged.
+Runs the real trainer (metta.rl.trainer.Trainer) for the ``fast`` and ``mlp`` agents and reports the median per-epoch
+SPS after a warm-up epoch. Per agent, in one process with 1 torch thread, for every compute variant (``fp32`` =
+float32 eager, the default mode; ``bf16`` autocast; ``compile``):
+- training SPS, then one profiled epoch: the fraction of its wall time per phase (env, obs_conversion, forward,
+  buffer, gae, train_forward, backward, optimizer, stats, other);
+- the network's own throughput on random tensors of the same shapes (rollout forwards of all agents; minibatch
+  forward + backward + optimizer step) and from it the compute limit (metta.rl.throughput.compute_limit);
+- ``<agent>_efficiency`` = training SPS / limit; for non-default variants ``<agent>_<variant>_sps_ratio`` and
+  ``_limit_ratio`` against fp32 eager measured in the same run. A variant the machine cannot run is reported with
+  the reason.
+Then float32 runs with more torch threads (``--threads``) and ``--ranks`` torchrun processes x 1 thread (data
+parallel); ``fast_sps``/``mlp_sps`` are the best float32 configuration. PuffeRL is not run: ``puffer_sps`` is null
+and ``puffer_reason`` says why. The last stdout line is one JSON object:
+``{"bench": "train_sps", "fast_sps": ..., "mlp_sps": ..., "fast_efficiency": ..., ...}``. Other processes on the
+machine slow this down, so compare the ratios of one run, not absolute figures across runs; the 1-minute load
+average and agent-steps per CPU-second are included so numbers can be judged.
 
-    .venv/bin/python bench/train_sps.py [--epochs 4] [--num-envs 16] [--agents fast,mlp] [--threads 1,2]
+    .venv/bin/python bench/train_sps.py [--epochs 3] [--num-envs 16] [--agents fast,mlp] [--threads 1,2] \
+        [--ranks 2] [--variants fp32,bf16,compile] [--limit-reps 3]
 """
 
 from __future__ import annotations
@@ -153,7 +163,8 @@ def measure_ranks(agent: str, ranks: int, num_envs: int, epochs: int, bptt: int,
 def _unavailable(variant: str) -> str | None:
     """Why ``variant`` cannot run on this machine (None = it can)."""
     if "bf16" in variant and not bf16_supported(torch.device("cpu")):
-        return "skipped: this CPU has no native bf16 (AVX512-BF16/AMX)"
+        cap = torch.backends.cpu.get_cpu_capability()
+        return f"skipped: this CPU has no native bf16 (torch sees {cap}; needs AVX512-BF16/AMX), emulation is slower"
     if "compile" in variant and not compiler_available():
         return "skipped: no C++ compiler on PATH for torch.compile"
     return None

@@ -97,8 +97,11 @@ def network_limit(trainer: Trainer, reps: int) -> dict:
     fwd = forward_rate(policy, sizes.total_agents, fshape, fdtype, steps=buf.bptt, autocast=amp)
     opt = make_optimizer(policy, job)
     upd = update_rate(policy, opt, sizes.segments_per_minibatch, buf.bptt, fshape, fdtype, reps, autocast=amp)
-    limit = compute_limit(fwd, upd, job.trainer.update_epochs)
-    return {"forward_sps": fwd, "update_sps": upd, "limit_sps": limit}
+    epochs = job.trainer.update_epochs
+    return {
+        "forward_sps": fwd.wall, "update_sps": upd.wall, "limit_sps": compute_limit(fwd.wall, upd.wall, epochs),
+        "limit_sps_per_cpu_second": compute_limit(fwd.cpu, upd.cpu, epochs),
+    }  # fmt: skip
 
 
 def measure(agent: str, threads: int, num_envs: int, epochs: int, bptt: int, minibatch_segments: int,
@@ -188,10 +191,14 @@ def _variant_entries(out: dict, agent: str, variant: str, r: dict, base: dict | 
     out[f"{key}_forward_limit_sps"] = round(r["forward_sps"], 1)
     out[f"{key}_update_limit_sps"] = round(r["update_sps"], 1)
     out[f"{key}_efficiency"] = round(r["sps"] / r["limit_sps"], 3)
+    # the same ratio in process CPU time: robust when other jobs share the cores
+    out[f"{key}_efficiency_cpu"] = round(r["sps_per_cpu_second"] / r["limit_sps_per_cpu_second"], 3)
     out[f"{key}_phases"] = r["phases"]
     if base is not None:  # ratios against float32 eager measured in this run
         out[f"{key}_sps_ratio"] = round(r["sps"] / base["sps"], 3)
         out[f"{key}_limit_ratio"] = round(r["limit_sps"] / base["limit_sps"], 3)
+        out[f"{key}_sps_ratio_cpu"] = round(r["sps_per_cpu_second"] / base["sps_per_cpu_second"], 3)
+        out[f"{key}_limit_ratio_cpu"] = round(r["limit_sps_per_cpu_second"] / base["limit_sps_per_cpu_second"], 3)
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ Training one epoch of B agent-steps needs at least B rollout forward passes (A a
 ``update_epochs`` · B agent-steps of minibatch forward + backward + optimizer step. With the two measured rates
 r_fwd and r_upd (agent-steps/s) the limit is ``1 / (1/r_fwd + update_epochs/r_upd)`` agent-steps/s: what training
 would reach if the env, observation conversion, buffers, GAE and Python cost nothing. Efficiency = training SPS /
-limit, both measured in the same process.
+limit, both measured in the same process. Every rate comes as wall-clock and as process-CPU-time agent-steps/s: on a
+shared machine the CPU-time rates (what the process got done per second it actually ran) are the stable ones.
 """
 
 from __future__ import annotations
@@ -12,11 +13,28 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from typing import NamedTuple
 
 import torch
 
 from metta.agent.policy import RecurrentPolicy
 from metta.rl.losses import PPOCoefficients, ppo_loss
+
+
+class Rate(NamedTuple):
+    """Agent-steps per wall-clock second and per second of this process's CPU time (all threads)."""
+
+    wall: float
+    cpu: float
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def rate(self, steps: float) -> Rate:
+        wall, cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+        return Rate(steps / max(wall, 1e-9), steps / max(cpu, 1e-9))
 
 
 def _random_features(
@@ -35,7 +53,7 @@ def forward_rate(
     steps: int,
     seed: int = 0,
     autocast: Callable[[], AbstractContextManager] | None = None,
-) -> float:
+) -> Rate:
     """Agent-steps/s of rollout-shaped acting passes (``act_features`` on [num_agents, ...]), after one warm-up."""
     device = next(policy.parameters()).device
     gen = torch.Generator().manual_seed(seed)
@@ -46,10 +64,10 @@ def forward_rate(
     with torch.inference_mode():
         for i in range(steps + 1):
             if i == 1:  # the first pass (allocations, compilation) is not timed
-                t0 = time.perf_counter()
+                clock = _Clock()
             with amp():
                 _actions, _logp, _value, state = policy.act_features(feats, state, gen)
-    return steps * num_agents / (time.perf_counter() - t0)
+    return clock.rate(steps * num_agents)
 
 
 def update_rate(
@@ -63,7 +81,7 @@ def update_rate(
     seed: int = 0,
     autocast: Callable[[], AbstractContextManager] | None = None,
     max_grad_norm: float = 0.5,
-) -> float:
+) -> Rate:
     """Agent-steps/s of minibatch PPO steps (evaluate + loss + backward + clip + optimizer step) on [segments, bptt]
     random segments without resets, after one warm-up step. ``policy``'s weights change: pass a copy."""
     device = next(policy.parameters()).device
@@ -83,7 +101,7 @@ def update_rate(
     policy.train()
     for i in range(minibatches + 1):
         if i == 1:
-            t0 = time.perf_counter()
+            clock = _Clock()
         with amp():
             logp, entropy, values = policy.evaluate(feats, actions, state, resets)
         loss, _stats = ppo_loss(logp, old_logp, entropy, values, old_values, adv, returns, coef)
@@ -91,7 +109,7 @@ def update_rate(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), max_grad_norm)
         optimizer.step()
-    return minibatches * segments * bptt / (time.perf_counter() - t0)
+    return clock.rate(minibatches * segments * bptt)
 
 
 def compute_limit(forward_sps: float, update_sps: float, update_epochs: int = 1) -> float:

@@ -51,7 +51,7 @@ def test_network_rates_are_measured_and_the_update_trains_the_copy():
     before = [p.detach().clone() for p in work.parameters()]
     opt = torch.optim.Adam(work.parameters(), lr=1e-3)
     upd = update_rate(work, opt, segments=4, bptt=4, feature_shape=(200, 3), feature_dtype=torch.uint8, minibatches=1)
-    assert np.isfinite(fwd) and fwd > 0 and np.isfinite(upd) and upd > 0
+    assert all(np.isfinite(x) and x > 0 for x in (*fwd, *upd))
     assert any(not torch.equal(a, b) for a, b in zip(before, work.parameters(), strict=True))
     fresh = make_policy(policy.cfg, 9, seed=0)
     assert all(torch.equal(a, b) for a, b in zip(policy.parameters(), fresh.parameters(), strict=True))

@@ -49,8 +49,9 @@ SHAPED_REWARD_CAPS = {"ore_red": 1.0, "battery_red": 1.0, "laser": 1.0, "armor":
 # The two sizings of configs/hardware/{gpu,cpu}.yaml: trainer sizes, system settings, eval cadence.
 HARDWARE: dict[str, dict[str, Any]] = {
     "gpu": {
-        "trainer": dict(total_timesteps=10_000_000_000, num_envs=336, batch_size=524288, minibatch_size=16384,
-                        bptt_horizon=64),
+        "trainer": dict(
+            total_timesteps=10_000_000_000, num_envs=336, batch_size=524288, minibatch_size=16384, bptt_horizon=64
+        ),
         "system": dict(device="auto", torch_threads=0),
         "evaluate_interval": 50,
     },

@@ -23,11 +23,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metta.common.config import compose  # noqa: E402
-from metta.rl.trainer import train  # noqa: E402
-from metta.rl.trainer_config import resolve_train_job  # noqa: E402
-from metta.sim import evaluate  # noqa: E402
-from metta.sim.config import SimulationSuiteConfig, load_suite  # noqa: E402
+from metta.common.config import compose
+from metta.rl.trainer import train
+from metta.rl.trainer_config import resolve_train_job
+from metta.sim import evaluate
+from metta.sim.config import SimulationSuiteConfig, load_suite
 
 MLP = ["++agent.name=mlp", "++agent.lstm_layers=1", "++agent.actor_hidden=128", "++agent.critic_hidden=128"]
 
@@ -50,7 +50,7 @@ def train_policy(root: Path, lr: float, steps: int) -> Path:
                 f"trainer.optimizer.learning_rate={lr}",
                 "trainer.simulation.evaluate_interval=0",
             ],
-        )  # fmt: skip
+        )
     )
     train(job, progress_stream=None)
     return root / run / "checkpoints"
@@ -98,12 +98,22 @@ def main() -> None:
                 "spread": round(spread, 4),
                 "ratio": round(spread / noise, 2) if noise > 0 else None,
                 "eval_s_per_policy": round((time.monotonic() - t1) / (len(lrs) * a.eval_seeds), 2),
-            }  # fmt: skip
+            }
         )
         scores[spec] = {f"{lr:g}": [round(x, 4) for x in v] for lr, v in table.items()}
         print(json.dumps(out[-1]), file=sys.stderr, flush=True)
-    print(json.dumps({"bench": "eval_noise", "agent": "mlp", "steps": a.steps, "train_s": round(train_s, 1),
-                      "settings": out, "scores": scores}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "bench": "eval_noise",
+                "agent": "mlp",
+                "steps": a.steps,
+                "train_s": round(train_s, 1),
+                "settings": out,
+                "scores": scores,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

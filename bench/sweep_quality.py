@@ -29,14 +29,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metta.common.config import compose  # noqa: E402
-from metta.sweep.best_params import rank_observations, rank_posterior  # noqa: E402
-from metta.sweep.dispatch import LocalDispatcher  # noqa: E402
-from metta.sweep.loop import SweepLoop  # noqa: E402
-from metta.sweep.store import Observation, open_store  # noqa: E402
-from metta.sweep.sweep_config import SweepJobConfig, resolve_sweep_job  # noqa: E402
-from metta.sweep.trial import Evaluator, SimEvaluator, compose_train_tree  # noqa: E402
-from metta.sweep.validation import (  # noqa: E402
+from metta.common.config import compose
+from metta.sweep.best_params import rank_observations, rank_posterior
+from metta.sweep.dispatch import LocalDispatcher
+from metta.sweep.loop import SweepLoop
+from metta.sweep.store import Observation, open_store
+from metta.sweep.sweep_config import SweepJobConfig, resolve_sweep_job
+from metta.sweep.trial import Evaluator, SimEvaluator, compose_train_tree
+from metta.sweep.validation import (
     BASELINE,
     SUCCESS,
     Candidate,
@@ -46,8 +46,8 @@ from metta.sweep.validation import (  # noqa: E402
     latest_results,
     plan_runs,
 )
-from metta.sweep.validation.stats import welch_t_test  # noqa: E402
-from metta.tools.entrypoints import default_train_command  # noqa: E402
+from metta.sweep.validation.stats import welch_t_test
+from metta.tools.entrypoints import default_train_command
 
 METHODS = {"protein": "bayes", "random": "random", "tpe": "optuna_tpe", "gp": "optuna_gp"}
 VALIDATION_SEEDS = (101, 102, 103, 104, 105)  # never the sweep's training seed (0)
@@ -81,7 +81,7 @@ def make_job(root: Path, name: str, method: str, trials: int, budget: int, extra
                 "settings.rollout_retry_delay=0",
                 *extra,
             ],
-        )  # fmt: skip
+        )
     )
 
 
@@ -91,9 +91,14 @@ def run_sweep(job: SweepJobConfig, harness: Harness, salt: int, log: Callable[[s
     try:
         tree = compose_train_tree(job.train_overrides())
         loop = SweepLoop(
-            job, store, LocalDispatcher(list(harness.train_command)), harness.make_evaluator(None), tree["trainer"],
-            log=log, seed_salt=salt,
-        )  # fmt: skip
+            job,
+            store,
+            LocalDispatcher(list(harness.train_command)),
+            harness.make_evaluator(None),
+            tree["trainer"],
+            log=log,
+            seed_salt=salt,
+        )
         loop.run()
         return sorted(store.load_observations(job.sweep_name), key=lambda o: o.seq)
     finally:
@@ -113,13 +118,19 @@ def recommend(job: SweepJobConfig, obs: Sequence[Observation], method: str) -> C
     return Candidate(best.run_id or f"seq{best.seq}", dict(best.suggestion), best.objective)
 
 
-def validate(job: SweepJobConfig, cand: Candidate, harness: Harness, seeds: Sequence[int], log) -> list[float]:  # noqa: ANN001
+def validate(job: SweepJobConfig, cand: Candidate, harness: Harness, seeds: Sequence[int], log) -> list[float]:
     """Re-train ``cand`` with ``seeds`` (resumable) and return its successful scores."""
     cfg = ValidationConfig(
-        sweep_name=job.sweep_name, data_dir=job.data_dir, sweep_dir=job.sweep_dir, sim_name=job.sim_name,
-        metric=job.sweep.protein_for(0)[1].metric, seeds=tuple(seeds), train_overrides=job.train_overrides(),
-        train_timeout=job.settings.train_timeout, eval_timeout=job.settings.eval_timeout,
-    )  # fmt: skip
+        sweep_name=job.sweep_name,
+        data_dir=job.data_dir,
+        sweep_dir=job.sweep_dir,
+        sim_name=job.sim_name,
+        metric=job.sweep.protein_for(0)[1].metric,
+        seeds=tuple(seeds),
+        train_overrides=job.train_overrides(),
+        train_timeout=job.settings.train_timeout,
+        eval_timeout=job.settings.eval_timeout,
+    )
     ValidationRunner(cfg, LocalDispatcher(list(harness.train_command)), harness.make_evaluator, log=log).run(
         plan_runs(cfg, [cand])
     )
@@ -150,8 +161,14 @@ def plot(curves: dict[str, list[list[tuple[float, float]]]], path: Path) -> None
     for i, (method, runs) in enumerate(curves.items()):
         for j, pts in enumerate(runs):
             if pts:
-                ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", color=f"C{i}",
-                        label=method if j == 0 else None, alpha=0.8)  # fmt: skip
+                ax.step(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    where="post",
+                    color=f"C{i}",
+                    label=method if j == 0 else None,
+                    alpha=0.8,
+                )
     ax.set_xlabel("cumulative trial cost (s)")
     ax.set_ylabel("best sweep score so far")
     ax.set_title("quick sweep on arena/basic_easy_shaped (mlp)")
@@ -183,22 +200,35 @@ def run(a: argparse.Namespace, harness: Harness, log: Callable[[str], None]) -> 
             scores = validate(job, cand, harness, seeds, log)
             all_scores[m] += scores
             validated[m].append(float(np.mean(scores)) if scores else float("nan"))
-            recs[m].append({"run": cand.config_id, "sweep_score": cand.sweep_score, "validated": validated[m][-1],
-                            "suggestion": cand.suggestion})  # fmt: skip
+            recs[m].append(
+                {
+                    "run": cand.config_id,
+                    "sweep_score": cand.sweep_score,
+                    "validated": validated[m][-1],
+                    "suggestion": cand.suggestion,
+                }
+            )
     png = Path(a.plot)
     plot(curves, png)
     base_mean = float(np.mean(base_scores)) if base_scores else float("nan")
-    head: dict[str, Any] = {"bench": "sweep_quality", "tier": "smoke" if a.smoke else "full", "trials": a.trials,
-                            "repeats": a.repeats, "budget": a.budget, "seeds": list(seeds)}  # fmt: skip
+    head: dict[str, Any] = {
+        "bench": "sweep_quality",
+        "tier": "smoke" if a.smoke else "full",
+        "trials": a.trials,
+        "repeats": a.repeats,
+        "budget": a.budget,
+        "seeds": list(seeds),
+    }
     for m in methods:
         head[f"validated_{m}"] = round(float(np.nanmedian(validated[m])), 5) if validated[m] else None
     head["baseline"] = round(base_mean, 5)
     if "protein" in methods:
         head["p_protein_vs_baseline"] = welch_t_test(all_scores["protein"], base_scores).p
         head["winner_beats_baseline"] = bool(
-            head["validated_protein"] is not None and head["validated_protein"] > base_mean
+            head["validated_protein"] is not None
+            and head["validated_protein"] > base_mean
             and (head["p_protein_vs_baseline"] or 1.0) < 0.05
-        )  # fmt: skip
+        )
     head["recommendations"] = recs
     head["curves"] = curves
     head["png"] = str(png)

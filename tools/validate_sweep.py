@@ -165,14 +165,14 @@ def _print_report(cfg, candidates, as_json: bool) -> int:
     return 1 if any(r.n_failed for r in reports) else 0
 
 
-def _run_plan(a: argparse.Namespace, cfg, candidates, job, out) -> int:  # noqa: ANN001
+def _run_plan(a: argparse.Namespace, cfg, candidates, job, out) -> int:
     """Run (or dry-run / report) the phases of a named plan in order; each phase resumes from stored results."""
     from metta.sweep.dispatch import LocalDispatcher
     from metta.sweep.trial import SimEvaluator
     from metta.sweep.validation import ResultLog, ValidationRunner, is_done, latest_results, plan_runs
     from metta.sweep.validation.seed_plan import plan_phases, run_phases
 
-    def execute(pcfg, cands) -> None:  # noqa: ANN001
+    def execute(pcfg, cands) -> None:
         planned = plan_runs(pcfg, cands)
         print(f"== {a.plan}: {len(cands) - 1} configurations + baseline x {len(pcfg.seeds)} seeds", file=out)
         if a.dry_run:

@@ -24,6 +24,7 @@ from typing import Any
 from metta.agent.config import AgentConfig
 from metta.common.device import resolve_hardware
 from metta.env.config import EnvConfig, load_env_config
+from metta.rl.compute import ComputeConfig
 from metta.rl.trainer_config import (
     CheckpointConfig,
     HyperparameterSchedulerConfig,
@@ -106,6 +107,7 @@ def make_trainer(hardware: str = "auto") -> TrainerConfig:
             ppo_vf_clip_schedule=ScheduleConfig(type="linear", initial_value=None, min_value=0.05),
         ),
         checkpoint=CheckpointConfig(checkpoint_interval=50, keep_last=None),
+        compute=ComputeConfig(precision="fp32", compile=False),
         simulation=TrainerSimulationConfig(evaluate_interval=profile["evaluate_interval"], suite="arena"),
         log_interval=1,
         max_epochs=None,

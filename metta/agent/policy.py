@@ -125,10 +125,11 @@ class RecurrentPolicy(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, State]:
         """Like act, from ``features(obs)`` (the trainer stores these features)."""
         logits, value, new_state = self.forward_features(feats, state)
-        logp_all = F.log_softmax(logits, dim=-1)
+        # float() is a no-op in float32 and keeps sampling and log-probs in float32 under a bf16 autocast
+        logp_all = F.log_softmax(logits.float(), dim=-1)
         actions = torch.multinomial(logp_all.exp(), 1, generator=generator).squeeze(1)
         logprob = logp_all.gather(1, actions.unsqueeze(1)).squeeze(1)
-        return actions, logprob, value, new_state
+        return actions, logprob, value.float(), new_state
 
     @torch.no_grad()
     def value_features(self, feats: torch.Tensor, state: State) -> torch.Tensor:
@@ -160,10 +161,10 @@ class RecurrentPolicy(nn.Module):
         x = self.encode_features(feats.reshape(n * t, *feats.shape[2:])).view(n, t, -1)
         out = self.unroll(x, state, reset_mask)
         logits, value = self.heads(out.reshape(n * t, -1))
-        logp_all = F.log_softmax(self.masked(logits), dim=-1)
+        logp_all = F.log_softmax(self.masked(logits.float()), dim=-1)
         logprob = logp_all.gather(1, actions.reshape(-1, 1)).squeeze(1)
         entropy = -(logp_all.exp() * logp_all).sum(-1)
-        return logprob.view(n, t), entropy.view(n, t), value.view(n, t)
+        return logprob.view(n, t), entropy.view(n, t), value.float().view(n, t)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

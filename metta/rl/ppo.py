@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +15,7 @@ from metta.common.errors import TrainingError
 from metta.rl.advantage import gae
 from metta.rl.distributed import DistContext
 from metta.rl.losses import PPOCoefficients, explained_variance, ppo_loss
+from metta.rl.phases import NO_TIMER, NullTimer
 from metta.rl.rollout import RolloutBuffer
 from metta.rl.schedules import Hyperparameters
 from metta.rl.trainer_config import TrainerConfig
@@ -79,12 +82,18 @@ def ppo_update(
     generator: torch.Generator,
     init_params: list[torch.Tensor] | None = None,
     dist: DistContext | None = None,
+    timer: NullTimer = NO_TIMER,
+    autocast: Callable[[], AbstractContextManager] | None = None,
 ) -> dict[str, float]:
     """Run ``update_epochs`` passes of minibatch PPO; returns averaged statistics (raises TrainingError on NaN/inf).
 
     With a multi-process ``dist`` context, gradients (and the NaN flag and target-KL statistic) are averaged
-    across ranks before each optimizer step, so every rank applies the same update.
+    across ranks before each optimizer step, so every rank applies the same update. ``autocast`` (e.g. a bf16
+    ``torch.autocast``) wraps the policy's forward pass only; the loss is computed in float32. ``timer`` receives
+    one lap per phase (gae, train_forward, backward, optimizer).
     """
+    amp = autocast if autocast is not None else nullcontext
+    timer.start()
     device = buf.values.device
     values_np = buf.values.cpu().numpy()
     boot = buf.bootstrap.cpu().numpy()
@@ -106,6 +115,7 @@ def ppo_update(
         clip_vloss=trainer.ppo.clip_vloss,
         norm_adv=trainer.ppo.norm_adv,
     )
+    timer.lap("gae")
     sums: dict[str, float] = {}
     count = 0
     stop_early = False
@@ -114,16 +124,19 @@ def ppo_update(
         epoch_kl = []
         for mb_i, idx in enumerate(perm.tensor_split(sizes.num_minibatches)):
             state = (h0[:, idx], c0[:, idx])
-            new_logp, entropy, new_values = policy.evaluate(feats[idx], actions[idx], state, resets[idx])
+            with amp():
+                new_logp, entropy, new_values = policy.evaluate(feats[idx], actions[idx], state, resets[idx])
             loss, stats = ppo_loss(
                 new_logp, old_logp[idx], entropy, new_values, old_values[idx], adv[idx], returns[idx], coef
             )
             if trainer.ppo.l2_reg_loss_coef > 0 or trainer.ppo.l2_init_loss_coef > 0:
                 loss = loss + _l2_terms(policy, trainer, init_params)
             finite = bool(torch.isfinite(loss))
+            timer.lap("train_forward")
             optimizer.zero_grad(set_to_none=True)
             if finite:
                 loss.backward()
+            timer.lap("backward")
             if dist is not None and dist.world_size > 1:
                 finite = dist.sync_gradients(policy, finite)
             if not finite:
@@ -141,11 +154,13 @@ def ppo_update(
                     "Try a lower trainer.optimizer.learning_rate"
                 )
             optimizer.step()
+            timer.lap("optimizer")
             stats["grad_norm"] = grad_norm.detach()
             for k, v in stats.items():
                 sums[k] = sums.get(k, 0.0) + float(v)
             epoch_kl.append(float(stats["approx_kl"]))
             count += 1
+            timer.lap("stats")
         mean_kl = float(np.mean(epoch_kl))
         if dist is not None and dist.world_size > 1:
             mean_kl = dist.mean_scalar(mean_kl)

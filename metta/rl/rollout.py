@@ -11,7 +11,8 @@ between rollout and training (carried across rollouts, reset at dones).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from metta.agent.policy import RecurrentPolicy, State
+from metta.rl.phases import NO_TIMER, NullTimer
 
 if TYPE_CHECKING:
     from metta.env.vecenv import EpisodeInfo, VecEnv
@@ -105,28 +107,48 @@ def collect(
     carry: RolloutState,
     generator: torch.Generator,
     device: torch.device | str,
+    timer: NullTimer = NO_TIMER,
+    autocast: Callable[[], AbstractContextManager] | None = None,
 ) -> tuple[RolloutState, list[EpisodeInfo]]:
-    """Fill ``buf`` with H steps of every agent; returns the new carry and the EpisodeInfos that arrived."""
+    """Fill ``buf`` with H steps of every agent; returns the new carry and the EpisodeInfos that arrived.
+
+    Runs under ``torch.inference_mode`` (no autograd bookkeeping; the carried LSTM state is an inference tensor,
+    only ever read by later rollouts). ``autocast`` (a factory of e.g. a bf16 ``torch.autocast``) wraps the policy's
+    forward passes; the stored log-probs and values are float32 either way. ``timer`` receives one lap per phase.
+    """
     infos_all: list[EpisodeInfo] = []
     obs, state = carry.obs, carry.state
-    for t in range(buf.horizon):
-        if t % buf.bptt == 0:
-            k = t // buf.bptt
-            buf.h0[:, :, k] = state[0]
-            buf.c0[:, :, k] = state[1]
+    amp = autocast if autocast is not None else nullcontext
+    timer.start()
+    with torch.inference_mode():
+        for t in range(buf.horizon):
+            if t % buf.bptt == 0:
+                k = t // buf.bptt
+                buf.h0[:, :, k] = state[0]
+                buf.c0[:, :, k] = state[1]
+            feats = policy.features(torch.from_numpy(obs).to(device))
+            timer.lap("obs_conversion")
+            with amp():
+                actions, logprob, value, state = policy.act_features(feats, state, generator)
+            timer.lap("forward")
+            buf.features[:, t] = feats
+            buf.actions[:, t] = actions
+            buf.logprobs[:, t] = logprob
+            buf.values[:, t] = value
+            actions_np = actions.cpu().numpy()
+            timer.lap("buffer")
+            obs, rewards, dones, infos = env.step(actions_np)
+            timer.lap("env")
+            buf.rewards[:, t] = rewards
+            buf.dones[:, t] = dones
+            if infos:
+                infos_all.extend(infos)
+            if dones.any():
+                state = policy.reset_state(state, torch.from_numpy(np.asarray(dones)).to(device))
+            timer.lap("buffer")
         feats = policy.features(torch.from_numpy(obs).to(device))
-        actions, logprob, value, state = policy.act_features(feats, state, generator)
-        buf.features[:, t] = feats
-        buf.actions[:, t] = actions
-        buf.logprobs[:, t] = logprob
-        buf.values[:, t] = value
-        obs, rewards, dones, infos = env.step(actions.cpu().numpy())
-        buf.rewards[:, t] = rewards
-        buf.dones[:, t] = dones
-        if infos:
-            infos_all.extend(infos)
-        if dones.any():
-            state = policy.reset_state(state, torch.from_numpy(np.asarray(dones)).to(device))
-    with torch.no_grad():
-        buf.bootstrap = policy.value_features(policy.features(torch.from_numpy(obs).to(device)), state)
+        timer.lap("obs_conversion")
+        with amp():
+            buf.bootstrap = policy.value_features(feats, state).float()
+        timer.lap("forward")
     return RolloutState(obs=obs, state=state), infos_all

@@ -34,7 +34,9 @@ from metta.rl.checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
+from metta.rl.compute import apply_compile, autocast_factory
 from metta.rl.distributed import DistContext
+from metta.rl.phases import NO_TIMER, NullTimer
 from metta.rl.ppo import effective_sizes, ppo_update
 from metta.rl.rollout import RolloutBuffer, RolloutState, collect
 from metta.rl.schedules import hyperparameters_at
@@ -131,6 +133,8 @@ class Trainer:
         obs_shape = tuple(self.env.obs_shape)
         self.policy = make_policy(job.agent, self.env.num_actions, obs_shape, num_features, seed=init_seed).to(device)
         self.optimizer = make_optimizer(self.policy, job)
+        self.autocast = autocast_factory(tr.compute, device)  # None = float32 (the default)
+        apply_compile(self.policy, tr.compute)
         if resume:
             try:
                 self.policy.load_state_dict(policy_from_checkpoint(resume, device).state_dict())
@@ -204,12 +208,14 @@ class Trainer:
     def _saved_epoch(self) -> int:
         return int(self.last_ckpt.stem.split("_")[1])
 
-    def run_epoch(self) -> dict[str, float]:
-        """One rollout + update; returns this epoch's metrics."""
+    def run_epoch(self, timer: NullTimer = NO_TIMER) -> dict[str, float]:
+        """One rollout + update; returns this epoch's metrics (``timer``: per-phase wall time, for profiling)."""
         tr, sizes = self.tr, self.sizes
         t0, cpu0 = time.monotonic(), time.process_time()
         self.policy.eval()
-        self.carry, infos = collect(self.env, self.policy, self.buf, self.carry, self.gen_act, self.device)
+        self.carry, infos = collect(
+            self.env, self.policy, self.buf, self.carry, self.gen_act, self.device, timer, self.autocast
+        )
         t1 = time.monotonic()
         # the update sees progress including this rollout, so the last update runs at p = 1 (final values)
         hp = hyperparameters_at(tr, self.agent_step + sizes.batch_size)
@@ -217,7 +223,17 @@ class Trainer:
             group["lr"] = hp.learning_rate
         self.policy.train()
         stats = ppo_update(
-            self.policy, self.optimizer, self.buf, tr, hp, sizes, self.gen_mb, self.init_params, self.dist
+            self.policy,
+            self.optimizer,
+            self.buf,
+            tr,
+            hp,
+            sizes,
+            self.gen_mb,
+            self.init_params,
+            self.dist,
+            timer,
+            self.autocast,
         )
         t2 = time.monotonic()
         self.train_time += t2 - t0

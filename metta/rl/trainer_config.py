@@ -21,6 +21,7 @@ from metta.common.config_base import FrozenConfig, validate_model
 from metta.common.errors import ConfigError
 from metta.common.overrides import to_overrides
 from metta.env.curriculum import TrainingEnv, coerce_training_env, load_training_env
+from metta.rl.compute import ComputeConfig
 
 ScheduleType = Literal["constant", "linear", "cosine", "exponential", "logarithmic"]
 
@@ -126,6 +127,9 @@ class TrainerConfig(FrozenConfig):
     )
     log_interval: int = Field(1, ge=1, le=10**6, description="Log metrics every N epochs.")
     max_epochs: int | None = Field(None, ge=1, description="Optional hard cap on epochs (null = none).")
+    compute: ComputeConfig = Field(
+        default_factory=ComputeConfig, description="Optional bf16 autocast / torch.compile (default fp32 eager)."
+    )
 
     @model_validator(mode="after")
     def _sizes(self) -> TrainerConfig:

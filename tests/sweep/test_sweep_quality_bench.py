@@ -34,8 +34,22 @@ def test_plumbing_with_a_fake_trainer(tmp_path: Path, fake_trainer: list[str]) -
     sq = importlib.util.module_from_spec(spec)
     sys.modules["bench_sweep_quality"] = sq
     spec.loader.exec_module(sq)
-    a = sq.parse(["--trials", "3", "--repeats", "1", "--seeds", "2", "--methods", "protein,random",
-                  "--data-dir", str(tmp_path / "d"), "--plot", str(tmp_path / "sq.png")])  # fmt: skip
+    a = sq.parse(
+        [
+            "--trials",
+            "3",
+            "--repeats",
+            "1",
+            "--seeds",
+            "2",
+            "--methods",
+            "protein,random",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--plot",
+            str(tmp_path / "sq.png"),
+        ]
+    )
     head = sq.run(a, sq.Harness(fake_trainer, NoisyEvaluator), lambda s: None)
     assert set(head) >= {"validated_protein", "validated_random", "baseline", "p_protein_vs_baseline", "curves"}
     assert head["baseline"] == pytest.approx(0.01, abs=0.011)  # the default lr 1e-3 is the fake optimum (score 0)

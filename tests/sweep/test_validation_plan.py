@@ -60,9 +60,13 @@ def test_two_phases_promote_by_validated_mean_and_resume(tmp_path: Path, fake_tr
     cands = select_candidates(store, "p", "maximize", 5)
     store.close()
     cfg = ValidationConfig(
-        sweep_name="p", data_dir=str(tmp_path), sweep_dir=str(tmp_path / "sweep" / "p"), sim_name="sweep_eval",
-        metric="reward", seeds=(1,),
-    )  # fmt: skip
+        sweep_name="p",
+        data_dir=str(tmp_path),
+        sweep_dir=str(tmp_path / "sweep" / "p"),
+        sim_name="sweep_eval",
+        metric="reward",
+        seeds=(1,),
+    )
     small = (Phase("phase 1", 3, (1, 2)), Phase("phase 2", 2, (1, 2, 3)))  # same logic, fewer runs
     calls: list[int] = []
     execute = lambda pcfg, cs: _runner(pcfg, fake_trainer, calls).run(plan_runs(pcfg, cs))  # noqa: E731
@@ -81,10 +85,19 @@ def test_two_phases_promote_by_validated_mean_and_resume(tmp_path: Path, fake_tr
 def test_tool_plan_dry_run_lists_phase_one_and_waits_for_phase_two(tmp_path: Path) -> None:
     _sweep(tmp_path)
     r = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "tools" / "validate_sweep.py"), "sweep_name=p", f"data_dir={tmp_path}",
-         "--plan", "seed000", "--dry-run"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(REPO_ROOT / "tools" / "validate_sweep.py"),
+            "sweep_name=p",
+            f"data_dir={tmp_path}",
+            "--plan",
+            "seed000",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert "5 configurations + baseline x 10 seeds" in r.stdout
     assert r.stdout.count("[to run]") == 60 and "p.v.r4.s10" in r.stdout

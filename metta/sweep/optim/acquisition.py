@@ -90,8 +90,9 @@ def polish(
             h = np.where(u + step <= 1.0, step, -step)
             return -float(v[0]), -(v[1:] - v[0]) / h
 
-        res = minimize(neg, z0[idx], jac=True, method="L-BFGS-B", bounds=[(-1.0, 1.0)] * idx.size,
-                       options={"maxiter": maxiter})  # fmt: skip
+        res = minimize(
+            neg, z0[idx], jac=True, method="L-BFGS-B", bounds=[(-1.0, 1.0)] * idx.size, options={"maxiter": maxiter}
+        )
         if np.all(np.isfinite(res.x)) and -res.fun > out_v[k]:
             out_z[k, idx] = res.x
             out_v[k] = -float(res.fun)

@@ -10,7 +10,8 @@ A W&B sweep's ``command`` is a list with macros that :func:`expand_command` repl
 Without ``command`` the default is ``${env} ${interpreter} ${program} ${args}``. Parameter names are the sweep's
 top-level W&B names (dotted names stay dotted; a nested ``parameters:`` block is one JSON object value).
 
-The metric (:func:`read_metric`) comes from the run's W&B summary (``<run_dir>/wandb/*run-*/files/wandb-summary.json``;
+The metric (:func:`read_metric`) comes from the run's W&B summary (``<run_dir>/wandb/*run-*/``: its
+``files/wandb-summary.json`` or, offline, the run's transaction log;
 programs run with ``WANDB_DIR=<run_dir>`` and offline unless ``WANDB_MODE`` is set) or, failing that, from the last
 JSON-object line of the program's output that has the metric as a key (what ``tools/train.py`` prints).
 
@@ -31,10 +32,11 @@ from typing import Any
 
 import yaml
 
-from metta.common.errors import ConfigError, OptimizerError
+from metta.common.errors import ConfigError, MettaError, OptimizerError
 from metta.sweep.dispatch import LocalDispatcher, TrainRequest
 from metta.sweep.loop import LoopSummary, SweepLoop
 from metta.sweep.store import DuplicateTrialError, SweepStore
+from metta.sweep.wandb_format.run_files import run_summary
 
 DEFAULT_COMMAND = ("${env}", "${interpreter}", "${program}", "${args}")
 _MACRO = re.compile(r"\$\{(\w+)\}")
@@ -117,12 +119,13 @@ def _lookup(summary: Mapping[str, Any], metric: str) -> Any:
 def read_metric(run_dir: Path, log_path: Path, metric: str) -> tuple[float | None, str]:
     """(value, "") from the W&B summary file or the last JSON line of the log; (None, reason) when absent/NaN."""
     sources: list[tuple[str, Any]] = []
-    summaries = sorted(run_dir.glob("wandb/*run-*/files/wandb-summary.json"), key=lambda p: p.stat().st_mtime)
-    if summaries:
+    runs = sorted((p for p in run_dir.glob("wandb/*run-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    if runs:
         try:
-            sources.append((str(summaries[-1]), _lookup(json.loads(summaries[-1].read_text()), metric)))
-        except (OSError, ValueError) as exc:
-            return None, f"unreadable W&B summary {summaries[-1]}: {exc}"
+            summary = run_summary(runs[-1])
+        except (OSError, ValueError, MettaError) as exc:
+            return None, f"unreadable W&B run files in {runs[-1]}: {exc}"
+        sources.append((str(runs[-1]), None if summary is None else _lookup(summary, metric)))
     if log_path.exists() and (not sources or sources[0][1] is None):
         found = None
         for line in log_path.read_text(errors="replace").splitlines():

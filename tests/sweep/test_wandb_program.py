@@ -1,0 +1,105 @@
+"""Program sweeps: W&B command macros, the metric read from a real offline wandb run, and a 3-worker grid."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metta.common.config import REPO_ROOT
+from metta.sweep.program import expand_command, read_metric, wandb_values
+
+FIX = Path(__file__).parent / "wandb_fixtures"
+
+
+def test_macros_expand_like_wandb_agent(tmp_path: Path) -> None:
+    values = {"lr": 0.001, "flag": True, "off": False, "sched": {"start": 1, "end": 0}}
+    cmd = ["${env}", "${interpreter}", "${program}", "--cfg", "${args}"]
+    out = expand_command(cmd, "train.py", values, tmp_path / "a.json", python="python")
+    assert out == [
+        "/usr/bin/env",
+        "python",
+        "train.py",
+        "--cfg",
+        "--lr=0.001",
+        "--flag=True",
+        "--off=False",
+        '--sched={"start": 1, "end": 0}',
+    ]
+    assert expand_command(["${args_no_hyphens}"], None, {"a": 1, "b": "x"}, tmp_path / "a.json") == ["a=1", "b=x"]
+    assert expand_command(["${args_no_boolean_flags}"], None, values, tmp_path / "a.json")[:2] == [
+        "--lr=0.001",
+        "--flag",
+    ]
+    assert "--off" not in " ".join(expand_command(["${args_no_boolean_flags}"], None, values, tmp_path / "a.json"))
+    assert json.loads(expand_command(["${args_json}"], None, values, tmp_path / "a.json")[0]) == values
+    path = expand_command(["--file=${args_json_file}"], None, values, tmp_path / "a.json")[0].split("=", 1)[1]
+    assert json.loads(Path(path).read_text()) == values
+    assert expand_command(None, "p.py", {"a": 1}, tmp_path / "a.json", python="py") == [
+        "/usr/bin/env",
+        "py",
+        "p.py",
+        "--a=1",
+    ]
+    assert wandb_values({"trainer": {"lr": 2}, "s": {"a": 1}}, ["trainer.lr", "s"]) == {"trainer.lr": 2, "s": {"a": 1}}
+
+
+def test_metric_from_real_offline_wandb_summary(tmp_path: Path) -> None:
+    pytest.importorskip("wandb")
+    (tmp_path / "config-defaults.yaml").write_text("lr:\n  value: 0.002\n")
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true"}
+    env["WANDB_SWEEP_PARAM_PATH"] = str(tmp_path / "config-defaults.yaml")
+    proc = subprocess.run(
+        [sys.executable, str(FIX / "wandb_logger_program.py")], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    value, reason = read_metric(tmp_path, tmp_path / "no.log", "score")
+    assert reason == "" and value == pytest.approx(-1.0)  # the last logged value: -(2-3)^2 - 0
+    missing, why = read_metric(tmp_path, tmp_path / "no.log", "loss")
+    assert missing is None and "'loss' not found" in why
+
+
+def test_metric_from_json_line_and_nan_is_failure(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    log.write_text('noise\n{"score": 1.5}\n{"other": 2}\n{"score": 2.5}\n')
+    assert read_metric(tmp_path, log, "score") == (2.5, "")
+    log.write_text('{"score": NaN}\n')
+    value, reason = read_metric(tmp_path, log, "score")
+    assert value is None and "NaN" in reason
+
+
+def test_grid_every_point_once_with_three_workers(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("METTA_SWEEP_SERVER_URI", None)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "tools" / "sweep_execute.py"),
+            "sweep_name=g3",
+            f"wandb_sweep={FIX / 'grid.yaml'}",
+            f"data_dir={tmp_path}",
+            "settings.rollout_retry_delay=0",
+            "--workers",
+            "3",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with sqlite3.connect(tmp_path / "sweep" / "sweeps.db") as db:
+        rows = db.execute("SELECT * FROM observations").fetchall()
+        cols = [c[1] for c in db.execute("PRAGMA table_info(observations)")]
+    obs = [dict(zip(cols, r, strict=True)) for r in rows]
+    points = [json.dumps(json.loads(o["suggestion"]), sort_keys=True) for o in obs if o["sweep"] == "g3"]
+    expected = {json.dumps({"x": x, "y": y}, sort_keys=True) for x in (0, 1, 2, 3) for y in (0, 1, 2)}
+    assert sorted(points) == sorted(expected)  # all 12 points, each exactly once
+    assert proc.stdout.count("grid complete") == 3
+    best = max(o["objective"] for o in obs)
+    assert best == 0.0

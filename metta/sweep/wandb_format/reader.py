@@ -52,23 +52,19 @@ class WandbSweep:
     keys: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
-    def to_yaml_dict(self) -> dict[str, Any]:
-        """Our sweep YAML (configs/sweep/*.yaml layout) with the W&B extras kept under ``wandb:`` for reference."""
-        extras = {
-            k: v
-            for k, v in (
-                ("name", self.name),
-                ("project", self.project),
-                ("entity", self.entity),
-                ("description", self.description),
-                ("run_cap", self.run_cap),
-                ("target", self.target),
-                ("program", self.program),
-                ("command", list(self.command) if self.command else None),
-            )
-            if v is not None
-        }
-        return {**self.sweep, **({"wandb": extras} if extras else {})}
+    def extras(self) -> dict[str, Any]:
+        """The W&B keys that are not part of our sweep config (kept as comments by the converter)."""
+        pairs = (
+            ("name", self.name),
+            ("project", self.project),
+            ("entity", self.entity),
+            ("description", self.description),
+            ("run_cap", self.run_cap),
+            ("target", self.target),
+            ("program", self.program),
+            ("command", list(self.command) if self.command else None),
+        )
+        return {k: v for k, v in pairs if v is not None}
 
 
 def _insert(tree: dict[str, Any], path: str, value: Any) -> None:

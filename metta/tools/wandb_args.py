@@ -60,11 +60,11 @@ def param_overrides(params: Mapping[str, Any]) -> list[str]:
         if isinstance(value, Mapping) and key == "policy_lr":
             if set(value) - {"start", "end"} or "start" not in value:
                 raise ConfigError(f"policy_lr={value!r} must be a number or {{start, end}}")
-            out.append(format_override("trainer.optimizer.learning_rate", float(value["start"])))
+            out.append(format_override("trainer.optimizer.learning_rate", float(value["start"]), mode=""))
             sched = "trainer.hyperparameter_scheduler.learning_rate_schedule"
-            out.append(format_override(f"{sched}.type", "linear"))
-            out.append(format_override(f"{sched}.initial_value", float(value["start"])))
-            out.append(format_override(f"{sched}.min_value", float(value.get("end", value["start"]))))
+            out.append(format_override(f"{sched}.type", "linear", mode=""))
+            out.append(format_override(f"{sched}.initial_value", float(value["start"]), mode=""))
+            out.append(format_override(f"{sched}.min_value", float(value.get("end", value["start"])), mode=""))
             continue
         if key == "n_steps":
             continue  # needs the composed num_envs x agents: applied by the caller (see N_STEPS_KEY)

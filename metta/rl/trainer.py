@@ -26,6 +26,7 @@ from metta.common.logger import JsonlLogger, Logger, MultiLogger, NullLogger
 from metta.common.progress import Progress
 from metta.common.seeding import derive_seed, seed_everything
 from metta.env import VecEnv
+from metta.env.gym_adapter import GymTaskConfig, GymVecEnv
 from metta.rl.checkpoint import (
     checkpoint_path,
     load_latest_good,
@@ -111,7 +112,7 @@ class Trainer:
     def _build(self, env_factory: Callable[..., Any] | None, resume: dict | None) -> None:
         job, tr, device = self.job, self.tr, self.device
         if env_factory is None:
-            env_factory = VecEnv
+            env_factory = GymVecEnv if isinstance(job.env, GymTaskConfig) else VecEnv
         fresh = resume is None and self.dist.rank == 0
         self.env = env_factory(job.env, tr.num_envs, job.system.seed if fresh else self._seed(self.epoch))
         self.sizes = effective_sizes(tr, self.env.total_agents)

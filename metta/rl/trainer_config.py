@@ -21,6 +21,7 @@ from metta.common.config_base import FrozenConfig, validate_model
 from metta.common.errors import ConfigError
 from metta.common.overrides import to_overrides
 from metta.env import EnvConfig, load_env_config
+from metta.env.gym_adapter import GymTaskConfig, is_gym_task, load_gym_task
 
 ScheduleType = Literal["constant", "linear", "cosine", "exponential", "logarithmic"]
 
@@ -182,7 +183,9 @@ class TrainJobConfig(FrozenConfig):
     trainer: TrainerConfig = Field(default_factory=TrainerConfig, description="Trainer settings.")
     agent: AgentConfig = Field(default_factory=AgentConfig, description="Policy architecture.")
     wandb: WandbConfig = Field(default_factory=WandbConfig, description="W&B settings.")
-    env: EnvConfig = Field(..., description="Resolved metta.env.EnvConfig of trainer.curriculum.")
+    env: EnvConfig | GymTaskConfig = Field(
+        ..., description="Resolved env of trainer.curriculum: the arena EnvConfig or a Gymnasium task."
+    )
 
     @field_validator("run")
     @classmethod
@@ -246,6 +249,7 @@ def resolve_train_job(cfg: Any, env: Any | None = None) -> TrainJobConfig:
     if env is None:
         env = data.get("env")
     if env is None:
-        env = load_env_config(trainer.curriculum, to_overrides(trainer.env_overrides, mode=""))
+        loader = load_gym_task if is_gym_task(trainer.curriculum) else load_env_config
+        env = loader(trainer.curriculum, to_overrides(trainer.env_overrides, mode=""))
     payload["env"] = env
     return validate_model(TrainJobConfig, payload, "train_job")

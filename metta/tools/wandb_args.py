@@ -35,6 +35,8 @@ ALIASES: dict[str, str] = {
     "max_grad_norm": "trainer.ppo.max_grad_norm",
 }
 _FLAGS = {"--cfg", "--package", "--info", "--config-name", "--config-path", "--config-dir", "--experimental-rerun"}
+# --config_id <task>:<algo> of gym-style sweep files -> a trainer patch (configs/trainer/patch/<name>.yaml)
+CONFIG_IDS: dict[str, str] = {"CartPole-v1:ppo": "cartpole_ppo"}
 SWEEP_FLAGS = {"--wandb_sweep", "--wandb-sweep", "wandb_sweep=true", "wandb_sweep=True"}
 
 
@@ -50,6 +52,11 @@ def param_overrides(params: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     for key, value in params.items():
         if key.startswith("_wandb") or key == "wandb_sweep":
+            continue
+        if key == "config_id":
+            if value not in CONFIG_IDS:
+                raise ConfigError(f"--config_id {value!r} is not known; known: {sorted(CONFIG_IDS)}")
+            out.append(f"+trainer/patch={CONFIG_IDS[value]}")
             continue
         path = key if "." in key else ALIASES.get(key)
         if path is None:
@@ -77,8 +84,11 @@ def split_agent_args(argv: list[str]) -> tuple[list[str], dict[str, Any], bool]:
     keep: list[str] = []
     params: dict[str, Any] = {}
     sweep = False
-    for a in argv:
-        if a in SWEEP_FLAGS:
+    it = iter(argv)
+    for a in it:
+        if a == "--config_id":
+            params["config_id"] = next(it, "")
+        elif a in SWEEP_FLAGS:
             sweep = True
         elif a.startswith("--") and "=" in a and a.split("=", 1)[0] not in _FLAGS:
             k, v = a[2:].split("=", 1)

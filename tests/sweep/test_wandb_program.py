@@ -103,3 +103,35 @@ def test_grid_every_point_once_with_three_workers(tmp_path: Path) -> None:
     assert proc.stdout.count("grid complete") == 3
     best = max(o["objective"] for o in obs)
     assert best == 0.0
+
+
+def test_cartpole_grid_end_to_end_tiny_budget(tmp_path: Path) -> None:
+    pytest.importorskip("gymnasium")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("METTA_SWEEP_SERVER_URI", None)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "tools" / "sweep_execute.py"),
+            "sweep_name=cp",
+            f"wandb_sweep={REPO_ROOT / 'experiments' / 'sweeps' / 'wandb' / 'cartpole_ppo_grid.yaml'}",
+            f"data_dir={tmp_path}",
+            "settings.rollout_retry_delay=0",
+            "++sweep_job_overrides.trainer.total_timesteps=2048",  # one epoch per trial
+            "--workers",
+            "2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
+    with sqlite3.connect(tmp_path / "sweep" / "sweeps.db") as db:
+        rows = db.execute("SELECT suggestion, objective, is_failure FROM observations WHERE sweep = 'cp'").fetchall()
+    points = sorted(json.dumps(json.loads(s), sort_keys=True) for s, _, _ in rows)
+    expected = sorted(
+        json.dumps({"clip_range": c, "policy_lr": lr}, sort_keys=True) for c in (0.1, 0.2) for lr in (0.0003, 0.001)
+    )
+    assert points == expected
+    assert all(not failed and objective is not None and 5.0 < objective <= 500.0 for _, objective, failed in rows)

@@ -135,3 +135,28 @@ def test_cartpole_grid_end_to_end_tiny_budget(tmp_path: Path) -> None:
     )
     assert points == expected
     assert all(not failed and objective is not None and 5.0 < objective <= 500.0 for _, objective, failed in rows)
+
+
+def _sweep(tmp_path: Path, name: str, fixture: str, *extra: str) -> tuple[subprocess.CompletedProcess, list[tuple]]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("METTA_SWEEP_SERVER_URI", None)
+    cmd = [sys.executable, str(REPO_ROOT / "tools" / "sweep_execute.py"), f"sweep_name={name}"]
+    cmd += [f"wandb_sweep={FIX / fixture}", f"data_dir={tmp_path}", "settings.rollout_retry_delay=0", *extra]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    with sqlite3.connect(tmp_path / "sweep" / "sweeps.db") as db:
+        rows = db.execute("SELECT objective, run_id FROM observations WHERE sweep = ? ORDER BY id", (name,)).fetchall()
+    return proc, rows
+
+
+def test_run_cap_counts_runs_across_workers(tmp_path: Path) -> None:
+    proc, rows = _sweep(tmp_path, "cap", "random_capped.yaml", "--workers", "2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(rows) == 4 and all(obj is not None for obj, _ in rows)  # run_cap=4 for the whole sweep
+    assert proc.stdout.count("run_cap=4 runs reached") == 2
+
+
+def test_target_stops_the_sweep(tmp_path: Path) -> None:
+    proc, rows = _sweep(tmp_path, "tgt", "grid_target.yaml")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "metric.target=0.0 reached" in proc.stdout
+    assert rows[-1][0] == 0.0 and all(obj < 0 for obj, _ in rows[:-1])  # stopped right after the point x=2, y=1

@@ -73,6 +73,7 @@ def test_metric_from_json_line_and_nan_is_failure(tmp_path: Path) -> None:
     assert value is None and "NaN" in reason
 
 
+@pytest.mark.slow
 def test_grid_every_point_once_with_three_workers(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     env.pop("METTA_SWEEP_SERVER_URI", None)
@@ -105,6 +106,7 @@ def test_grid_every_point_once_with_three_workers(tmp_path: Path) -> None:
     assert best == 0.0
 
 
+@pytest.mark.slow
 def test_cartpole_grid_end_to_end_tiny_budget(tmp_path: Path) -> None:
     pytest.importorskip("gymnasium")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}

@@ -184,7 +184,7 @@ class ProgramSweepLoop(SweepLoop):
         self.wb = wandb_sweep
         self.program = program
         self.extra_args = list(extra_args)  # appended after the expanded command (run=, run_dir= for tools/train.py)
-        self.store = _CappedStore(self.store, wandb_sweep.run_cap, wandb_sweep.method == "grid")  # type: ignore[assignment]
+        self.store = _CappedStore(self.store, wandb_sweep.run_cap, wandb_sweep.method == "grid")
 
     def _execute(self, run_id: str, suggestion: dict[str, Any], metric: str) -> tuple[float | None, str]:
         run_dir = self.sweep_dir / "runs" / run_id

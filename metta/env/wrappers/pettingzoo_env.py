@@ -47,7 +47,7 @@ class ArenaParallelEnv(ParallelEnv):
             acts[i] = int(actions.get(a, 0))
         obs, rewards, dones, _ = self._env.step(acts)
         live = list(self.agents)
-        out = (
+        out: tuple[dict, dict, dict, dict, dict] = (
             {a: obs[i] for i, a in enumerate(self.possible_agents) if a in live},
             {a: float(rewards[i]) for i, a in enumerate(self.possible_agents) if a in live},
             {a: False for a in live},

@@ -161,7 +161,7 @@ def read_wandb_sweep(doc: Any) -> WandbSweep:
         description=doc.get("description"),
         program=None if program is None else str(program),
         command=None if command is None else tuple(command),
-        keys=tuple(str(k) for k in params),
+        keys=tuple(str(k) for k in params or {}),
         notes=tuple(notes),
     )
 

@@ -54,7 +54,7 @@ def summary_from_transaction_log(path: Path) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     history: dict[str, Any] = {}
     for raw in _log_records(path.read_bytes()):
-        rec = pb.Record()
+        rec = pb.Record()  # type: ignore[attr-defined]
         rec.ParseFromString(raw)
         kind = rec.WhichOneof("record_type")
         if kind == "history":

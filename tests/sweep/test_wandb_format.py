@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from scipy import stats
 
+from metta.common.config import REPO_ROOT
 from metta.common.errors import ConfigError
 from metta.sweep.optim.config import ProteinConfig
 from metta.sweep.optim.random_search import RandomSearch
@@ -207,3 +212,23 @@ def test_export_round_trip() -> None:
     back = read_wandb_sweep(doc)
     lr = back.sweep["parameters"]["trainer"]["optimizer"]["learning_rate"]
     assert lr == {"distribution": "log_normal", "min": 1e-4, "max": 1e-2} and back.goal == "maximize"
+
+
+def test_cli_convert_examples_and_export(tmp_path: Path) -> None:
+    tool = [sys.executable, str(REPO_ROOT / "tools" / "wandb_sweep.py")]
+    for src in sorted((REPO_ROOT / "experiments" / "sweeps" / "wandb").glob("*.yaml")):
+        out = tmp_path / src.name
+        proc = subprocess.run([*tool, "convert", str(src), "-o", str(out)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        ours = yaml.safe_load(out.read_text())
+        assert ProteinConfig.from_dict(ours).method in ("grid", "bayes")
+    proc = subprocess.run([*tool, "export", "quick"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    doc = yaml.safe_load(proc.stdout)
+    assert doc["parameters"]["trainer.optimizer.learning_rate"]["distribution"] == "log_uniform_values"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "method: bayes\nmetric: {name: m}\nparameters: {x: {values: [1]}}\nearly_terminate: {type: hyperband}\n"
+    )
+    proc = subprocess.run([*tool, "convert", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "not supported yet" in proc.stderr

@@ -138,8 +138,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=200, help="timed steps per size")
     ap.add_argument("--sizes", default="64,256,1024", help="comma-separated env instance counts")
-    ap.add_argument("--mettagrid-python", default=os.environ.get("METTAGRID_PYTHON"),
-                    help="interpreter with mettagrid installed, used when it is not importable here")
+    ap.add_argument(
+        "--mettagrid-python",
+        default=os.environ.get("METTAGRID_PYTHON"),
+        help="interpreter with mettagrid installed, used when it is not importable here",
+    )
     ap.add_argument("--mettagrid-only", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--wrappers", action="store_true", help="only the interop wrappers' overhead vs the raw VecEnv")
     args = ap.parse_args()
@@ -161,8 +164,9 @@ def main() -> None:
         wall, cpu = bench_ours(n, args.steps)
         result[f"ours_{n}"] = round(wall)
         result[f"ours_{n}_cpu"] = round(cpu)
-        print(f"ours num_envs={n:5d} agents={6 * n:6d}: {wall:,.0f} agent-steps/s ({cpu:,.0f} per cpu-second)",
-              flush=True)
+        print(
+            f"ours num_envs={n:5d} agents={6 * n:6d}: {wall:,.0f} agent-steps/s ({cpu:,.0f} per cpu-second)", flush=True
+        )
     mg = bench_mettagrid(64, args.steps)
     if mg is None and args.mettagrid_python:
         mg = mettagrid_elsewhere(args.mettagrid_python, 64, args.steps)

@@ -3,6 +3,7 @@
 
 Usage: .venv/bin/python bench/env_sps.py [--steps N] [--sizes 64,256,1024] [--mettagrid-python PY]
                                          [--curriculum NAME] [--curriculum-envs N] [--curriculum-max-steps N]
+       .venv/bin/python bench/env_sps.py --wrappers [--sizes 64]   # interop wrappers vs the raw VecEnv (cpu time)
 Ours: one 25x25 room with 6 agents per instance (arena/basic_easy_shaped with game.num_agents=6), full token
 observations, num_envs instances stepped in one process. The last line is one JSON object.
 
@@ -106,6 +107,56 @@ def mettagrid_elsewhere(python: str, num_envs: int, steps: int) -> tuple[float, 
     return data.get("wall"), data.get("cpu")
 
 
+def bench_wrappers(num_envs: int, steps: int, seed: int = 0) -> dict[str, float]:
+    """CPU-time agent-steps/s of the raw VecEnv and of each interop wrapper over the same instances.
+
+    PettingZoo wraps one instance (its API is per environment), so it is compared with a raw one-instance VecEnv.
+    """
+    from metta.env import VecEnv, load_env_config
+    from metta.env.wrappers.gymnasium_env import ArenaVectorEnv
+    from metta.env.wrappers.pettingzoo_env import ArenaParallelEnv
+    from metta.env.wrappers.puffer_env import ArenaPufferEnv
+
+    cfg = load_env_config("arena/basic_easy_shaped", ["game.num_agents=6"])
+
+    def timed(step, n_agents: int) -> float:
+        for _ in range(20):
+            step()
+        c0 = time.process_time()
+        for _ in range(steps):
+            step()
+        return n_agents * steps / max(time.process_time() - c0, 1e-9)
+
+    out: dict[str, float] = {}
+    raw = VecEnv(cfg, num_envs=num_envs, seed=seed)
+    raw.reset()
+    acts = np.zeros(raw.total_agents, dtype=np.int64)
+    out["raw"] = timed(lambda: raw.step(acts), raw.total_agents)
+    vec = ArenaVectorEnv(cfg, num_envs, seed)
+    vec.reset()
+    out["gymnasium_vector"] = timed(lambda: vec.step(acts), raw.total_agents)
+    puf = ArenaPufferEnv(cfg, num_envs, seed)
+    puf.reset()
+    out["puffer"] = timed(lambda: (puf.send(acts), puf.recv()), raw.total_agents)
+    one = VecEnv(cfg, num_envs=1, seed=seed)
+    one.reset()
+    acts1 = np.zeros(one.total_agents, dtype=np.int64)
+    out["raw_1"] = timed(lambda: one.step(acts1), one.total_agents)
+    pz = ArenaParallelEnv(cfg, seed)
+    pz.reset()
+    names = {a: 0 for a in pz.possible_agents}
+
+    def pz_step() -> None:
+        pz.step(names)
+        if not pz.agents:
+            pz.reset()
+
+    out["pettingzoo_1"] = timed(pz_step, one.total_agents)
+    out["raw"] = max(out["raw"], timed(lambda: raw.step(acts), raw.total_agents))  # again: warm caches, shared box
+    out["raw_1"] = max(out["raw_1"], timed(lambda: one.step(acts1), one.total_agents))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=200, help="timed steps per size")
@@ -119,8 +170,17 @@ def main() -> None:
     ap.add_argument("--curriculum", default="/env/mettagrid/curriculum/arena/random", help="curriculum config name")
     ap.add_argument("--curriculum-envs", type=int, default=256, help="env instances for the curriculum figure")
     ap.add_argument("--curriculum-max-steps", type=int, default=100, help="episode length for the curriculum figure")
+    ap.add_argument("--wrappers", action="store_true", help="only the interop wrappers' overhead vs the raw VecEnv")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.wrappers:
+        res = bench_wrappers(sizes[0], args.steps)
+        ratios = {"bench": "env_wrappers", "num_envs": sizes[0], **{k: round(v) for k, v in res.items()}}
+        for k in ("gymnasium_vector", "puffer"):
+            ratios[f"{k}_vs_raw"] = round(res[k] / res["raw"], 3)
+        ratios["pettingzoo_1_vs_raw_1"] = round(res["pettingzoo_1"] / res["raw_1"], 3)
+        print(json.dumps(ratios), flush=True)
+        return
     if args.mettagrid_only:
         res = bench_mettagrid(sizes[0], args.steps)
         print(json.dumps({"wall": res[0], "cpu": res[1]} if res else {}))

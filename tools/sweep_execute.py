@@ -6,6 +6,7 @@
     ./tools/sweep_execute.py sweep_name=my_sweep sweep=full num_trials=20
     ./tools/sweep_execute.py sweep_name=my_sweep settings.sweep_server_uri=postgresql://user@db:5432/sweeps
     ./tools/sweep_execute.py sweep_name=my_sweep ++sweep_job_overrides.trainer.total_timesteps=200000
+    ./tools/sweep_execute.py sweep_name=my_sweep wandb_sweep=path/to/wandb_sweep.yaml [--workers 3]
 
 Overrides are Hydra overrides of configs/sweep_job.yaml. Results: <data_dir>/sweep/<sweep_name>/runs/<run_id>/ and
 the store (settings.sweep_server_uri). Exit code 0 when done, 130 after Ctrl-C or SIGTERM, 2 for a bad config, 1 on
@@ -68,10 +69,94 @@ def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # stop like Ctrl-C: the running trial is recorded, finished ones are kept
 
 
+def _wandb_main(argv: list[str], path: str) -> int:
+    """Run a W&B sweep file (program/command, run_cap, target) on our loop and store."""
+    from pathlib import Path
+
+    from metta.common.config import compose, to_container
+    from metta.sweep.program import NoEvaluator, ProgramSweepLoop, program_dispatcher
+    from metta.sweep.store import open_store
+    from metta.sweep.wandb_format.job import load_wandb_file, resolve_program, wandb_sweep_job
+    from metta.tools.entrypoints import TRAIN_SCRIPT
+
+    try:
+        wb = load_wandb_file(path)
+        for note in wb.notes:
+            print(note, file=sys.stderr)
+        given = any(a.lstrip("+").startswith("num_trials=") for a in argv)
+        job = wandb_sweep_job(to_container(compose("sweep_job", argv)), wb, given)
+        program = resolve_program(wb.program, Path(path), TRAIN_SCRIPT)
+        if program is None and wb.command is None:
+            program = str(TRAIN_SCRIPT)
+        store = open_store(job.settings.sweep_server_uri)
+    except MettaError as exc:
+        print(f"sweep_execute: configuration error: {exc}", file=sys.stderr)
+        return 2
+    extra: list[str] = []
+    if program == str(TRAIN_SCRIPT):  # our trainer also needs its run name, folders and the sweep's overrides
+        from metta.common.overrides import to_overrides
+
+        extra = ["run={run_id}", "data_dir={data_dir}", "run_dir={run_dir}", *to_overrides(job.train_overrides())]
+    loop = ProgramSweepLoop(
+        job,
+        store,
+        program_dispatcher(),
+        NoEvaluator(),
+        {"batch_size": 1, "minibatch_size": 1, "bptt_horizon": 1},
+        wandb_sweep=wb,
+        program=program,
+        extra_args=extra,
+    )
+    try:
+        summary = loop.run()
+    except MettaError as exc:
+        print(f"sweep_execute: {exc}", file=sys.stderr)
+        _finish(job, store)
+        return 1
+    _finish(job, store)
+    return 130 if summary.stopped_reason.startswith("interrupted") else 0
+
+
+def _spawn_workers(argv: list[str], n: int) -> int:
+    """Start ``n`` workers of this command on one sweep and wait for all (exit code: the worst one)."""
+    import subprocess
+
+    procs = [subprocess.Popen([sys.executable, __file__, *argv]) for _ in range(n)]
+    try:
+        codes = [p.wait() for p in procs]
+    except KeyboardInterrupt:
+        codes = [p.wait() for p in procs]  # each worker got the Ctrl-C too and records its trial
+    return max(codes, key=lambda c: (c != 0, c))
+
+
+def _pop_workers(argv: list[str]) -> tuple[list[str], int]:
+    args, n, i = [], 1, 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--workers" and i + 1 < len(argv):
+            n, i = int(argv[i + 1]), i + 2
+            continue
+        if a.startswith("--workers="):
+            n = int(a.split("=", 1)[1])
+        else:
+            args.append(a)
+        i += 1
+    return args, n
+
+
 def main(argv: list[str]) -> int:
     if any(a in ("-h", "--help") for a in argv):
         print(__doc__)
         return 0
+    argv, workers = _pop_workers(argv)
+    if workers > 1:
+        return _spawn_workers(argv, workers)
+    wandb_file = [a.split("=", 1)[1] for a in argv if a.startswith("wandb_sweep=")]
+    if wandb_file:
+        import signal
+
+        signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
+        return _wandb_main([a for a in argv if not a.startswith("wandb_sweep=")], wandb_file[-1])
     import signal
 
     signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)

@@ -15,7 +15,7 @@ __all__ = ["RecurrentPolicy", "State", "make_policy"]
 def make_policy(
     cfg: AgentConfig,
     num_actions: int,
-    obs_shape: tuple[int, int] = (200, 3),
+    obs_shape: tuple[int, ...] = (200, 3),
     num_features: int = 25,
     seed: int | None = None,
 ) -> RecurrentPolicy:

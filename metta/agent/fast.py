@@ -20,7 +20,7 @@ class FastPolicy(RecurrentPolicy):
 
     box_scale: torch.Tensor  # non-persistent buffer registered in __init__
 
-    def __init__(self, cfg: AgentConfig, num_actions: int, obs_shape: tuple[int, int], num_features: int):
+    def __init__(self, cfg: AgentConfig, num_actions: int, obs_shape: tuple[int, ...], num_features: int):
         super().__init__(cfg, num_actions, obs_shape, num_features)
         ch = cfg.cnn_channels
         # the legacy normaliser (box / divisor per channel) folded into cnn1: conv(w, x*s) == conv(w*s, x) exactly

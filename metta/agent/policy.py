@@ -38,7 +38,7 @@ class RecurrentPolicy(nn.Module):
 
     action_mask: torch.Tensor  # bool [num_actions] buffer, see __init__
 
-    def __init__(self, cfg: AgentConfig, num_actions: int, obs_shape: tuple[int, int], num_features: int):
+    def __init__(self, cfg: AgentConfig, num_actions: int, obs_shape: tuple[int, ...], num_features: int):
         super().__init__()
         self.cfg = cfg
         self.num_actions = int(num_actions)

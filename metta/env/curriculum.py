@@ -106,25 +106,6 @@ def load_curriculum(name: str, overrides: Sequence[str] = ()) -> CurriculumConfi
     )
 
 
-TrainingEnv = EnvConfig | CurriculumConfig
-
-
-def load_training_env(name: str, overrides: Sequence[str] = ()) -> TrainingEnv:
-    """The env a trainer or an evaluation runs: a curriculum for names under ``curriculum/``, else one env config."""
-    return load_curriculum(name, overrides) if is_curriculum_name(name) else load_env_config(name, overrides)
-
-
-def coerce_training_env(value: Any) -> TrainingEnv:
-    """An EnvConfig or CurriculumConfig from itself or from its ``model_dump`` (a curriculum has ``task_configs``)."""
-    if isinstance(value, EnvConfig | CurriculumConfig):
-        return value
-    if isinstance(value, dict) and "task_configs" in value:
-        return CurriculumConfig.from_dict(value)
-    if isinstance(value, dict):
-        return EnvConfig.from_dict(value)
-    raise EnvConfigError(f"env must be an EnvConfig, a CurriculumConfig or a mapping, got {type(value).__name__}")
-
-
 # ---------------------------------------------------------------------------------------------- pure maths
 def reweight(p: np.ndarray, smoothing: float) -> np.ndarray:
     """p·(1−s) / (p + s·(1−2p)): stretches success rates near 0 and 1 (0 -> 0, 1 -> 1)."""

@@ -23,6 +23,7 @@ from metta.agent.policy import RecurrentPolicy, State
 from metta.rl.phases import NO_TIMER, NullTimer
 
 if TYPE_CHECKING:
+    from metta.env.gym_adapter import GymVecEnv
     from metta.env.vecenv import EpisodeInfo, VecEnv
 
 
@@ -101,7 +102,7 @@ class RolloutState:
 
 
 def collect(
-    env: VecEnv,
+    env: VecEnv | GymVecEnv,
     policy: RecurrentPolicy,
     buf: RolloutBuffer,
     carry: RolloutState,

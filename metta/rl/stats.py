@@ -33,6 +33,7 @@ def episode_metrics(infos: Iterable, task_name: str = "") -> dict[str, float]:
     out.update({f"env_game/{k}": v / len(infos) for k, v in game_sums.items()})
     reward = float(np.mean(returns))
     out["overview/reward"] = reward
+    out["train/roll/ep_rew/mean"] = reward  # the name gym-style sweep files optimise: mean return of these episodes
     out["overview/episodes"] = float(len(infos))
     out["experience/ep_lengths"] = float(np.mean(lengths))
     tasks = {getattr(info, "task", "") for info in infos}

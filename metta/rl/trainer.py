@@ -26,6 +26,7 @@ from metta.common.logger import JsonlLogger, Logger, MultiLogger, NullLogger
 from metta.common.progress import Progress
 from metta.common.seeding import derive_seed, seed_everything
 from metta.env import VecEnv
+from metta.env.gym_adapter import GymTaskConfig, GymVecEnv
 from metta.rl.checkpoint import (
     checkpoint_path,
     load_latest_good,
@@ -123,10 +124,15 @@ class Trainer:
 
     def _build(self, env_factory: Callable[..., Any] | None, resume: dict | None) -> None:
         job, tr, device = self.job, self.tr, self.device
-        if env_factory is None:
-            env_factory = VecEnv
         fresh = resume is None and self.dist.rank == 0
-        self.env = env_factory(job.env, tr.num_envs, job.system.seed if fresh else self._seed(self.epoch))
+        seed = job.system.seed if fresh else self._seed(self.epoch)
+        self.env: VecEnv | GymVecEnv
+        if env_factory is not None:
+            self.env = env_factory(job.env, tr.num_envs, seed)
+        elif isinstance(job.env, GymTaskConfig):
+            self.env = GymVecEnv(job.env, tr.num_envs, seed)
+        else:
+            self.env = VecEnv(job.env, tr.num_envs, seed)
         self.sizes = effective_sizes(tr, self.env.total_agents)
         num_features = int(getattr(self.env, "num_features", 25))
         init_seed = derive_seed(job.system.seed, 0)  # same initial weights on every rank

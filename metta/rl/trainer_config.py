@@ -20,7 +20,7 @@ from metta.common.config import LEGACY_SYSTEM_ALIASES, system_settings, to_conta
 from metta.common.config_base import FrozenConfig, validate_model
 from metta.common.errors import ConfigError
 from metta.common.overrides import to_overrides
-from metta.env.curriculum import TrainingEnv, coerce_training_env, load_training_env
+from metta.env.training_env import TrainingEnv, coerce_training_env, load_training_env
 from metta.rl.compute import ComputeConfig
 
 ScheduleType = Literal["constant", "linear", "cosine", "exponential", "logarithmic"]
@@ -189,7 +189,9 @@ class TrainJobConfig(FrozenConfig):
     trainer: TrainerConfig = Field(default_factory=TrainerConfig, description="Trainer settings.")
     agent: AgentConfig = Field(default_factory=AgentConfig, description="Policy architecture.")
     wandb: WandbConfig = Field(default_factory=WandbConfig, description="W&B settings.")
-    env: TrainingEnv = Field(..., description="Resolved env (EnvConfig) or curriculum (CurriculumConfig).")
+    env: TrainingEnv = Field(
+        ..., description="Resolved env of trainer.curriculum: an arena env, a curriculum or a Gymnasium task."
+    )
 
     @field_validator("run")
     @classmethod

@@ -18,7 +18,8 @@ from typing import Any
 from metta.agent.checkpoint import ResolvedPolicy, load_policy, resolve_policy_uri
 from metta.common.errors import CheckpointError, EvaluationError, MettaError
 from metta.env import VecEnv
-from metta.env.curriculum import load_training_env
+from metta.env.gym_adapter import GymTaskConfig
+from metta.env.training_env import load_training_env
 from metta.sim.config import SimulationConfig, SimulationSuiteConfig, load_suite
 from metta.sim.replay import ReplayRecorder
 from metta.sim.runner import PolicyHandle, run_simulation
@@ -98,6 +99,10 @@ EVAL_ENV_OVERRIDES = ("++game.desync_episodes=false",)
 
 def _default_env_maker(sim: SimulationConfig) -> Callable[[int, int], Any]:
     cfg = load_training_env(sim.env, [*EVAL_ENV_OVERRIDES, *sim.env_override_list()])  # eval/training_task may be one
+    if isinstance(cfg, GymTaskConfig):
+        raise EvaluationError(
+            f"simulation {sim.name!r}: {sim.env} is a Gymnasium task; suites evaluate arena envs only"
+        )
     return lambda num_envs, seed: VecEnv(cfg, num_envs=num_envs, seed=seed)
 
 

@@ -13,7 +13,7 @@ from pydantic import Field, field_validator
 from metta.agent.config import AgentConfig
 from metta.common.device import cuda_present, resolve_hardware
 from metta.common.errors import ConfigError
-from metta.env.curriculum import TrainingEnv, coerce_training_env
+from metta.env.training_env import TrainingEnv, coerce_training_env
 from metta.rl.job import run_job
 from metta.rl.trainer_config import TrainerConfig, TrainJobConfig, WandbConfig, resolve_train_job
 from metta.sim.training_eval import make_evaluate_fn

@@ -46,17 +46,15 @@ def _finish(job, store) -> None:  # noqa: ANN001
     print(f"patch:    ./tools/get_best_params_from_sweep.py sweep_name={job.sweep_name} --top-n 5 --show-scores")
 
 
-def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # stop like Ctrl-C: the running trial is recorded, finished ones are kept
-
-
 def main(argv: list[str]) -> int:
     if any(a in ("-h", "--help") for a in argv):
         print(__doc__)
         return 0
     import signal
 
-    signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
+    from metta.common import interrupt
+
+    signal.signal(signal.SIGTERM, interrupt.on_signal)  # stop like Ctrl-C: the running trial is recorded
     from metta.sweep.dispatch import LocalDispatcher
     from metta.sweep.loop import SweepLoop
     from metta.sweep.store.wandb_mirror import make_mirror

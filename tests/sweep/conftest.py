@@ -17,11 +17,26 @@ TOKEN = "test-token"
 
 
 def postgres_url() -> str:
-    """The test PostgreSQL URL, or skip with the reason (CI's .ci/run exports it)."""
+    """The test PostgreSQL URL: ``METTA_TEST_POSTGRES_URL`` when set (CI's .ci/run exports it), else a private server
+    started for this test session (stopped at its end); skips with the reason only when none can be started."""
     url = os.environ.get(POSTGRES_ENV, "")
-    if not url:
-        pytest.skip(f"{POSTGRES_ENV} is not set (run .ci/run, or start a local PostgreSQL and export the URL)")
-    return url
+    if url:
+        return url
+    from tests import postgres_server
+
+    try:
+        return postgres_server.start()
+    except RuntimeError as exc:
+        pytest.skip(f"{POSTGRES_ENV} is not set and {exc}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_private_postgres() -> Iterator[None]:
+    """Stop the private PostgreSQL server (if one was started) when the session ends."""
+    yield
+    from tests import postgres_server
+
+    postgres_server.stop()
 
 
 class ServedStore:

@@ -43,7 +43,7 @@ class ServedStore:
     """An HTTP sweep service on a free loopback port, backed by a SQLite file; stopped at teardown."""
 
     def __init__(self, db: Path, token: str = TOKEN) -> None:
-        self.backing = SQLiteSweepStore(db)
+        self.backing, self.backing_path = SQLiteSweepStore(db), db
         self.server = SweepHTTPServer(("127.0.0.1", 0), self.backing, token=token)
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()

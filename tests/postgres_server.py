@@ -80,7 +80,7 @@ def start() -> str:
         )
         shutil.rmtree(tmp, ignore_errors=True)
         raise RuntimeError(_state["error"]) from exc
-    _state.update(url=f"postgresql://postgres@127.0.0.1:{port}/postgres", tmp=tmp, data=data, bin=bin_dir)
+    _state.update(url=f"postgresql://postgres@127.0.0.1:{port}/postgres", tmp=tmp, data=data, bin=bin_dir, opts=opts)
     return str(_state["url"])
 
 
@@ -96,3 +96,15 @@ def stop() -> None:
     )
     shutil.rmtree(tmp, ignore_errors=True)
     _state.clear()
+
+
+def restart() -> bool:
+    """Restart the session's private server (fast shutdown: connections drop); False when it is not ours."""
+    if "data" not in _state:
+        return False
+    bin_dir, data, tmp = Path(str(_state["bin"])), str(_state["data"]), Path(str(_state["tmp"]))
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "timeout": 120, "check": True}
+    subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop"]), **quiet)
+    start_cmd = [str(bin_dir / "pg_ctl"), "-D", data, "-w", "-o", str(_state["opts"]), "-l", str(tmp / "log"), "start"]
+    subprocess.run(_as_server_user(start_cmd), **quiet)
+    return True

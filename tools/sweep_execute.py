@@ -65,10 +65,6 @@ def _finish(job, store) -> None:
     )
 
 
-def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # stop like Ctrl-C: the running trial is recorded, finished ones are kept
-
-
 def _wandb_main(argv: list[str], path: str) -> int:
     """Run a W&B sweep file (program/command, run_cap, target) on our loop and store."""
     from pathlib import Path
@@ -151,15 +147,14 @@ def main(argv: list[str]) -> int:
     argv, workers = _pop_workers(argv)
     if workers > 1:
         return _spawn_workers(argv, workers)
-    wandb_file = [a.split("=", 1)[1] for a in argv if a.startswith("wandb_sweep=")]
-    if wandb_file:
-        import signal
-
-        signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
-        return _wandb_main([a for a in argv if not a.startswith("wandb_sweep=")], wandb_file[-1])
     import signal
 
-    signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
+    from metta.common import interrupt
+
+    signal.signal(signal.SIGTERM, interrupt.on_signal)  # stop like Ctrl-C: the running trial is recorded
+    wandb_file = [a.split("=", 1)[1] for a in argv if a.startswith("wandb_sweep=")]
+    if wandb_file:
+        return _wandb_main([a for a in argv if not a.startswith("wandb_sweep=")], wandb_file[-1])
     from metta.sweep.dispatch import LocalDispatcher
     from metta.sweep.loop import SweepLoop
     from metta.sweep.store.wandb_mirror import make_mirror

@@ -79,7 +79,8 @@ def check_store(uri: str, machines: int) -> str | None:
         raise LaunchError(
             f"sweep store {uri!r} is a SQLite file, which {machines} machines cannot share. Fix: use a shared "
             f"store, e.g. settings.sweep_server_uri=postgresql://user@db:5432/sweeps, or run "
-            f"`./tools/sweep_server.py --store <db> --host 0.0.0.0` and pass settings.sweep_server_uri=http://host:8765"
+            f"`./tools/sweep_server.py --store <db> --host 0.0.0.0 --token T` (workers set METTA_SWEEP_TOKEN=T) "
+            f"and pass settings.sweep_server_uri=http://host:8765"
             f" (or export {STORE_ENV}=...)"
         )
     return (

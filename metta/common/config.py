@@ -40,7 +40,7 @@ def compose(config_name: str, overrides: Sequence[str] = (), config_dir: str | P
     try:
         with initialize_config_dir(config_dir=str(cdir.resolve()), version_base="1.3"):
             return hydra_compose(config_name=name, overrides=list(overrides))
-    except (HydraException, OmegaConfBaseException) as exc:
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:  # Hydra raises ValueError for some overrides
         raise ConfigError(
             f"cannot compose config {name!r} from {cdir} with overrides {list(overrides)}: {exc}"
         ) from exc

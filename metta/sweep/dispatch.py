@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from metta.common import interrupt
 from metta.common.config import REPO_ROOT
 from metta.common.errors import ConfigError
 
@@ -104,7 +105,8 @@ class LocalDispatcher:
             try:
                 rc, timed_out = self._wait(proc, request, t0, progress, last)
             except BaseException:
-                _stop(proc)
+                with interrupt.deferred(raise_on_exit=False):  # a second Ctrl-C must not leave the job running
+                    _stop(proc)
                 raise
             finally:
                 reader.join(5)
@@ -116,6 +118,7 @@ class LocalDispatcher:
     ) -> tuple[int, bool]:
         next_report = t0 + self.progress_interval
         while True:
+            interrupt.check()  # a Ctrl-C whose KeyboardInterrupt was swallowed (e.g. inside Popen) still stops us
             try:
                 return proc.wait(timeout=0.2), False
             except subprocess.TimeoutExpired:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metta.common import interrupt
 from metta.common.errors import MettaError, OptimizerError, SweepError
 from metta.common.overrides import to_overrides
 from metta.common.seeding import derive_seed
@@ -82,13 +83,13 @@ class _Heartbeat:
             except MettaError as exc:  # a missed heartbeat is not fatal; the next one may succeed
                 log(f"[{sweep}] warning: heartbeat of {run_id} failed: {exc}")
 
-    def __enter__(self) -> _Heartbeat:
+    def start(self) -> None:
         self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        if self._thread.is_alive():
+            self._thread.join(5)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -232,24 +233,36 @@ class SweepLoop:
 
     # -- one trial --------------------------------------------------------------------------------------------------
     def run_trial(self) -> TrialRecord:
-        """Run one complete trial and record its observation; KeyboardInterrupt records it as interrupted."""
+        """Run one complete trial and record its observation; KeyboardInterrupt records it as interrupted.
+
+        From the moment the trial is claimed in the store until its observation is recorded, a Ctrl-C is only
+        honoured inside the training/evaluation part (or re-raised after the record), so a trial is never left
+        ``running`` by a Ctrl-C that landed between two store writes.
+        """
         self.recover_orphans()
         phase, pcfg, opt = self.build_optimizer()
         suggestion, _info = self.suggest_valid(opt)
-        run_id = self.store.next_run_id(self.name)
-        suggestion = self._claim(opt, run_id, suggestion)
-        self.log(f"[{self.name}] {run_id} started (phase {phase}): {_short(suggestion)}")
-        t0 = time.monotonic()
-        with _Heartbeat(self.store, self.name, run_id, self.job.settings.heartbeat_interval, self.log):
+        interrupt.check()  # a Ctrl-C swallowed while suggesting stops us before a trial is claimed
+        with interrupt.deferred():
+            run_id = self.store.next_run_id(self.name)
+            suggestion = self._claim(opt, run_id, suggestion)
+            t0 = time.monotonic()
+            hb = _Heartbeat(self.store, self.name, run_id, self.job.settings.heartbeat_interval, self.log)
             try:
-                objective, reason = self._execute(run_id, suggestion, pcfg.metric)
+                with interrupt.allowed():
+                    self.log(f"[{self.name}] {run_id} started (phase {phase}): {_short(suggestion)}")
+                    hb.start()
+                    objective, reason = self._execute(run_id, suggestion, pcfg.metric)
             except KeyboardInterrupt:
+                hb.stop()
                 self._record(run_id, phase, suggestion, None, time.monotonic() - t0, "interrupted by user (Ctrl-C)")
                 raise
             except Exception as exc:
+                hb.stop()
                 self._record(run_id, phase, suggestion, None, time.monotonic() - t0, f"sweep worker error: {exc!r}")
                 raise
-        return self._record(run_id, phase, suggestion, objective, self._cost, reason)
+            hb.stop()
+            return self._record(run_id, phase, suggestion, objective, self._cost, reason)
 
     def _claim(self, opt: Any, run_id: str, suggestion: dict[str, Any]) -> dict[str, Any]:
         """Start the trial; if another worker runs the same point right now, mark it pending and ask again."""
@@ -318,24 +331,9 @@ class SweepLoop:
         """Run trials until ``num_trials`` (0 = forever), the failure limit, or Ctrl-C."""
         summary = LoopSummary()
         self.register()
-        s = self.job.settings
-        consecutive = 0
         try:
-            while self.job.num_trials == 0 or len(summary.trials) < self.job.num_trials:
-                rec = self.run_trial()
-                summary.trials.append(rec)
-                if not rec.is_failure:
-                    consecutive = 0
-                    continue
-                consecutive += 1
-                if s.max_consecutive_failures and consecutive > s.max_consecutive_failures:
-                    summary.stopped_reason = (
-                        f"{consecutive} consecutive failures exceed "
-                        f"settings.max_consecutive_failures={s.max_consecutive_failures}"
-                    )
-                    break
-                if self.job.num_trials == 0 or len(summary.trials) < self.job.num_trials:
-                    self.sleep(s.rollout_retry_delay)
+            with interrupt.handling():
+                self._run_trials(summary)
         except KeyboardInterrupt:
             summary.stopped_reason = "interrupted by user (Ctrl-C); finished trials are stored"
         summary.rejections = self._rejections
@@ -343,3 +341,25 @@ class SweepLoop:
             summary.stopped_reason = f"ran num_trials={self.job.num_trials} trials"
         self.log(f"[{self.name}] stopped: {summary.stopped_reason}")
         return summary
+
+    def _run_trials(self, summary: LoopSummary) -> None:
+        """The trial loop of :meth:`run`; sets ``summary.stopped_reason`` when the failure limit stops it."""
+        s = self.job.settings
+        consecutive = 0
+        while self.job.num_trials == 0 or len(summary.trials) < self.job.num_trials:
+            interrupt.check()
+            rec = self.run_trial()
+            summary.trials.append(rec)
+            if not rec.is_failure:
+                consecutive = 0
+                continue
+            consecutive += 1
+            if s.max_consecutive_failures and consecutive > s.max_consecutive_failures:
+                summary.stopped_reason = (
+                    f"{consecutive} consecutive failures exceed "
+                    f"settings.max_consecutive_failures={s.max_consecutive_failures}"
+                )
+                break
+            if self.job.num_trials == 0 or len(summary.trials) < self.job.num_trials:
+                self.sleep(s.rollout_retry_delay)
+        interrupt.check()

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
+import os
+import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from metta.common import interrupt
 from metta.common.config import compose, to_container
 from metta.common.device import resolve_hardware
 from metta.common.errors import ConfigError, EvaluationError
 from metta.common.overrides import to_overrides
+from metta.common.pdeath import die_with_parent
 from metta.sweep.dispatch import Dispatcher, TrainRequest
 from metta.sweep.phases import deep_merge
 
@@ -87,12 +91,26 @@ def _eval_child(conn: Any, policy_uri: str, suite: str, db: str, metric: str, se
         conn.close()
 
 
+EvalChild = Callable[[Any, str, str, str, str, "int | None"], None]
+
+
+def _eval_entry(parent_pid: int, target: EvalChild, conn: Any, *args: Any) -> None:
+    """Eval child entry: die with the worker (no orphan writing into a closed pipe), then run ``target``."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal Ctrl-C is the worker's to handle; it stops us
+    try:
+        target(conn, *args)
+    except (BrokenPipeError, EOFError, OSError):  # the worker is gone: nobody to report to
+        os._exit(0)
+
+
 class SimEvaluator:
     """Evaluates ``<run_dir>/checkpoints`` on suite ``sim_name`` with :func:`metta.sim.evaluate` in a child process
     (spawned, so a hang or crash is contained and a timeout can be enforced); score = ``metric``."""
 
-    def __init__(self, sim_name: str, metric: str, seed: int | None = None) -> None:
+    def __init__(self, sim_name: str, metric: str, seed: int | None = None, child: EvalChild = _eval_child) -> None:
         self.sim_name, self.metric, self.seed = sim_name, metric, seed
+        self.child = child  # the function run in the spawned process (tests pass a light one)
 
     def evaluate(self, run_dir: Path, timeout_s: float) -> EvalOutcome:
         ctx = mp.get_context("spawn")
@@ -101,8 +119,10 @@ class SimEvaluator:
         db.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
         proc = ctx.Process(
-            target=_eval_child,
+            target=_eval_entry,
             args=(
+                os.getpid(),
+                self.child,
                 child,
                 f"file://{(run_dir / 'checkpoints').resolve()}",
                 self.sim_name,
@@ -115,20 +135,28 @@ class SimEvaluator:
         proc.start()
         child.close()
         try:
-            if not parent.poll(timeout_s):
-                raise EvaluationError(f"evaluation timeout after {timeout_s:.0f}s (settings.eval_timeout)")
+            _wait_for_result(parent, t0, timeout_s)
             status, value, details = parent.recv()
         except EOFError as exc:
             proc.join(5)
             raise EvaluationError(f"evaluation process crashed (exit code {proc.exitcode})") from exc
         finally:
-            if proc.is_alive():
-                proc.kill()
-            proc.join(5)
-            parent.close()
+            with interrupt.deferred(raise_on_exit=False):
+                if proc.is_alive():
+                    proc.kill()
+                proc.join(5)
+                parent.close()
         if status != "ok":
             raise EvaluationError(f"evaluation failed: {value}")
         return EvalOutcome(score=float(value), wall_s=time.monotonic() - t0, details=details)
+
+
+def _wait_for_result(conn: Any, t0: float, timeout_s: float) -> None:
+    """Wait for the eval child's answer in short slices so a swallowed Ctrl-C is still noticed."""
+    while not conn.poll(0.2):
+        interrupt.check()
+        if time.monotonic() - t0 > timeout_s:
+            raise EvaluationError(f"evaluation timeout after {timeout_s:.0f}s (settings.eval_timeout)")
 
 
 @dataclass(frozen=True)
@@ -160,6 +188,7 @@ def run_trial(
     ckpt_dir = request.run_dir / "checkpoints"
     if not any(ckpt_dir.glob("model_*.pt")):
         return TrialRun(None, f"missing checkpoint: no model_*.pt in {ckpt_dir}", out.wall_s, 0.0)
+    interrupt.check()
     t_eval = time.monotonic()
     try:
         ev = evaluator.evaluate(request.run_dir, eval_timeout)

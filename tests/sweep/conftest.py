@@ -17,18 +17,33 @@ TOKEN = "test-token"
 
 
 def postgres_url() -> str:
-    """The test PostgreSQL URL, or skip with the reason (CI's .ci/run exports it)."""
+    """The test PostgreSQL URL: ``METTA_TEST_POSTGRES_URL`` when set (CI's .ci/run exports it), else a private server
+    started for this test session (stopped at its end); skips with the reason only when none can be started."""
     url = os.environ.get(POSTGRES_ENV, "")
-    if not url:
-        pytest.skip(f"{POSTGRES_ENV} is not set (run .ci/run, or start a local PostgreSQL and export the URL)")
-    return url
+    if url:
+        return url
+    from tests import postgres_server
+
+    try:
+        return postgres_server.start()
+    except RuntimeError as exc:
+        pytest.skip(f"{POSTGRES_ENV} is not set and {exc}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_private_postgres() -> Iterator[None]:
+    """Stop the private PostgreSQL server (if one was started) when the session ends."""
+    yield
+    from tests import postgres_server
+
+    postgres_server.stop()
 
 
 class ServedStore:
     """An HTTP sweep service on a free loopback port, backed by a SQLite file; stopped at teardown."""
 
     def __init__(self, db: Path, token: str = TOKEN) -> None:
-        self.backing = SQLiteSweepStore(db)
+        self.backing, self.backing_path = SQLiteSweepStore(db), db
         self.server = SweepHTTPServer(("127.0.0.1", 0), self.backing, token=token)
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()

@@ -26,7 +26,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from metta.common.errors import DuplicateTrialError, MettaError, StoreError
+from metta.common.errors import ConfigError, DuplicateTrialError, MettaError, StoreError
 from metta.sweep.store.base import (
     INTERRUPTED_REASON,
     TRIAL_RUNNING,
@@ -40,6 +40,13 @@ from metta.sweep.store.base import (
 
 TOKEN_HEADER = "X-Auth-Token"
 TOKEN_ENV = "METTA_SWEEP_TOKEN"
+MAX_BODY_BYTES = 1 << 20  # one observation is a few kB; anything near a MiB is a mistake or an attack
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
 
 
 def _info_json(info: SweepInfo | None, name: str) -> dict[str, Any]:
@@ -96,8 +103,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         token = self.server.token
-        if token and not hmac.compare_digest(self.headers.get(TOKEN_HEADER, ""), token):
+        if token and not hmac.compare_digest(self.headers.get(TOKEN_HEADER, "").encode(), token.encode()):
             self._reply(401, {"detail": f"missing or wrong {TOKEN_HEADER} header"})
+            return
+        try:
+            n = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self._reply(400, {"detail": "Content-Length is not an integer"})
+            return
+        if n > MAX_BODY_BYTES or n < 0:
+            self.close_connection = True  # the unread body must not be parsed as the next request
+            self._reply(413, {"detail": f"request body of {n} bytes exceeds the limit of {MAX_BODY_BYTES} bytes"})
             return
         url = urllib.parse.urlsplit(self.path)
         parts = [urllib.parse.unquote(p) for p in url.path.strip("/").split("/") if p]
@@ -172,11 +188,17 @@ def _route(
 
 
 class SweepHTTPServer(ThreadingHTTPServer):
-    """Threaded HTTP server exposing ``store``; requests must carry ``token`` in ``X-Auth-Token`` when set."""
+    """Threaded HTTP server exposing ``store``; every request must carry ``token`` in ``X-Auth-Token`` when one is
+    set. A non-loopback address without a token is refused (anyone reaching the port could write observations)."""
 
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], store: SweepStore, token: str = "", verbose: bool = False) -> None:
+        if not token and not is_loopback(str(address[0])):
+            raise ConfigError(
+                f"refusing to serve the sweep store on {address[0]!r} without a token: pass --token (or set "
+                "METTA_SWEEP_SERVER_TOKEN), or bind to 127.0.0.1"
+            )
         super().__init__(address, _Handler)
         self.store = store
         self.token = token

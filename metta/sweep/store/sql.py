@@ -6,10 +6,12 @@ run ids come from an atomic per-sweep counter, and an observation and its trial'
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -310,12 +312,18 @@ class SQLiteSweepStore(SQLSweepStore):
                 raise StoreError(f"cannot open a transaction on {self.path}: {exc}") from exc
             try:
                 yield cur
+                cur.execute("COMMIT")
+            except sqlite3.OperationalError as exc:  # read-only file or directory, disk full, I/O error
+                if self._conn.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise StoreError(
+                    f"cannot write the sweep store {self.path}: {exc} (check that its directory is writable and the "
+                    "disk has space; stored data is unchanged)"
+                ) from exc
             except BaseException:
                 if self._conn.in_transaction:
                     cur.execute("ROLLBACK")
                 raise
-            else:
-                cur.execute("COMMIT")
             finally:
                 cur.close()
 
@@ -347,9 +355,10 @@ class PostgresSweepStore(SQLSweepStore):
 
     placeholder = "%s"
 
-    def __init__(self, url: str, connect_timeout_s: int = 10) -> None:
+    def __init__(self, url: str, connect_timeout_s: int = 10, reconnect_s: float = 60.0) -> None:
         super().__init__()
         self.uri = _redact(url)
+        self._url, self._connect_timeout, self.reconnect_s = url, connect_timeout_s, reconnect_s
         try:
             import psycopg  # lazy: an optional extra, needed only for postgresql:// stores
         except ImportError as exc:
@@ -373,7 +382,18 @@ class PostgresSweepStore(SQLSweepStore):
             except self._psycopg.errors.UniqueViolation as exc:
                 raise StoreError(f"duplicate record in {self.uri}: {exc}") from exc
             except self._psycopg.OperationalError as exc:
+                if self._conn.closed or self._conn.broken:  # nothing was committed: safe to reconnect and retry
+                    raise _ConnectionLost(f"PostgreSQL sweep store {self.uri} connection lost: {exc}") from exc
                 raise StoreError(f"PostgreSQL sweep store {self.uri} failed: {exc}") from exc
+
+    def _reconnect(self) -> None:
+        with self._lock:
+            if not (self._conn.closed or self._conn.broken):
+                return
+            try:
+                self._conn = self._psycopg.connect(self._url, connect_timeout=self._connect_timeout, autocommit=False)
+            except self._psycopg.Error as exc:
+                raise _ConnectionLost(f"cannot reconnect to PostgreSQL sweep store {self.uri}: {exc}") from exc
 
     def _integrity_errors(self) -> tuple[type[BaseException], ...]:
         return (self._psycopg.errors.UniqueViolation,)
@@ -394,3 +414,42 @@ def _redact(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}" if ":" in creds else url
     return url
+
+
+class _ConnectionLost(StoreError):
+    """The PostgreSQL connection broke before the transaction committed (e.g. the server restarted)."""
+
+
+def _with_reconnect(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Retry a one-transaction store call after the connection broke, reconnecting with exponential backoff
+    (0.25 s doubling to 8 s) for up to ``reconnect_s`` seconds; then the StoreError names the store."""
+
+    @functools.wraps(fn)
+    def call(self: PostgresSweepStore, *args: Any, **kwargs: Any) -> Any:
+        deadline, delay = time.monotonic() + self.reconnect_s, 0.25
+        while True:
+            try:
+                self._reconnect()
+                return fn(self, *args, **kwargs)
+            except _ConnectionLost as exc:
+                if time.monotonic() + delay > deadline:
+                    raise StoreError(f"{exc} (gave up after retrying for {self.reconnect_s:.0f}s)") from exc
+                time.sleep(delay)
+                delay = min(2 * delay, 8.0)
+
+    return call
+
+
+for _method in (
+    "register_sweep",
+    "get_sweep",
+    "next_run_id",
+    "start_trial",
+    "heartbeat",
+    "list_trials",
+    "mark_interrupted",
+    "record_observation",
+    "load_observations",
+    "count_observations",
+):
+    setattr(PostgresSweepStore, _method, _with_reconnect(getattr(SQLSweepStore, _method)))

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from metta.common import interrupt
 from metta.common.errors import SweepError
 from metta.sweep.dispatch import Dispatcher, TrainRequest
 from metta.sweep.trial import Evaluator, run_trial
@@ -49,7 +50,7 @@ class ValidationRunner:
     def run(self, planned: Sequence[PlannedRun], retry_failed: bool = False) -> list[RunResult]:
         """Run every pending pair in order; returns the results recorded by this call. One runner per sweep at a
         time (an exclusive lock next to the results file); a second one raises SweepError instead of duplicating."""
-        with _exclusive(self.cfg.results_path.with_suffix(".lock")):
+        with _exclusive(self.cfg.results_path.with_suffix(".lock")), interrupt.handling():
             return self._run(planned, retry_failed)
 
     def _run(self, planned: Sequence[PlannedRun], retry_failed: bool) -> list[RunResult]:
@@ -62,9 +63,12 @@ class ValidationRunner:
         )
         out = []
         for i, p in enumerate(todo, 1):
+            interrupt.check()  # a Ctrl-C swallowed between runs still stops the validation
             self.log(f"[{self.cfg.sweep_name}] ({i}/{len(todo)}) {p.run_id}: {p.candidate.config_id} seed {p.seed}")
-            res = self.run_one(p)
-            book.append(res)
+            with interrupt.deferred():  # the finished run's result is appended before a Ctrl-C stops us
+                with interrupt.allowed():
+                    res = self.run_one(p)
+                book.append(res)
             out.append(res)
             msg = f"score={res.score:.5g}" if res.status == SUCCESS else f"{res.status.upper()}: {res.reason}"
             self.log(f"[{self.cfg.sweep_name}] {p.run_id} {msg}")
@@ -80,9 +84,10 @@ class ValidationRunner:
         try:
             score, reason = self._execute(p, times)
         except KeyboardInterrupt:
-            ResultLog(self.cfg.results_path, self.log).append(
-                self._result(p, INTERRUPTED, None, "interrupted by user (Ctrl-C)", [time.monotonic() - t0, 0.0])
-            )
+            with interrupt.deferred(raise_on_exit=False):  # a second Ctrl-C must not lose the record
+                ResultLog(self.cfg.results_path, self.log).append(
+                    self._result(p, INTERRUPTED, None, "interrupted by user (Ctrl-C)", [time.monotonic() - t0, 0.0])
+                )
             raise
         except Exception as exc:  # recorded (never lost, never a score), then the validation stops
             ResultLog(self.cfg.results_path, self.log).append(

@@ -1,0 +1,90 @@
+"""Ctrl-C that cannot be lost: a SIGINT/SIGTERM handler that records the request in a flag as well as raising
+KeyboardInterrupt, plus deferral of the raise over short critical sections.
+
+Python runs signal handlers between bytecodes of the main thread. When that happens inside a finalizer, an at-fork
+hook (``subprocess.Popen`` runs the logging module's) or a C extension that cannot propagate errors, the
+KeyboardInterrupt is printed as "Exception ignored" and dropped, and a long wait that follows would never notice the
+user's Ctrl-C. Code that waits therefore calls :func:`check` in its poll loop: it re-raises a request that was
+swallowed. Code that must not be cut in half (a store record that a trial started, or finished) runs under
+:func:`deferred`: a signal arriving there only sets the flag, and the next :func:`check` (or :func:`allowed`) raises.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+_requested = threading.Event()
+_state = {"defer": 0}
+
+
+def on_signal(signum: int, frame: FrameType | None) -> None:
+    """Signal handler: remember the request, and raise KeyboardInterrupt unless inside a deferred section."""
+    _requested.set()
+    if _state["defer"] == 0:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+
+def requested() -> bool:
+    """True once an interrupt arrived (since the last :func:`handling` began)."""
+    return _requested.is_set()
+
+
+def check() -> None:
+    """Raise KeyboardInterrupt if an interrupt arrived, even one whose first raise was swallowed."""
+    if _requested.is_set():
+        raise KeyboardInterrupt("interrupt requested")
+
+
+def request() -> None:
+    """Ask for an interrupt from code (e.g. a test or another thread); the next :func:`check` raises."""
+    _requested.set()
+
+
+@contextmanager
+def deferred(raise_on_exit: bool = True) -> Iterator[None]:
+    """Hold interrupts over a critical section; on a clean exit raise the one that arrived (if ``raise_on_exit``)."""
+    _state["defer"] += 1
+    try:
+        yield
+    finally:
+        _state["defer"] -= 1
+    if raise_on_exit:
+        check()
+
+
+@contextmanager
+def allowed() -> Iterator[None]:
+    """Inside a deferred section, let interrupts raise again (raising at once if one is pending)."""
+    saved = _state["defer"]
+    _state["defer"] = 0
+    try:
+        check()
+        yield
+    finally:
+        _state["defer"] = saved
+
+
+@contextmanager
+def handling(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[None]:
+    """Install :func:`on_signal` for ``signals`` (main thread only; a signal set to be ignored stays ignored),
+    clear an old request, and restore the previous handlers on exit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _requested.clear()
+    saved = {}
+    for sig in signals:
+        prev = signal.getsignal(sig)
+        if prev is signal.SIG_IGN or prev is on_signal:
+            continue
+        saved[sig] = prev
+        signal.signal(sig, on_signal)
+    try:
+        yield
+    finally:
+        for sig, prev in saved.items():
+            signal.signal(sig, prev)

@@ -17,8 +17,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from metta.common.config import LEGACY_SYSTEM_ALIASES
+from metta.common.config_base import FrozenConfig
 from metta.common.errors import ConfigError
 from metta.config_diff.tree import Path_, flatten, split
 
@@ -27,17 +29,15 @@ Dialect = Literal["legacy", "ours"]
 _NUMBER = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 
 
-class LegacyDefault(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class LegacyDefault(FrozenConfig):
     path: str = Field(min_length=1, description="Dotted path; `*` matches one segment.")
     value: Any = Field(description="Value the schema uses when the YAML leaves the key out.")
     converters_only: bool = Field(False, description="Only for objects that have output_resources.")
 
 
-class NormalizeRules(BaseModel):
+class NormalizeRules(FrozenConfig):
     """The rules of ``normalize.yaml``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     version: int = Field(ge=1, description="Version of the rule set; bump when a rule changes.")
     schedule_prefix: str = Field(min_length=1, description="Where schedules live.")
     schedules: dict[str, str] = Field(description="schedule name -> path of the value it schedules")
@@ -78,6 +78,8 @@ def normalize(flat: dict[Path_, Any], dialect: Dialect, rules: NormalizeRules) -
     steps = [numeric_strings, legacy_agent, eval_suite, config_paths]
     if dialect == "legacy":
         steps += [legacy_null_means]
+    else:
+        steps += [system_aliases]
     steps += [implicit_defaults]
     steps += [non_converter_fields, unplaced_objects, derived_rooms, null_reward_caps, null_search_fields, schedules]
     for step in steps:
@@ -85,6 +87,20 @@ def normalize(flat: dict[Path_, Any], dialect: Dialect, rules: NormalizeRules) -
         if note:
             notes.append(note)
     return out, notes
+
+
+def system_aliases(flat: dict[Path_, Any], _d: Dialect, _r: NormalizeRules) -> str:
+    """Our jobs accept the Hydra-era top-level ``seed``/``device``/... as aliases of ``system.*``: an unset (null)
+    alias is no setting, a set one is the ``system`` value it overrides (the rule of resolve_train_job)."""
+    done = []
+    for key in LEGACY_SYSTEM_ALIASES:
+        if (key,) not in flat:
+            continue
+        value = flat.pop((key,))
+        if value is not None:
+            flat[("system", key)] = value
+        done.append(key)
+    return f"top-level aliases of system.* folded in: {', '.join(done)}" if done else ""
 
 
 def numeric_strings(flat: dict[Path_, Any], _d: Dialect, _r: NormalizeRules) -> str:

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from metta.common.config_base import FrozenConfig
 from metta.common.errors import ConfigError
 
 HERE = Path(__file__).resolve().parent
@@ -19,22 +20,18 @@ Severity = Literal["critical", "major", "minor", "info"]
 SEVERITY_RANK: dict[str, int] = {"critical": 3, "major": 2, "minor": 1, "info": 0}
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-_M = TypeVar("_M", bound=_Frozen)
+_M = TypeVar("_M", bound=FrozenConfig)
 
 
 Verdict = Literal["inert", "launcher", "covered", "cosmetic", "real"]
 
 
-class PatternAlias(_Frozen):
+class PatternAlias(FrozenConfig):
     match: str = Field(min_length=1, description="Regular expression over a whole dotted path.")
     canonical: str = Field(min_length=1, description="Replacement (re.sub syntax, e.g. \\1).")
 
 
-class OneSided(_Frozen):
+class OneSided(FrozenConfig):
     """Verdict for a key that only one tree has."""
 
     path: str = Field(min_length=1, description="Dotted path of the key or block (`*` = one segment).")
@@ -47,7 +44,7 @@ class OneSided(_Frozen):
     jobs: tuple[str, ...] = Field(default=(), description="Config names this entry applies to (empty = all).")
 
 
-class Caveat(_Frozen):
+class Caveat(FrozenConfig):
     """A setting whose Hydra-era code behaved differently although both trees spell it the same."""
 
     path: str = Field(min_length=1, description="Dotted path (or block) of the setting.")
@@ -57,7 +54,7 @@ class Caveat(_Frozen):
     doc: str = Field(default="", description="Docs section that explains it.")
 
 
-class MappingTable(_Frozen):
+class MappingTable(FrozenConfig):
     """Aliases (either tree's path or subtree) → canonical path (the typed TrainJobConfig layout)."""
 
     version: int = Field(ge=1, description="Version of the table; bump when an entry changes.")
@@ -73,19 +70,19 @@ class MappingTable(_Frozen):
     )
 
 
-class Tolerance(_Frozen):
+class Tolerance(FrozenConfig):
     rel: float = Field(default=1e-9, ge=0, le=1, description="Relative tolerance for numbers.")
     abs: float = Field(default=1e-12, ge=0, description="Absolute tolerance for numbers.")
     log_scale_patterns: tuple[str, ...] = Field(default=(), description="Paths compared on a log10 scale.")
     log_tol: float = Field(default=1e-6, ge=0, le=10, description="Max |log10(a/b)| still counted equal.")
 
 
-class SubsystemRule(_Frozen):
+class SubsystemRule(FrozenConfig):
     name: str = Field(min_length=1, description="Subsystem shown in the report.")
     patterns: tuple[str, ...] = Field(min_length=1, description="Globs over canonical dotted paths.")
 
 
-class SeverityRule(_Frozen):
+class SeverityRule(FrozenConfig):
     pattern: str = Field(min_length=1, description="Glob over canonical dotted paths.")
     severity: Severity = Field(description="Severity of any difference at a matching path.")
     why: str = Field(default="", description="Short reason shown in the report.")
@@ -93,7 +90,7 @@ class SeverityRule(_Frozen):
     jobs: tuple[str, ...] = Field(default=(), description="Config names this rule applies to (empty = all).")
 
 
-class Rules(_Frozen):
+class Rules(FrozenConfig):
     """Severity and grouping rules; the first matching rule wins."""
 
     version: int = Field(ge=1, description="Version of the rules file.")

@@ -121,7 +121,17 @@ class SweepStore(Protocol):
         is_failure: bool,
         reason: str = "",
     ) -> Observation:
-        """Atomically store an observation and close its trial (if any). Validates the values first."""
+        """Atomically store an observation and close its trial (if any). Validates the values first.
+
+        Stores that subclass :class:`SweepStore` inherit this and implement :meth:`_store_observation`.
+        """
+        obj = validate_observation(objective, cost, is_failure, reason)
+        return self._store_observation(
+            Observation(name, run_id, dict(suggestion), obj, float(cost), bool(is_failure), reason)
+        )
+
+    def _store_observation(self, draft: Observation) -> Observation:
+        """Store a validated observation (``created_at`` and ``seq`` are assigned by the store) and return it."""
         ...
 
     def load_observations(self, name: str, limit: int | None = None) -> list[Observation]:

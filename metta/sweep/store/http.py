@@ -35,7 +35,6 @@ from metta.sweep.store.base import (
     SweepStore,
     Trial,
     to_jsonable,
-    validate_observation,
 )
 
 TOKEN_HEADER = "X-Auth-Token"
@@ -87,6 +86,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.verbose:
             super().log_message(format, *args)
 
+    def _discard_body(self, n: int) -> None:
+        """Read and drop a refused body (at most 16 limits' worth) so a client still sending it can read the reply
+        instead of failing on a broken pipe; nothing of it is parsed or kept."""
+        left = min(max(n, 0), 16 * MAX_BODY_BYTES)
+        while left > 0:
+            chunk = self.rfile.read(min(left, 1 << 16))
+            if not chunk:
+                break
+            left -= len(chunk)
+
     def do_GET(self) -> None:  # stdlib naming
         self._dispatch("GET")
 
@@ -113,6 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if n > MAX_BODY_BYTES or n < 0:
             self.close_connection = True  # the unread body must not be parsed as the next request
+            self._discard_body(n)
             self._reply(413, {"detail": f"request body of {n} bytes exceeds the limit of {MAX_BODY_BYTES} bytes"})
             return
         url = urllib.parse.urlsplit(self.path)
@@ -211,7 +221,7 @@ class SweepHTTPServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
 
-class HTTPSweepStore:
+class HTTPSweepStore(SweepStore):
     """Client of the sweep service; a :class:`SweepStore`. The token comes from ``token`` or ``$METTA_SWEEP_TOKEN``."""
 
     def __init__(self, url: str, token: str | None = None, timeout_s: float = 30.0) -> None:
@@ -290,30 +300,10 @@ class HTTPSweepStore:
     def heartbeat(self, name: str, run_id: str) -> None:
         self._call("POST", self._p(name) + "/trials/heartbeat", {"run_id": run_id})
 
-    def record_observation(
-        self,
-        name: str,
-        run_id: str | None,
-        suggestion: dict[str, Any],
-        objective: float | None,
-        cost: float,
-        is_failure: bool,
-        reason: str = "",
-    ) -> Observation:
-        obj = validate_observation(objective, cost, is_failure, reason)  # fail fast, before the network
-        d = self._call(
-            "POST",
-            self._p(name) + "/observations",
-            {
-                "run_id": run_id,
-                "suggestion": suggestion,
-                "objective": obj,
-                "cost": float(cost),
-                "is_failure": bool(is_failure),
-                "reason": reason,
-            },
-        )
-        return Observation.from_dict(d)
+    def _store_observation(self, draft: Observation) -> Observation:
+        # validated by record_observation before anything goes over the network
+        body = {k: getattr(draft, k) for k in ("run_id", "suggestion", "objective", "cost", "is_failure", "reason")}
+        return Observation.from_dict(self._call("POST", self._p(draft.sweep) + "/observations", body))
 
     def load_observations(self, name: str, limit: int | None = None) -> list[Observation]:
         q = "" if limit is None else f"?limit={int(limit)}"

@@ -25,12 +25,12 @@ from metta.sweep.store.base import (
     TRIAL_STATUSES,
     Observation,
     SweepInfo,
+    SweepStore,
     Trial,
     check_sweep_name,
     dumps,
     format_run_id,
     now,
-    validate_observation,
 )
 
 SCHEMA_VERSION = 1
@@ -90,7 +90,7 @@ def _trial(row: Any) -> Trial:
     )
 
 
-class SQLSweepStore:
+class SQLSweepStore(SweepStore):
     """Dialect-independent store logic; subclasses provide ``_tx()`` (a cursor inside one transaction)."""
 
     uri: str
@@ -171,17 +171,9 @@ class SQLSweepStore:
                 (now(), name, run_id, TRIAL_RUNNING),
             )
 
-    def record_observation(
-        self,
-        name: str,
-        run_id: str | None,
-        suggestion: dict[str, Any],
-        objective: float | None,
-        cost: float,
-        is_failure: bool,
-        reason: str = "",
-    ) -> Observation:
-        obj = validate_observation(objective, cost, is_failure, reason)
+    def _store_observation(self, draft: Observation) -> Observation:
+        name, run_id, suggestion, is_failure = draft.sweep, draft.run_id, draft.suggestion, draft.is_failure
+        obj, cost, reason = draft.objective, draft.cost, draft.reason
         t = now()
         with self._tx() as cur:
             self._require_sweep(cur, name)

@@ -84,7 +84,7 @@ def test_log_finds_the_commit_that_dropped_the_schedules_through_defaults(histor
     r = run_tool("--repo", repo, "--log", "trainer.hyperparameter_scheduler.learning_rate_schedule")
     assert r.returncode == 0, r.stderr
     assert "1 commits changed it" in r.stdout
-    assert "c4 lean trainer defaults" in r.stdout and "c3" not in r.stdout
+    assert "c4 lean trainer defaults" in r.stdout and "c3 raise entropy" not in r.stdout
     assert '"type": "cosine"' in r.stdout and "-> <absent>" in r.stdout
 
 

@@ -51,8 +51,8 @@ def forward_rate(
     feature_shape: tuple[int, ...],
     feature_dtype: torch.dtype,
     steps: int,
-    seed: int = 0,
     autocast: Callable[[], AbstractContextManager] | None = None,
+    seed: int = 0,
 ) -> Rate:
     """Agent-steps/s of rollout-shaped acting passes (``act_features`` on [num_agents, ...]), after one warm-up."""
     device = next(policy.parameters()).device

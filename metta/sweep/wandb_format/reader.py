@@ -41,15 +41,17 @@ class WandbSweep:
     method: str
     metric: str
     goal: str
+    # what to run, and when to stop
+    program: str | None = None
+    command: tuple[str, ...] | None = None
     target: float | None = None
     run_cap: int | None = None
+    keys: tuple[str, ...] = ()
+    # where W&B would file it (kept for export and shown by the converter)
     name: str | None = None
     project: str | None = None
     entity: str | None = None
     description: str | None = None
-    program: str | None = None
-    command: tuple[str, ...] | None = None
-    keys: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def extras(self) -> dict[str, Any]:

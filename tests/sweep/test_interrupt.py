@@ -177,7 +177,7 @@ def test_kill_9_of_a_worker_takes_its_children_quietly_and_the_trial_keeps_its_c
     marker = run_dir / ("fake_score.json" if phase == "eval" else "checkpoints")
     try:
         assert _wait_for(lambda: (run_dir / "eval_child.pid").exists() if phase == "eval" else marker.exists(), 60)
-        time.sleep(0.3)
+        time.sleep(1.0)  # let it train (and heartbeat) for a while, so the recovered cost is clearly > 0.5 s
         trainer = _children_running(str(tmp_path / "t.py"))
         child = int((run_dir / "eval_child.pid").read_text()) if phase == "eval" else trainer[0]
         assert _alive(child)

@@ -52,7 +52,7 @@ def test_postgres_restart_mid_sweep_loses_nothing(sweep_name: str) -> None:
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
 def test_read_only_sqlite_location_is_a_clear_error_and_data_stays_intact(tmp_path: Path) -> None:
-    _read_only_case(tmp_path)
+    _check_read_only_case(tmp_path)
 
 
 def test_read_only_sqlite_file_as_root_via_immutable_copy(tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_read_only_sqlite_file_as_root_via_immutable_copy(tmp_path: Path) -> Non
     assert len(open_store(db).load_observations("s")) == 1
 
 
-def _read_only_case(tmp_path: Path) -> None:
+def _check_read_only_case(tmp_path: Path) -> None:
     d = tmp_path / "ro"
     d.mkdir()
     store = open_store(d / "sweeps.db")

@@ -103,6 +103,11 @@ def _wandb_main(argv: list[str], path: str) -> int:
         program=program,
         extra_args=extra,
     )
+    return _run_loop(loop, job, store)
+
+
+def _run_loop(loop, job, store) -> int:  # a SweepLoop or ProgramSweepLoop, its job and store
+    """Run the loop, then print the best parameters; exit 0, 1 on a sweep error, 130 when interrupted."""
     try:
         summary = loop.run()
     except MettaError as exc:
@@ -174,14 +179,7 @@ def main(argv: list[str]) -> int:
         tree["trainer"],
         mirror=make_mirror(job),
     )
-    try:
-        summary = loop.run()
-    except MettaError as exc:
-        print(f"sweep_execute: {exc}", file=sys.stderr)
-        _finish(job, store)
-        return 1
-    _finish(job, store)
-    return 130 if summary.stopped_reason.startswith("interrupted") else 0
+    return _run_loop(loop, job, store)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from metta.common.config import compose
 from metta.rl.trainer import train
 from metta.rl.trainer_config import resolve_train_job
-from metta.sim import evaluate
 from metta.sim.config import SimulationSuiteConfig, load_suite
+from metta.sim.evaluate import evaluate
 
 MLP = ["++agent.name=mlp", "++agent.lstm_layers=1", "++agent.actor_hidden=128", "++agent.critic_hidden=128"]
 

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
-from metta.agent import make_policy
+from metta.agent.factory import make_policy
 from metta.common.config import compose
 from metta.rl.compute import apply_compile, autocast_factory, bf16_supported, compiler_available
 from metta.rl.phases import PhaseTimer

@@ -58,7 +58,8 @@ def _check_policy_given(task_overrides: list[str]) -> None:
 
 
 def run(cfg: DictConfig, task_overrides: list[str] | None = None) -> int:
-    from metta.sim import evaluate, resolve_suite
+    from metta.sim import resolve_suite
+    from metta.sim.evaluate import evaluate
 
     if task_overrides is not None:
         _check_policy_given(task_overrides)

@@ -1,29 +1,6 @@
-"""Policies for the arena: ``fast`` (CNN + LSTM, legacy architecture) and ``mlp`` (flat tokens + LSTM)."""
+"""Policies for the arena: ``fast`` (CNN + LSTM, legacy architecture) and ``mlp`` (flat tokens + LSTM).
 
-from __future__ import annotations
-
-import torch
-
-from metta.agent.config import AgentConfig
-from metta.agent.fast import FastPolicy
-from metta.agent.mlp import MLPPolicy
-from metta.agent.policy import RecurrentPolicy, State
-
-__all__ = ["RecurrentPolicy", "State", "make_policy"]
-
-
-def make_policy(
-    cfg: AgentConfig,
-    num_actions: int,
-    obs_shape: tuple[int, ...] = (200, 3),
-    num_features: int = 25,
-    seed: int | None = None,
-) -> RecurrentPolicy:
-    """Build the policy named by ``cfg.name``. With ``seed`` the initial weights depend only on it (torch's global
-    RNG is left untouched); without, they come from torch's current global RNG."""
-    cls = {"fast": FastPolicy, "mlp": MLPPolicy}[cfg.name]
-    if seed is None:
-        return cls(cfg, num_actions, obs_shape, num_features)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return cls(cfg, num_actions, obs_shape, num_features)
+The package imports nothing heavy: ``metta.agent.config`` is read by tools that never build a network (config_diff,
+the sweep planner), so torch is imported only by the modules that need it (``factory``, ``fast``, ``mlp``, ``policy``).
+Build a policy with ``metta.agent.factory.make_policy``.
+"""

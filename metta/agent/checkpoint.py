@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from metta.agent import make_policy
 from metta.agent.config import AgentConfig
+from metta.agent.factory import make_policy
 from metta.common.errors import CheckpointError, EvaluationError
 from metta.common.wandb_auth import wandb_credentials_present
 

@@ -12,6 +12,7 @@ on top of it in :mod:`metta.config_diff.diff`.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,12 +97,28 @@ class _LeafOperator:
         return obj
 
 
+_FRAME_LIBRARIES = ("pandas", "polars")
+
+
 def warm_up() -> None:
-    """Import DeepDiff now (it pulls in numpy), e.g. while a recipe child process is still running."""
+    """Import DeepDiff now (it pulls in numpy), e.g. while a recipe child process is still running.
+
+    DeepDiff imports pandas and polars when they are installed, only to hash their data frames; config trees hold
+    none, and pandas alone costs about a second. They are hidden while DeepDiff is imported (a ``None`` entry in
+    ``sys.modules`` makes ``import pandas`` raise ImportError, which DeepDiff handles) and restored afterwards."""
+    if "deepdiff" in sys.modules:
+        return
+    hidden = [name for name in _FRAME_LIBRARIES if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
     try:
         import deepdiff  # noqa: F401
     except ImportError as exc:
         raise ConfigError("config_diff needs the deepdiff package: pip install 'deepdiff>=8'") from exc
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
 
 
 def structural_diff(left: dict[str, Any], right: dict[str, Any], rules: Rules) -> list[RawDifference]:

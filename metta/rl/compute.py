@@ -16,14 +16,17 @@ import shutil
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from functools import partial
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
 from pydantic import Field
 
-from metta.agent.policy import RecurrentPolicy
 from metta.common.config_base import FrozenConfig
 from metta.common.errors import ConfigError
+
+if TYPE_CHECKING:  # torch is imported by the functions: ComputeConfig is read by tools that never train
+    import torch
+
+    from metta.agent.policy import RecurrentPolicy
 
 Autocast = Callable[[], AbstractContextManager]
 
@@ -37,6 +40,8 @@ class ComputeConfig(FrozenConfig):
 
 def bf16_supported(device: torch.device) -> bool:
     """True when ``device`` runs bf16 matrix products natively (CUDA with bf16, or a CPU with AVX512-BF16/AMX)."""
+    import torch
+
     if device.type == "cuda":
         return bool(torch.cuda.is_bf16_supported())
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
@@ -57,6 +62,8 @@ def autocast_factory(cfg: ComputeConfig, device: torch.device) -> Autocast | Non
             f"trainer.compute.precision=bf16 needs native bf16 on {device} (AVX512-BF16/AMX CPU or a bf16 GPU), "
             "which was not found; use trainer.compute.precision=fp32"
         )
+    import torch
+
     return partial(torch.autocast, device_type=device.type, dtype=torch.bfloat16)
 
 
@@ -70,6 +77,8 @@ def apply_compile(policy: RecurrentPolicy, cfg: ComputeConfig) -> RecurrentPolic
             "trainer.compute.compile=true needs a C++ compiler (g++/clang++, or $CXX) for CPU kernels, and none was "
             "found on PATH; install one or use trainer.compute.compile=false"
         )
+    import torch
+
     policy.encode_features = torch.compile(policy.encode_features, dynamic=False)  # type: ignore[method-assign]
     policy.heads = torch.compile(policy.heads, dynamic=False)  # type: ignore[method-assign]
     return policy

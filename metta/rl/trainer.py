@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import torch
 
-from metta.agent import make_policy
+from metta.agent.factory import make_policy
 from metta.common.device import resolve_device as common_resolve_device
 from metta.common.errors import CheckpointError
 from metta.common.logger import JsonlLogger, Logger, MultiLogger, NullLogger

@@ -75,7 +75,7 @@ class Evaluator(Protocol):
 
 def _eval_child(conn: Any, policy_uri: str, suite: str, db: str, metric: str, seed: int | None) -> None:
     try:
-        from metta.sim import evaluate  # imported in the spawned child only: the parent never loads torch
+        from metta.sim.evaluate import evaluate  # imported in the spawned child only: the parent never loads torch
 
         res = evaluate(policy_uri, suite, db, device="cpu", seed=seed)
         conn.send(

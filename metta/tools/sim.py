@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from pydantic import Field
 
 from metta.common.device import resolve_device
-from metta.sim import evaluate
 from metta.sim.config import SimulationSuiteConfig
 from metta.tools.tool import Tool
 
@@ -23,6 +22,8 @@ class SimTool(Tool):
     replay_dir: str | None = Field(None, description="Write replays here (None = no replays).")
 
     def invoke(self, args: Mapping[str, str], overrides: Sequence[str]) -> int:
+        from metta.sim.evaluate import evaluate  # loads torch: only a running tool needs it, not a recipe's dump
+
         device = resolve_device(self.system.device)
         result = evaluate(
             self.policy_uri,

@@ -15,19 +15,21 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
 from metta.common.errors import ConfigError, MettaError
 from metta.sweep.dispatch import LocalDispatcher, ProgressFn, TrainOutcome, TrainRequest
-from metta.sweep.loop import SweepLoop
 from metta.sweep.store import open_store
 from metta.sweep.sweep_config import SweepConfig, SweepJobConfig, SweepSettings, default_settings, sweep_job_from_config
 from metta.sweep.trial import SimEvaluator
 from metta.tools.entrypoints import RUN_SCRIPT
 from metta.tools.tool import Tool
 from metta.tools.train import TrainTool
+
+if TYPE_CHECKING:  # the loop loads the optimizers (scipy); a recipe that only builds its SweepTool never needs them
+    from metta.sweep.loop import SweepLoop
 
 TrainToolFactory = Callable[[str], TrainTool]
 
@@ -84,6 +86,8 @@ class SweepTool(Tool):
 
     def build_loop(self, dispatcher: Any = None, evaluator: Any = None, **loop_kwargs: Any) -> SweepLoop:
         """The sweep module's SweepLoop wired to this tool (collaborators injectable for tests)."""
+        from metta.sweep.loop import SweepLoop
+
         self.check_parameters()
         job = self.job()
         return SweepLoop(

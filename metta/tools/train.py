@@ -14,14 +14,16 @@ from metta.agent.config import AgentConfig
 from metta.common.device import cuda_present, resolve_hardware
 from metta.common.errors import ConfigError
 from metta.env.training_env import TrainingEnv, coerce_training_env
-from metta.rl.job import run_job
 from metta.rl.trainer_config import TrainerConfig, TrainJobConfig, WandbConfig, resolve_train_job
-from metta.sim.training_eval import make_evaluate_fn
 from metta.tools.tool import Tool
 
 
 def run_train_job(job: TrainJobConfig) -> tuple[int, dict[str, Any]]:
     """Train ``job`` with in-training evaluation wired in: the one run path of ``./tools/train.py`` and TrainTool."""
+    # the trainer and the evaluator load torch: imported when a job runs, not when a recipe builds its TrainTool
+    from metta.rl.job import run_job
+    from metta.sim.training_eval import make_evaluate_fn
+
     return run_job(job, evaluate_fn=make_evaluate_fn(job))
 
 

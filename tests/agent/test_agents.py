@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from metta.agent import make_policy
 from metta.agent.box import normalised_box, tokens_to_box_u8
 from metta.agent.config import AgentConfig
+from metta.agent.factory import make_policy
 
 
 def _tokens(n, rng, valid=40):

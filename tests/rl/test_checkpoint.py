@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from metta.agent import make_policy
+from metta.agent.factory import make_policy
 from metta.common.errors import CheckpointError
 from metta.rl.checkpoint import (
     checkpoint_path,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from metta.agent import make_policy
+from metta.agent.factory import make_policy
 from metta.common.errors import ConfigError
 from metta.env import VecEnv, load_env_config
 from metta.rl import phases

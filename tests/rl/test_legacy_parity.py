@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from metta.agent import make_policy
+from metta.agent.factory import make_policy
 from metta.env import load_env_config
 from metta.env.actions import attack_is_dead, dead_action_mask
 from metta.env.tables import flat_action_names

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from metta.agent import make_policy
+from metta.agent.factory import make_policy
 from metta.env import VecEnv, load_env_config
 from metta.rl.ppo import effective_sizes
 from metta.rl.rollout import RolloutBuffer, RolloutState, collect

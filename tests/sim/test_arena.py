@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from metta.common.errors import ConfigError, EvaluationError
-from metta.sim import SimulationConfig, SimulationSuiteConfig, StatsDB, evaluate, load_suite
+from metta.sim import SimulationConfig, SimulationSuiteConfig, StatsDB, load_suite
+from metta.sim.evaluate import evaluate
 from tests.sim.fakes import RandomPolicy, ScriptedPolicy
 
 NOOP, ROTATE_UP = 12, 14  # flat alphabetical action order (the Hydra-era action numbering)

@@ -6,14 +6,15 @@ import pytest
 import torch
 
 from metta.common.errors import CheckpointError, EvaluationError
-from metta.sim import SimulationConfig, SimulationSuiteConfig, StatsDB, evaluate
+from metta.sim import SimulationConfig, SimulationSuiteConfig, StatsDB
+from metta.sim.evaluate import evaluate
 
 rl_checkpoint = pytest.importorskip("metta.rl.checkpoint")
 
 
 def _save(ckdir, epoch: int, num_actions: int = 19):
-    from metta.agent import make_policy
     from metta.agent.config import AgentConfig
+    from metta.agent.factory import make_policy
 
     torch.manual_seed(epoch)
     cfg = AgentConfig(name="mlp", hidden_size=16, lstm_layers=1, fc_size=16, actor_hidden=16, critic_hidden=16)

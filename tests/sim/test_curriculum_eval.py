@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from metta.sim import SimulationConfig, SimulationSuiteConfig, StatsDB, evaluate
+from metta.sim import SimulationConfig, SimulationSuiteConfig, StatsDB
+from metta.sim.evaluate import evaluate
 from tests.sim.fakes import ScriptedPolicy
 
 NOOP = 12

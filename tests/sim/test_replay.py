@@ -7,7 +7,8 @@ import re
 
 from PIL import Image
 
-from metta.sim import SimulationConfig, SimulationSuiteConfig, StatsDB, evaluate
+from metta.sim import SimulationConfig, SimulationSuiteConfig, StatsDB
+from metta.sim.evaluate import evaluate
 from tests.sim.fakes import CountingEnv, ScriptedPolicy
 
 

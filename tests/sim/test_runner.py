@@ -7,7 +7,8 @@ import itertools
 import pytest
 
 from metta.common.errors import EvaluationError
-from metta.sim import SimulationConfig, SimulationSuiteConfig, StatsDB, evaluate
+from metta.sim import SimulationConfig, SimulationSuiteConfig, StatsDB
+from metta.sim.evaluate import evaluate
 from metta.sim.runner import PolicyHandle, episodes_per_env, run_simulation
 from tests.sim.fakes import CountingEnv, RandomPolicy, ScriptedPolicy
 

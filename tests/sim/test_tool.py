@@ -25,8 +25,8 @@ def _tool(args: list[str], cwd) -> subprocess.CompletedProcess:
 
 
 def _checkpoint(run_dir, epoch: int = 4):
-    from metta.agent import make_policy
     from metta.agent.config import AgentConfig
+    from metta.agent.factory import make_policy
     from metta.rl.checkpoint import save_checkpoint
 
     torch.manual_seed(0)

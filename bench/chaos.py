@@ -8,8 +8,10 @@ store is audited.
 The trainer is a FAKE one (a Python script that sleeps 0.2-0.8 s, then writes a checkpoint, a score and
 train_result.json); the evaluator is the real SimEvaluator machinery (a spawned eval child with a hard timeout)
 running a fake scoring function that sleeps 0.2 s and reads that score. The store is a SQLite file in a temp dir
-unless --store names one (postgresql://...). Last line, JSON: bench, store, workers, kills, started, observations,
-lost (started trials without an observation after recovery), duplicate_ids, stale_running, wall_s.
+unless --store names one (postgresql://...). ``--store http`` serves a SQLite file through tools/sweep_server.py
+and kills that server with SIGKILL ``--server-restarts`` times (default 2) mid-sweep, starting it again on the same
+port after 0.5-3 s; workers ride it out by retrying. Last line, JSON: bench, store, workers, kills, started,
+observations, lost (started trials without an observation after recovery), duplicate_ids, stale_running, wall_s.
 """
 
 from __future__ import annotations
@@ -124,6 +126,47 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
+class Server:
+    """tools/sweep_server.py on a fixed loopback port over a SQLite file; ``restart`` kills it (-9) and starts it
+    again on the same port after ``pause`` seconds."""
+
+    TOKEN = "chaos-token"
+
+    def __init__(self, tmp: Path) -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.db, self.log, self.restarts = tmp / "served.db", tmp / "server.log", 0
+        self.url = f"http://127.0.0.1:{self.port}"
+        os.environ["METTA_SWEEP_TOKEN"] = self.TOKEN  # inherited by the workers
+        self.proc = self._start()
+
+    def _start(self) -> subprocess.Popen:
+        cmd = [
+            sys.executable,
+            str(ROOT / "tools" / "sweep_server.py"),
+            "--store",
+            str(self.db),
+            "--port",
+            str(self.port),
+        ]
+        env = {**os.environ, "METTA_SWEEP_SERVER_TOKEN": self.TOKEN}
+        return subprocess.Popen(cmd, env=env, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
+
+    def restart(self, pause: float) -> None:
+        self.proc.kill()
+        self.proc.wait(30)
+        time.sleep(pause)
+        self.proc = self._start()
+        self.restarts += 1
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(30)
+
+
 def _start_worker(tmp: Path, store: str, i: int) -> subprocess.Popen:
     log = open(tmp / f"worker{i}.log", "a")
     return subprocess.Popen(
@@ -157,7 +200,8 @@ def audit(tmp: Path, store_uri: str) -> dict[str, int]:
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--store", default="", help="store URI (default: a new SQLite file)")
+    p.add_argument("--store", default="", help="store URI, or 'http' (default: a new SQLite file)")
+    p.add_argument("--server-restarts", type=int, default=2, help="with --store http: SIGKILL + restarts of the server")
     p.add_argument("--workers", type=int, default=3)
     p.add_argument("--kills", type=int, default=6)
     p.add_argument("--trials", type=int, default=20)
@@ -170,7 +214,8 @@ def main(argv: list[str]) -> int:
     rng = random.Random(a.seed)
     tmp = Path(tempfile.mkdtemp(prefix="chaos-"))
     (tmp / "fake_train.py").write_text(FAKE_TRAINER)
-    store = a.store or str(tmp / "sweeps.db")
+    server = Server(tmp) if a.store == "http" else None
+    store = server.url if server else (a.store or str(tmp / "sweeps.db"))
     from metta.sweep.store import open_store
 
     job = _job(tmp, store)
@@ -185,10 +230,13 @@ def main(argv: list[str]) -> int:
                 if w.poll() is not None:
                     workers[i] = _start_worker(tmp, store, i)  # restart the dead
             n = st.count_observations(job.sweep_name, launched_only=True) if st.get_sweep(job.sweep_name) else 0
-            if n >= a.trials and len(kills) >= a.kills:
+            restarts_done = server is None or server.restarts >= a.server_restarts
+            if n >= a.trials and len(kills) >= a.kills and restarts_done:
                 break
             if len(kills) < a.kills and (k := _kill_something(rng, workers)):
                 kills.append(k)
+            if server and server.restarts < a.server_restarts and rng.random() < 0.25:
+                server.restart(rng.uniform(0.5, 3.0))
     finally:
         for w in workers:
             if w.poll() is None:
@@ -199,10 +247,13 @@ def main(argv: list[str]) -> int:
             except subprocess.TimeoutExpired:
                 w.kill()
     res = audit(tmp, store)
+    if server:
+        server.stop()
     logs = "".join((tmp / f"worker{i}.log").read_text() for i in range(a.workers))
     out = {
         "bench": "chaos",
         "store": store.split(":", 1)[0] if "://" in store else "sqlite",
+        **({"server_restarts": server.restarts} if server else {}),
         "workers": a.workers,
         "kills": len(kills),
         "killed": dict(Counter(k.split(":")[0] for k in kills)),

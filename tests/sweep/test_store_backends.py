@@ -103,8 +103,8 @@ def test_http_errors_are_store_errors(served: ServedStore) -> None:
     c.start_trial("e", "e.r.0", {}, "w")
     with pytest.raises(StoreError, match="already started"):
         c.start_trial("e", "e.r.0", {"other": 1}, "w")
-    with pytest.raises(StoreError, match="cannot reach"):
-        HTTPSweepStore("http://127.0.0.1:9", token=TOKEN, timeout_s=2).get_sweep("x")
+    with pytest.raises(StoreError, match="cannot reach.*gave up after retrying"):
+        HTTPSweepStore("http://127.0.0.1:9", token=TOKEN, timeout_s=2, reconnect_s=0.5).get_sweep("x")
 
 
 def test_http_client_rejects_a_non_sweep_server(tmp_path: Path) -> None:

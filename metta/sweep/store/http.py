@@ -18,8 +18,10 @@ Extensions used by the loop: ``POST /sweeps/{name}/trials``, ``POST /sweeps/{nam
 from __future__ import annotations
 
 import hmac
+import http.client
 import json
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -221,15 +223,46 @@ class SweepHTTPServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
 
+class _Unreachable(StoreError):
+    """The request may not have reached the service, or its answer was lost (refused, reset, timed out)."""
+
+
+class _RefusedAfterRetry(StoreError):
+    """The service refused a request that was sent again after its first answer was lost (``original``: why)."""
+
+    def __init__(self, original: StoreError) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
 class HTTPSweepStore(SweepStore):
     """Client of the sweep service; a :class:`SweepStore`. The token comes from ``token`` or ``$METTA_SWEEP_TOKEN``."""
 
-    def __init__(self, url: str, token: str | None = None, timeout_s: float = 30.0) -> None:
+    def __init__(self, url: str, token: str | None = None, timeout_s: float = 30.0, reconnect_s: float = 60.0) -> None:
         self.uri = url.rstrip("/")
         self._token = token if token is not None else os.environ.get(TOKEN_ENV, "")
         self._timeout = timeout_s
+        self.reconnect_s = reconnect_s
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One request, repeated while the service cannot be reached (restarting, say) with exponential backoff
+        (0.25 s doubling to 8 s) for up to ``reconnect_s`` seconds. A refusal of a retry raises _RefusedAfterRetry:
+        the attempt whose answer was lost may have applied the write (see start_trial and _store_observation)."""
+        deadline, delay, retried = time.monotonic() + self.reconnect_s, 0.25, False
+        while True:
+            try:
+                return self._call_once(method, path, body)
+            except _Unreachable as exc:
+                if time.monotonic() + delay > deadline:
+                    raise StoreError(f"{exc} (gave up after retrying for {self.reconnect_s:.0f}s)") from exc
+                time.sleep(delay)
+                delay, retried = min(2 * delay, 8.0), True
+            except StoreError as exc:
+                if retried:
+                    raise _RefusedAfterRetry(exc) from exc
+                raise
+
+    def _call_once(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
         data = None if body is None else json.dumps(to_jsonable(body)).encode()
         req = urllib.request.Request(self.uri + path, data=data, method=method)
         req.add_header("Content-Type", "application/json")
@@ -252,8 +285,8 @@ class HTTPSweepStore(SweepStore):
                 raise DuplicateTrialError(detail) from exc
             hint = f" (set ${TOKEN_ENV})" if exc.code == 401 else ""
             raise StoreError(f"sweep service {self.uri}{path} answered {exc.code}: {detail}{hint}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise StoreError(
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # refused, reset, timed out
+            raise _Unreachable(
                 f"cannot reach sweep service {self.uri}: {exc}; is ./tools/sweep_server.py running?"
             ) from exc
 
@@ -294,7 +327,14 @@ class HTTPSweepStore(SweepStore):
 
     def start_trial(self, name: str, run_id: str, suggestion: dict[str, Any], worker: str) -> Trial:
         body = {"run_id": run_id, "suggestion": suggestion, "worker": worker}
-        d = self._call("POST", self._p(name) + "/trials", body)
+        try:
+            d = self._call("POST", self._p(name) + "/trials", body)
+        except _RefusedAfterRetry as exc:
+            # the service may have started the trial and lost the answer before a retry, which it then refuses
+            mine = [t for t in self.list_trials(name, None) if t.run_id == run_id and t.worker == worker]
+            if mine and mine[0].suggestion == to_jsonable(suggestion):
+                return mine[0]
+            raise exc.original from None
         return _trial_from(d)
 
     def heartbeat(self, name: str, run_id: str) -> None:
@@ -303,7 +343,16 @@ class HTTPSweepStore(SweepStore):
     def _store_observation(self, draft: Observation) -> Observation:
         # validated by record_observation before anything goes over the network
         body = {k: getattr(draft, k) for k in ("run_id", "suggestion", "objective", "cost", "is_failure", "reason")}
-        return Observation.from_dict(self._call("POST", self._p(draft.sweep) + "/observations", body))
+        try:
+            out = self._call("POST", self._p(draft.sweep) + "/observations", body)
+        except _RefusedAfterRetry as exc:
+            # a retry after a lost answer finds the observation already stored (run ids are single-use): the same
+            # run's record is the answer; anything else is a real refusal
+            same = [o for o in self.load_observations(draft.sweep) if draft.run_id and o.run_id == draft.run_id]
+            if same and same[0].is_failure == draft.is_failure and same[0].objective == draft.objective:
+                return same[0]
+            raise exc.original from None
+        return Observation.from_dict(out)
 
     def load_observations(self, name: str, limit: int | None = None) -> list[Observation]:
         q = "" if limit is None else f"?limit={int(limit)}"

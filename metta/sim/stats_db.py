@@ -132,10 +132,16 @@ class StatsDB:
 
     def __init__(self, path: str | Path, timeout_s: float = 60.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file where a directory should be, no permission, ...
+            raise EvaluationError(
+                f"cannot create the directory of stats database {self.path} ({exc}); pass another stats_db_uri"
+            ) from exc
         try:
             self._conn = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+            self._check_schema(existing_only=True)  # read-only: a refused file is left byte for byte as it was
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             with self._transaction():
@@ -182,9 +188,12 @@ class StatsDB:
             raise
         self._conn.execute("COMMIT")
 
-    def _check_schema(self) -> None:
+    def _check_schema(self, existing_only: bool = False) -> None:
+        """Every table we need has our columns (``existing_only``: only the tables the file already has)."""
         for table, cols in _REQUIRED.items():
             have = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if existing_only and not have:
+                continue
             if not cols <= have:
                 raise EvaluationError(
                     f"stats database {self.path}: table {table!r} lacks columns {sorted(cols - have)} "

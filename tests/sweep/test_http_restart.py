@@ -77,7 +77,9 @@ def test_clients_ride_out_a_server_killed_and_restarted_mid_sweep(tmp_path: Path
         client.record_observation("s", after, {"lr": 0.2}, 0.7, 9.0, False)
         assert len({*before, after}) == 4
         obs = client.load_observations("s")
-        assert sorted((o.run_id, o.objective, o.cost) for o in obs) == sorted([(before[0], 0.5, 12.0), (after, 0.7, 9.0)])
+        assert sorted((o.run_id, o.objective, o.cost) for o in obs) == sorted(
+            [(before[0], 0.5, 12.0), (after, 0.7, 9.0)]
+        )
     finally:
         proc.kill()
         proc.wait(30)

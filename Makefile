@@ -26,7 +26,7 @@ format: setup
 	$(VENV)/bin/ruff format .
 
 test: setup lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15  # the 15 slowest tests, to keep the suite's time in view
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"

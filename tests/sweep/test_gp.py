@@ -81,3 +81,37 @@ def test_noise_is_learned_and_repeats_shrink_the_noise_of_averaged_points() -> N
     xs = rng.uniform(-1, 1, (4, 2))
     mean = kernel_matrix(xs, x, ls, sf2, "matern52") @ np.linalg.solve(k, ys) * y.std() + y.mean()
     assert np.allclose(gp2.predict(xs)[0], mean)
+
+
+def test_cold_fit_on_many_points_climbs_once_from_the_most_likely_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first fit on > 40 points screens its starts by likelihood and runs L-BFGS once; its fit is as good as
+    climbing from every start (the unscreened reference), and warm refits still climb from every start."""
+    import metta.sweep.optim.gp as gp_module
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, (120, 4))
+    y = np.sin(3 * x[:, 0]) + x[:, 1] ** 2 + 0.05 * rng.normal(size=120)
+    d2 = (x[:, None, :] - x[None, :, :]).transpose(2, 0, 1) ** 2
+    ys = (y - y.mean()) / y.std()
+    calls: list[int] = []
+    real = gp_module.minimize
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gp_module, "minimize", counting)
+    screened = GaussianProcess(restarts=2).fit(x, y, np.random.default_rng(0))
+    assert len(calls) == 1
+    screened_theta = screened.theta.copy()
+    calls.clear()
+    screened.fit(x, y, np.random.default_rng(1))  # warm: the previous fit plus every restart
+    assert len(calls) == 3
+    monkeypatch.setattr(gp_module, "_SCREEN_ABOVE", 10**6)  # the unscreened reference
+    calls.clear()
+    full = GaussianProcess(restarts=2).fit(x, y, np.random.default_rng(0))
+    assert len(calls) == 3
+    nw = np.ones(120)
+    nll_screened = full._nll(screened_theta, x, ys, d2, nw)[0]
+    nll_full = full._nll(full.theta, x, ys, d2, nw)[0]
+    assert nll_screened <= nll_full + 1.0  # within one nat of the best of three climbs

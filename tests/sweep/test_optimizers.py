@@ -117,3 +117,27 @@ def test_registry_rejects_unknown_method() -> None:
 def test_negative_seed_is_rejected(method: str) -> None:
     with pytest.raises(OptimizerError, match="seed"):
         make_optimizer(config(method), seed=-1)
+
+
+@pytest.mark.parametrize("method", ["optuna_tpe", "optuna_gp"])
+def test_optuna_samplers_leave_random_startup_after_the_sweeps_initial_design(method: str) -> None:
+    """num_random_samples is the initial design of every model-based method: with 3, Optuna's fourth suggestion is
+    model-based (it differs from the fourth of a 10-trial random startup with the same seed, while the first three
+    random ones are equal)."""
+    pytest.importorskip("optuna")
+
+    def run(startup: int) -> list[dict]:
+        cfg = config(method).model_copy(
+            update={"settings": config(method).settings.model_copy(update={"num_random_samples": startup})}
+        )
+        opt = make_optimizer(cfg, seed=5)
+        out = []
+        for _ in range(4):
+            ((s, _),) = opt.suggest(1)
+            opt.observe(s, score(s), 1.0)
+            out.append(s)
+        return out
+
+    three, ten = run(3), run(10)
+    assert three[:3] == ten[:3]
+    assert three[3] != ten[3]

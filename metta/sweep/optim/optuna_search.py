@@ -69,7 +69,13 @@ class OptunaSearch(HistoryOptimizer):
         self.method = f"optuna_{sampler}"
         self._dists = {n: _distribution(p) for n, p in zip(self.space.names, self.space.params, strict=True)}
         samplers = optuna.samplers
-        smp = samplers.TPESampler(seed=self.seed) if sampler == "tpe" else samplers.GPSampler(seed=self.seed)
+        # the sweep's initial design size applies to every model-based method alike; Optuna's own default (10 random
+        # trials) would make a short sweep (the 8-trial quick sweep) pure random search
+        startup = max(1, config.settings.num_random_samples)
+        if sampler == "tpe":
+            smp = samplers.TPESampler(seed=self.seed, n_startup_trials=startup)
+        else:
+            smp = samplers.GPSampler(seed=self.seed, n_startup_trials=startup)
         self._study = optuna.create_study(direction=config.goal, sampler=smp)
         self._asked: dict[tuple, Any] = {}
 

@@ -72,6 +72,7 @@ class OptunaSearch(HistoryOptimizer):
         # the sweep's initial design size applies to every model-based method alike; Optuna's own default (10 random
         # trials) would make a short sweep (the 8-trial quick sweep) pure random search
         startup = max(1, config.settings.num_random_samples)
+        smp: optuna.samplers.BaseSampler
         if sampler == "tpe":
             smp = samplers.TPESampler(seed=self.seed, n_startup_trials=startup)
         else:

@@ -133,11 +133,9 @@ class Server:
     TOKEN = "chaos-token"
 
     def __init__(self, tmp: Path) -> None:
-        import socket
+        from metta.common.net import free_loopback_port
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
+        self.port = free_loopback_port()
         self.db, self.log, self.restarts = tmp / "served.db", tmp / "server.log", 0
         self.url = f"http://127.0.0.1:{self.port}"
         os.environ["METTA_SWEEP_TOKEN"] = self.TOKEN  # inherited by the workers

@@ -10,10 +10,11 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from metta.common.net import free_loopback_port
 
 _state: dict[str, object] = {}
 
@@ -28,12 +29,6 @@ def find_bin_dir() -> Path | None:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb and shutil.which("pg_ctl") else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_server_user(cmd: list[str]) -> list[str]:
@@ -55,7 +50,7 @@ def start() -> str:
     tmp = Path(tempfile.mkdtemp(prefix="metta-pg-"))
     if os.geteuid() == 0:
         shutil.chown(tmp, "postgres")
-    port = _free_port()
+    port = free_loopback_port()
     data = tmp / "data"
     try:
         subprocess.run(

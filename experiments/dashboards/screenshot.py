@@ -11,21 +11,16 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from metta.common.net import free_loopback_port
+
 HERE = Path(__file__).resolve().parent
 WAIT_S = 180
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_http(url: str, proc: subprocess.Popen) -> None:
@@ -105,7 +100,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--height", type=int, default=1800, help="window height (the picture covers the whole page)")
     p.add_argument("--no-click", action="store_true", help="do not click the best run before the picture")
     a = p.parse_args(own)
-    port = _free_port()
+    port = free_loopback_port()
     proc = subprocess.Popen(
         [sys.executable, str(HERE / "sweep_dashboard.py"), *dash_args, "--port", str(port), "--refresh-seconds", "0"]
     )

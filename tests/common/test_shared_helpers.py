@@ -121,3 +121,16 @@ def test_wandb_mode_honours_wandb_mode_then_credentials(tmp_path):
     netrc.chmod(0o600)
     assert wandb_credentials_present({"NETRC": str(netrc)}) is True
     assert wandb_credentials_present({"NETRC": str(netrc), "WANDB_BASE_URL": "https://other.example"}) is False
+
+
+def test_backoff_delays_double_to_the_cap_and_stop_at_the_budget(monkeypatch) -> None:
+    import metta.common.retry as retry
+
+    now = [100.0]
+    monkeypatch.setattr(retry.time, "monotonic", lambda: now[0])
+    slept = []
+    for delay in retry.backoff_delays(30.0):
+        slept.append(delay)
+        now[0] += delay + 0.1  # the sleep plus the failed attempt
+    assert slept == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0]  # the next 8 s would end past 100 + 30
+    assert list(retry.backoff_delays(0.1)) == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from metta.common.net import free_loopback_port
 from metta.sweep.dashboard.export import write_report
 from metta.sweep.dashboard.source import load_snapshot
 from metta.sweep.dashboard.synthetic import write_synthetic_sweep
@@ -36,12 +36,6 @@ pytestmark = [
         "installed (apt-get install -y chromium chromium-driver; .ci/run does it)",
     ),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_http(url: str, proc: subprocess.Popen, log: Path) -> None:
@@ -68,7 +62,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         store.close()
     for i in range(120):
         write_run_dir(data_dir / "sweep" / "web", f"web.r.{i}", seed=100 + i)
-    port = _free_port()
+    port = free_loopback_port()
     env = {**os.environ, "DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
     log_path = data_dir / "server.log"
     log = open(log_path, "w")  # a file, not a pipe: the request log must never block the server

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,17 +16,12 @@ from typing import Any
 import pytest
 
 from metta.common.errors import StoreError
+from metta.common.net import free_loopback_port
 from metta.sweep.store import HTTPSweepStore, SQLiteSweepStore, SweepHTTPServer
 
 from .conftest import TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start_server(db: Path, port: int, log: Path) -> subprocess.Popen:
@@ -49,7 +43,7 @@ def _wait_up(client: HTTPSweepStore, proc: subprocess.Popen) -> None:
 
 
 def test_clients_ride_out_a_server_killed_and_restarted_mid_sweep(tmp_path: Path) -> None:
-    db, port, log = tmp_path / "sweeps.db", _free_port(), tmp_path / "server.log"
+    db, port, log = tmp_path / "sweeps.db", free_loopback_port(), tmp_path / "server.log"
     url = f"http://127.0.0.1:{port}"
     proc = _start_server(db, port, log)
     try:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from metta.common.net import free_loopback_port
 from tests.rl.helpers import TINY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,12 +21,6 @@ SKY_VARS = ("SKYPILOT_NODE_IPS", "SKYPILOT_NODE_RANK", "SKYPILOT_NUM_GPUS_PER_NO
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SKY_VARS and k not in ("NPROC", "MASTER_PORT")}
     return {**env, "METTA_NO_REEXEC": "1", "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1", **extra}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _args(tmp_path: Path, run: str) -> list[str]:
@@ -51,7 +45,7 @@ def test_two_loopback_nodes_equal_two_standalone_ranks(tmp_path: Path) -> None:
         text=True,
     )
     for attempt in range(2):  # a free port can be taken by another process before torchrun binds it; retry once
-        port = str(_free_port())
+        port = str(free_loopback_port())
         nodes = [
             subprocess.Popen(
                 _args(tmp_path, "multi"),

@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from metta.common.errors import ConfigError, DuplicateTrialError, MettaError, StoreError
+from metta.common.retry import backoff_delays
 from metta.sweep.store.base import (
     INTERRUPTED_REASON,
     TRIAL_RUNNING,
@@ -248,15 +249,16 @@ class HTTPSweepStore(SweepStore):
         """One request, repeated while the service cannot be reached (restarting, say) with exponential backoff
         (0.25 s doubling to 8 s) for up to ``reconnect_s`` seconds. A refusal of a retry raises _RefusedAfterRetry:
         the attempt whose answer was lost may have applied the write (see start_trial and _store_observation)."""
-        deadline, delay, retried = time.monotonic() + self.reconnect_s, 0.25, False
+        delays, retried = backoff_delays(self.reconnect_s), False
         while True:
             try:
                 return self._call_once(method, path, body)
             except _Unreachable as exc:
-                if time.monotonic() + delay > deadline:
+                delay = next(delays, None)
+                if delay is None:
                     raise StoreError(f"{exc} (gave up after retrying for {self.reconnect_s:.0f}s)") from exc
                 time.sleep(delay)
-                delay, retried = min(2 * delay, 8.0), True
+                retried = True
             except StoreError as exc:
                 if retried:
                     raise _RefusedAfterRetry(exc) from exc

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from metta.common.errors import DuplicateTrialError, StoreError
+from metta.common.retry import backoff_delays
 from metta.sweep.store.base import (
     INTERRUPTED_REASON,
     TRIAL_DONE,
@@ -418,16 +419,16 @@ def _with_reconnect(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def call(self: PostgresSweepStore, *args: Any, **kwargs: Any) -> Any:
-        deadline, delay = time.monotonic() + self.reconnect_s, 0.25
+        delays = backoff_delays(self.reconnect_s)
         while True:
             try:
                 self._reconnect()
                 return fn(self, *args, **kwargs)
             except _ConnectionLost as exc:
-                if time.monotonic() + delay > deadline:
+                delay = next(delays, None)
+                if delay is None:
                     raise StoreError(f"{exc} (gave up after retrying for {self.reconnect_s:.0f}s)") from exc
                 time.sleep(delay)
-                delay = min(2 * delay, 8.0)
 
     return call
 

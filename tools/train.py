@@ -108,12 +108,10 @@ def main(cfg) -> None:
     EXIT_CODE = run(cfg)
 
 
-def _on_sigterm(signum, frame):
-    raise KeyboardInterrupt("terminated by SIGTERM")
-
-
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _on_sigterm)  # a killed trial still writes a failed train_result.json
+    from metta.common import interrupt
+
+    signal.signal(signal.SIGTERM, interrupt.on_signal)  # a killed trial still writes a failed train_result.json
     try:
         argv = agent_style_argv(sys.argv[1:])
     except Exception as exc:

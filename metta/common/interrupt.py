@@ -18,14 +18,30 @@ from contextlib import contextmanager
 from types import FrameType
 
 _requested = threading.Event()
-_state = {"defer": 0}
+
+
+class _State:
+    defer = 0  # depth of nested deferred() sections
+    reason = "interrupt requested"  # what the last request was, for the KeyboardInterrupt message
+
+
+_state = _State()
+
+
+def _reason(signum: int) -> str:
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    return f"terminated by {name}" if signum == signal.SIGTERM else f"interrupted by {name}"
 
 
 def on_signal(signum: int, frame: FrameType | None) -> None:
-    """Signal handler: remember the request, and raise KeyboardInterrupt unless inside a deferred section."""
+    """Signal handler: remember the request (and which signal), and raise KeyboardInterrupt unless deferred."""
+    _state.reason = _reason(signum)
     _requested.set()
-    if _state["defer"] == 0:
-        raise KeyboardInterrupt(f"signal {signum}")
+    if _state.defer == 0:
+        raise KeyboardInterrupt(_state.reason)
 
 
 def requested() -> bool:
@@ -33,10 +49,15 @@ def requested() -> bool:
     return _requested.is_set()
 
 
+def reason() -> str:
+    """What the last request was, e.g. "terminated by SIGTERM" (for a run's recorded error)."""
+    return _state.reason
+
+
 def check() -> None:
     """Raise KeyboardInterrupt if an interrupt arrived, even one whose first raise was swallowed."""
     if _requested.is_set():
-        raise KeyboardInterrupt("interrupt requested")
+        raise KeyboardInterrupt(reason())
 
 
 def request() -> None:
@@ -47,11 +68,11 @@ def request() -> None:
 @contextmanager
 def deferred(raise_on_exit: bool = True) -> Iterator[None]:
     """Hold interrupts over a critical section; on a clean exit raise the one that arrived (if ``raise_on_exit``)."""
-    _state["defer"] += 1
+    _state.defer = _state.defer + 1
     try:
         yield
     finally:
-        _state["defer"] -= 1
+        _state.defer = _state.defer - 1
     if raise_on_exit:
         check()
 
@@ -59,23 +80,25 @@ def deferred(raise_on_exit: bool = True) -> Iterator[None]:
 @contextmanager
 def allowed() -> Iterator[None]:
     """Inside a deferred section, let interrupts raise again (raising at once if one is pending)."""
-    saved = _state["defer"]
-    _state["defer"] = 0
+    saved = _state.defer
+    _state.defer = 0
     try:
         check()
         yield
     finally:
-        _state["defer"] = saved
+        _state.defer = saved
 
 
 @contextmanager
 def handling(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[None]:
     """Install :func:`on_signal` for ``signals`` (main thread only; a signal set to be ignored stays ignored),
-    clear an old request, and restore the previous handlers on exit."""
+    clear an old request (unless nested in another ``handling``), and restore the previous handlers on exit."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _requested.clear()
+    if not any(signal.getsignal(sig) is on_signal for sig in signals):  # nested: keep the outer request
+        _requested.clear()
+        _state.reason = "interrupt requested"
     saved = {}
     for sig in signals:
         prev = signal.getsignal(sig)

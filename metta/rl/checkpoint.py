@@ -32,6 +32,7 @@ from metta.agent.checkpoint import (
     policy_from_checkpoint,
 )
 from metta.agent.policy import RecurrentPolicy
+from metta.common import interrupt
 from metta.common.errors import CheckpointError
 
 __all__ = [
@@ -97,15 +98,18 @@ def save_checkpoint(
     }
     final = checkpoint_path(cdir, epoch)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=cdir)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # A signal raised inside torch.save's C++ writer surfaces as a RuntimeError ("unexpected pos"): hold it until
+    # the file is complete, then raise it as the KeyboardInterrupt it is (the checkpoint is kept).
+    with interrupt.deferred():
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                torch.save(payload, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return final
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from metta.common import interrupt
 from metta.common.errors import MettaError
 from metta.common.logger import NullLogger, WandbLogger
 from metta.rl.checkpoint import load_latest_good
@@ -82,6 +84,16 @@ def print_effective(job: TrainJobConfig, sizes: Sizes) -> None:
     print("\n".join(lines), flush=True)
 
 
+def _failure(exc: Exception) -> tuple[str, int]:
+    """(error, exit code) for an exception out of training. A signal that landed inside C++ code (torch's
+    writers, for one) comes out as some other exception: the recorded request says it was an interrupt."""
+    if interrupt.requested():
+        return f"KeyboardInterrupt: {interrupt.reason()} (surfaced as {type(exc).__name__}: {exc})", 130
+    if not isinstance(exc, MettaError):
+        traceback.print_exc()
+    return f"{type(exc).__name__}: {exc}", 1
+
+
 def run_job(job: TrainJobConfig, evaluate_fn: EvaluateFn | None = None) -> tuple[int, dict[str, Any]]:
     """Train ``job``; returns (exit code, result dict) and writes ``train_result.json`` (rank 0).
 
@@ -101,16 +113,14 @@ def run_job(job: TrainJobConfig, evaluate_fn: EvaluateFn | None = None) -> tuple
             logger = WandbLogger(
                 job.run, w.mode, w.project, w.entity, w.group, w.tags, config=job.to_dict(), dir=w.dir or job.run_dir
             )
-        res = train(job, logger=logger, evaluate_fn=evaluate_fn)
+        with interrupt.handling((signal.SIGINT, signal.SIGTERM)):
+            res = train(job, logger=logger, evaluate_fn=evaluate_fn)
         result.update(res.as_dict(), status="success", error=None)
         code = 0
     except KeyboardInterrupt as exc:
         result["error"], code = f"KeyboardInterrupt: {exc or 'interrupted by the user'}", 130
-    except MettaError as exc:
-        result["error"] = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # any crash must still produce a failed train_result.json
-        result["error"] = f"{type(exc).__name__}: {exc}"
-        traceback.print_exc()
+        result["error"], code = _failure(exc)
     finally:
         logger.close()
     if code != 0:

@@ -106,8 +106,8 @@ def test_sigterm_records_an_interrupted_run_with_its_last_checkpoint(tmp_path):
     while not first.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
     proc.terminate()
-    proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-3000:]
     result = json.loads((tmp_path / "term" / "train_result.json").read_text())
     assert result["status"] == "failed" and "SIGTERM" in result["error"]
     assert result["final_checkpoint"] and Path(result["final_checkpoint"]).is_file() and result["epochs"] >= 1

@@ -7,10 +7,12 @@
 Each method runs the quick sweep (configs/sweep/quick.yaml: the `mlp` agent on arena/basic_easy_shaped, learning
 rate x entropy coefficient) for the same number of trials, through the real sweep loop (tools/train.py trials
 scored by sweep_eval). Its recommended configuration (Protein: the best posterior mean; the others: the best
-observed run) is then re-trained and scored with 5 fresh seeds by the validate_sweep machinery, and so is the
-default configuration (the baseline). The last line is JSON: ``validated_<method>`` and ``baseline`` (median over
-repeats of the validated mean), ``p_protein_vs_baseline`` (Welch's test over all validated runs),
-``winner_beats_baseline``, and the plot of best-so-far sweep scores by cumulative cost (bench/out/sweep_quality.png).
+observed run) is then re-trained and scored with 5 fresh seeds (--seeds, up to 20) by the validate_sweep machinery,
+and so is the default configuration (the baseline). The last line is JSON: ``validated_<method>`` and ``baseline``
+(median over repeats of the validated mean), ``p_protein_vs_baseline`` (Welch's test over all validated runs),
+``winner_beats_baseline``, how sure it is (``noise_sd``, ``min_detectable_difference`` at 80% power,
+``seeds_to_resolve_protein_delta``), and the plot of best-so-far sweep scores by cumulative cost
+(bench/out/sweep_quality.png).
 """
 
 from __future__ import annotations
@@ -46,11 +48,11 @@ from metta.sweep.validation import (
     latest_results,
     plan_runs,
 )
-from metta.sweep.validation.stats import welch_t_test
+from metta.sweep.validation.stats import min_detectable_difference, pooled_std, seeds_needed, welch_t_test
 from metta.tools.entrypoints import default_train_command
 
 METHODS = {"protein": "bayes", "random": "random", "tpe": "optuna_tpe", "gp": "optuna_gp"}
-VALIDATION_SEEDS = (101, 102, 103, 104, 105)  # never the sweep's training seed (0)
+VALIDATION_SEEDS = tuple(range(101, 121))  # never the sweep's training seed (0); --seeds takes the first N (5)
 
 
 @dataclass(frozen=True)
@@ -229,11 +231,24 @@ def run(a: argparse.Namespace, harness: Harness, log: Callable[[str], None]) -> 
             and head["validated_protein"] > base_mean
             and (head["p_protein_vs_baseline"] or 1.0) < 0.05
         )
+    head.update(resolution(all_scores.get("protein", []), base_scores))
     head["recommendations"] = recs
     head["curves"] = curves
     head["png"] = str(png)
     head["wall_s"] = round(time.monotonic() - t0, 1)
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in head.items()}
+
+
+def resolution(protein: Sequence[float], base: Sequence[float]) -> dict[str, Any]:
+    """How sure the comparison is: the seed-to-seed spread, the smallest difference these validation runs detect
+    with 80% power, and how many seeds per arm would resolve the observed Protein-vs-baseline difference."""
+    sd = pooled_std(protein, base)
+    delta = float(np.mean(protein) - np.mean(base)) if len(protein) and len(base) else float("nan")
+    return {
+        "noise_sd": round(sd, 5) if np.isfinite(sd) else None,
+        "min_detectable_difference": round(min_detectable_difference(sd, len(protein), len(base)), 5),
+        "seeds_to_resolve_protein_delta": seeds_needed(delta, sd),
+    }
 
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -242,7 +257,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--trials", type=int, default=None, help="trials per sweep (default 8, smoke 5)")
     ap.add_argument("--repeats", type=int, default=None, help="sweeps per method (default 3, smoke 1)")
     ap.add_argument("--budget", type=int, default=None, help="agent-steps per trial (default 393216, smoke 196608)")
-    ap.add_argument("--seeds", type=int, default=5, help="fresh validation seeds per recommendation (5)")
+    ap.add_argument("--seeds", type=int, default=5, help="fresh validation seeds per recommendation (5; up to 20)")
     ap.add_argument("--methods", default=",".join(METHODS), help="comma list of " + ",".join(METHODS))
     ap.add_argument("--data-dir", default=None, help="where sweeps go (default: a new temporary directory)")
     ap.add_argument("--plot", default="bench/out/sweep_quality.png")
@@ -253,7 +268,9 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     a.budget = a.budget or (196608 if a.smoke else 393216)
     unknown = [m for m in a.methods.split(",") if m and m not in METHODS]
     if unknown or not 1 <= a.seeds <= len(VALIDATION_SEEDS):
-        ap.error(f"unknown methods {unknown} (choose from {list(METHODS)}) or --seeds not in 1..5")
+        ap.error(
+            f"unknown methods {unknown} (choose from {list(METHODS)}) or --seeds not in 1..{len(VALIDATION_SEEDS)}"
+        )
     return a
 
 
@@ -264,6 +281,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         runs = [r["run"] for r in head["recommendations"][m]]
         print(f"{m:<8} validated {head[f'validated_{m}']}  recommendations {runs}")
     print(f"baseline {head['baseline']}  p(protein vs baseline) {head.get('p_protein_vs_baseline')}")
+    print(
+        f"seed-to-seed sd {head.get('noise_sd')}: these runs resolve differences of "
+        f"{head.get('min_detectable_difference')} or more (80% power); the observed Protein-vs-baseline difference "
+        f"needs {head.get('seeds_to_resolve_protein_delta') or 'more than 1000'} seeds per arm"
+    )
     print(json.dumps(head, sort_keys=True))
     return head
 

@@ -103,3 +103,38 @@ def test_summarize() -> None:
     assert (s.n, s.mean) == (4, 2.5)
     assert s.std == pytest.approx(math.sqrt(5.0 / 3.0))
     assert 1.0 <= s.ci_low < 2.5 < s.ci_high <= 4.0
+
+
+def test_pooled_std_closed_form() -> None:
+    a, b = [1.0, 3.0], [2.0, 4.0, 6.0]  # variances 2 and 4 -> pooled (1*2 + 2*4) / 3
+    assert stats.pooled_std(a, b) == pytest.approx(math.sqrt(10.0 / 3.0))
+    assert math.isnan(stats.pooled_std([1.0], b))
+
+
+def test_min_detectable_difference_closed_form_and_limits() -> None:
+    q = sps.t.ppf(0.975, 8) + sps.t.ppf(0.8, 8)
+    assert stats.min_detectable_difference(0.04, 5, 5) == pytest.approx(q * 0.04 * math.sqrt(0.4))
+    big = stats.min_detectable_difference(1.0, 100_000, 100_000)  # the normal-theory formula in the limit
+    assert big == pytest.approx((1.959964 + 0.841621) * math.sqrt(2e-5), rel=1e-4)
+    assert stats.min_detectable_difference(1.0, 10, 10) < stats.min_detectable_difference(1.0, 5, 5)
+    assert math.isnan(stats.min_detectable_difference(1.0, 1, 5))
+    assert math.isnan(stats.min_detectable_difference(math.nan, 5, 5))
+
+
+@pytest.mark.parametrize("n", [6, 10])
+def test_min_detectable_difference_has_the_stated_power_under_welch(n: int) -> None:
+    """Monte Carlo reference: at a true difference equal to the MDD, Welch's test rejects ~80% of the time."""
+    rng = np.random.default_rng(n)
+    d = stats.min_detectable_difference(1.0, n, n)
+    reps = 4000
+    hits = sum(stats.welch_t_test(rng.normal(d, 1.0, n), rng.normal(0.0, 1.0, n)).p < 0.05 for _ in range(reps))
+    assert 0.76 <= hits / reps <= 0.84  # Welch's df is a little below the pooled df: slightly under 0.8 at small n
+
+
+def test_seeds_needed_is_the_smallest_sufficient_n() -> None:
+    n = stats.seeds_needed(0.04, 0.04)
+    assert n is not None and n > 2
+    assert stats.min_detectable_difference(0.04, n, n) <= 0.04 < stats.min_detectable_difference(0.04, n - 1, n - 1)
+    assert stats.seeds_needed(-0.04, 0.04) == n  # direction does not matter
+    assert stats.seeds_needed(1e-6, 1.0) is None  # more than 1000
+    assert stats.seeds_needed(0.0, 1.0) is None and stats.seeds_needed(0.1, math.nan) is None

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from metta.sweep.trial import EvalOutcome
+from metta.sweep.validation.stats import min_detectable_difference
 
 from .conftest import fake_trainer  # noqa: F401  (fixture)
 
@@ -58,4 +59,8 @@ def test_plumbing_with_a_fake_trainer(tmp_path: Path, fake_trainer: list[str]) -
     rec = head["recommendations"]["protein"][0]
     assert rec["run"].startswith("sq_protein_0.r.") and "learning_rate" in json.dumps(rec["suggestion"])
     assert head["winner_beats_baseline"] is False  # nothing beats the optimum
+    assert head["noise_sd"] is not None and head["noise_sd"] >= 0.0
+    sd, n_p = head["noise_sd"], len(head["recommendations"]["protein"]) * 2
+    if sd > 0:
+        assert head["min_detectable_difference"] == pytest.approx(min_detectable_difference(sd, n_p, 2), rel=1e-3)
     json.dumps(head, allow_nan=False)  # the last line is strict JSON

@@ -28,6 +28,7 @@ from metta.sweep.validation import (
     format_report,
     plan_runs,
     select_candidates,
+    stats,
     train_args,
 )
 
@@ -264,6 +265,26 @@ def test_report_statistics_match_scipy(tmp_path: Path) -> None:
     text = format_report(cfg, rep)
     assert "better" in text and "worse" in text and "1 failed" not in text and "failed seed 4: boom" in text
     assert json.dumps([r.to_dict() for r in rep])  # NaN-free JSON
+    sd = stats.pooled_std(better, base)
+    assert rep[1].detectable == pytest.approx(stats.min_detectable_difference(sd, 5, 5))
+    assert "resolve differences" not in text  # only said when the verdict is "not distinguishable"
+
+
+def test_report_says_how_many_seeds_an_undecided_difference_needs(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, seeds=(1, 2, 3, 4, 5))
+    cands = [Candidate(BASELINE, {}), Candidate("v.r.1", {"a": 1}, 0.33)]
+    base = [0.25, 0.31, 0.29, 0.33, 0.27]
+    close = [0.30, 0.27, 0.35, 0.31, 0.32]  # +0.02 with std ~0.03: not distinguishable with 5 seeds
+    results = [_result(BASELINE, s, x, cfg) for s, x in zip(cfg.seeds, base, strict=True)]
+    results += [_result("v.r.1", s, x, cfg, {"a": 1}) for s, x in zip(cfg.seeds, close, strict=True)]
+    rep = build_report(cfg, cands, results)[1]
+    assert rep.verdict == "not distinguishable"
+    sd = stats.pooled_std(close, base)
+    assert rep.detectable == pytest.approx(stats.min_detectable_difference(sd, 5, 5)) and rep.detectable > 0.05
+    assert rep.seeds_for_delta == stats.seeds_needed(rep.delta, sd) and rep.seeds_for_delta > 5
+    text = format_report(cfg, [build_report(cfg, cands, results)[0], rep])
+    assert f"resolve differences of {rep.detectable:.4g} or more" in text
+    assert f"needs ~{rep.seeds_for_delta} seeds per configuration" in text
 
 
 def test_result_log_torn_last_line_and_corrupt_middle(tmp_path: Path) -> None:

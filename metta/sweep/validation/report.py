@@ -35,6 +35,8 @@ class ConfigReport:
     p: float = math.nan
     p_holm: float = math.nan
     cohens_d: float = math.nan
+    detectable: float = math.nan  # smallest true difference these seeds find with 80% power (at cfg.alpha)
+    seeds_for_delta: int | None = None  # seeds per configuration that would resolve the observed delta
     verdict: str = ""
     failures: tuple[str, ...] = ()
     keeps_90pct: str = ""  # seed-plan criteria: pass / fail / n/a (empty for the baseline)
@@ -84,6 +86,10 @@ def build_report(
                 "p": t.p,
                 "p_holm": adjusted[c.config_id],
                 "cohens_d": stats.cohens_d(xs, base),
+                "detectable": stats.min_detectable_difference(
+                    stats.pooled_std(xs, base), len(xs), len(base), cfg.alpha
+                ),
+                "seeds_for_delta": stats.seeds_needed(delta, stats.pooled_std(xs, base), cfg.alpha),
                 "verdict": stats.verdict(delta, t.p, cfg.alpha, cfg.goal),
                 **stats.seed_plan_criteria(s.mean, s.std, (s.ci_low, s.ci_high), c.sweep_score, base_ci, cfg.goal),
             }
@@ -149,6 +155,12 @@ def format_report(cfg: ValidationConfig, reports: Sequence[ConfigReport]) -> str
                 f"{k}={_g(v, '.4g') if isinstance(v, float) else v}" for k, v in flatten(r.suggestion).items()
             )
             notes.append(f"  {r.config_id}: sweep score {_g(r.sweep_score)}; {params}")
+        if r.config_id != BASELINE and r.verdict == stats.VERDICT_SAME and math.isfinite(r.detectable):
+            need = f"~{r.seeds_for_delta}" if r.seeds_for_delta else "more than 1000"
+            notes.append(
+                f"    {r.config_id}: these seeds resolve differences of {_g(r.detectable)} or more (80% power); "
+                f"telling the observed {_g(r.delta, '+.3g')} apart needs {need} seeds per configuration"
+            )
         if r.n < 2:
             notes.append(f"    {r.config_id}: {r.n} successful run(s); a t-test needs at least 2 per configuration")
         if r.seeds_pending:

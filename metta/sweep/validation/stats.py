@@ -93,15 +93,50 @@ def welch_t_test(a: Sequence[float], b: Sequence[float]) -> WelchResult:
     return WelchResult(float(t), float(df), min(p, 1.0))
 
 
-def cohens_d(a: Sequence[float], b: Sequence[float]) -> float:
-    """Effect size (mean_a - mean_b) / pooled sample std (NaN with < 2 values each or zero pooled spread)."""
+def pooled_std(a: Sequence[float], b: Sequence[float]) -> float:
+    """Pooled sample standard deviation of two samples (NaN with fewer than 2 values in either)."""
     x, y = _arr(a), _arr(b)
     if x.size < 2 or y.size < 2:
         return math.nan
-    pooled = ((x.size - 1) * x.var(ddof=1) + (y.size - 1) * y.var(ddof=1)) / (x.size + y.size - 2)
-    if pooled == 0.0:
+    return math.sqrt(((x.size - 1) * x.var(ddof=1) + (y.size - 1) * y.var(ddof=1)) / (x.size + y.size - 2))
+
+
+def cohens_d(a: Sequence[float], b: Sequence[float]) -> float:
+    """Effect size (mean_a - mean_b) / pooled sample std (NaN with < 2 values each or zero pooled spread)."""
+    sd = pooled_std(a, b)
+    if not math.isfinite(sd) or sd == 0.0:
         return math.nan
-    return float((x.mean() - y.mean()) / math.sqrt(pooled))
+    return float((_arr(a).mean() - _arr(b).mean()) / sd)
+
+
+def min_detectable_difference(sd: float, n_a: int, n_b: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Smallest true mean difference that a two-sided test at ``alpha`` finds with probability ``power``, for
+    seed-to-seed spread ``sd`` and ``n_a``/``n_b`` seeds: (t[1-alpha/2] + t[power]) * sd * sqrt(1/n_a + 1/n_b) with
+    n_a + n_b - 2 degrees of freedom (the usual t approximation; NaN for fewer than 2 seeds or an unknown sd)."""
+    if n_a < 2 or n_b < 2 or not math.isfinite(sd) or sd < 0:
+        return math.nan
+    df = n_a + n_b - 2
+    q = float(sps.t.ppf(1.0 - alpha / 2.0, df) + sps.t.ppf(power, df))
+    return q * sd * math.sqrt(1.0 / n_a + 1.0 / n_b)
+
+
+def seeds_needed(delta: float, sd: float, alpha: float = 0.05, power: float = 0.8, most: int = 1000) -> int | None:
+    """Fewest seeds per configuration (both arms equal) whose detectable difference is at most ``|delta|``; None
+    when even ``most`` seeds are not enough or the inputs are unknown."""
+    if not (math.isfinite(delta) and math.isfinite(sd)) or delta == 0.0:
+        return None
+    if sd == 0.0:
+        return 2
+    lo, hi = 2, most
+    if min_detectable_difference(sd, hi, hi, alpha, power) > abs(delta):
+        return None
+    while lo < hi:  # the detectable difference shrinks as n grows
+        mid = (lo + hi) // 2
+        if min_detectable_difference(sd, mid, mid, alpha, power) <= abs(delta):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

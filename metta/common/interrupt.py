@@ -22,6 +22,7 @@ _requested = threading.Event()
 
 class _State:
     defer = 0  # depth of nested deferred() sections
+    depth = 0  # depth of nested handling() sections
     reason = "interrupt requested"  # what the last request was, for the KeyboardInterrupt message
 
 
@@ -91,23 +92,28 @@ def allowed() -> Iterator[None]:
 
 @contextmanager
 def handling(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[None]:
-    """Install :func:`on_signal` for ``signals`` (main thread only; a signal set to be ignored stays ignored),
-    clear an old request (unless nested in another ``handling``), and restore the previous handlers on exit."""
+    """Install :func:`on_signal` for ``signals`` (main thread only; a signal set to be ignored stays ignored) and
+    restore the previous handlers on exit. A request belongs to the outermost section: it is cleared when that
+    section begins and when it ends, so a handled Ctrl-C never makes later code in the process raise."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    if not any(signal.getsignal(sig) is on_signal for sig in signals):  # nested: keep the outer request
+    if _state.depth == 0:
         _requested.clear()
         _state.reason = "interrupt requested"
+    _state.depth += 1
     saved = {}
-    for sig in signals:
-        prev = signal.getsignal(sig)
-        if prev is signal.SIG_IGN or prev is on_signal:
-            continue
-        saved[sig] = prev
-        signal.signal(sig, on_signal)
     try:
+        for sig in signals:
+            prev = signal.getsignal(sig)
+            if prev is signal.SIG_IGN or prev is on_signal:
+                continue
+            saved[sig] = prev
+            signal.signal(sig, on_signal)
         yield
     finally:
         for sig, prev in saved.items():
             signal.signal(sig, prev)
+        _state.depth -= 1
+        if _state.depth == 0:
+            _requested.clear()

@@ -107,22 +107,29 @@ def run_job(job: TrainJobConfig, evaluate_fn: EvaluateFn | None = None) -> tuple
         print_effective(job, effective_sizes(job.trainer, job.trainer.num_envs * job.env.num_agents))
     logger: Any = NullLogger()
     code = 1
-    try:
-        if job.wandb.mode != "disabled" and is_main:
-            w = job.wandb
-            logger = WandbLogger(
-                job.run, w.mode, w.project, w.entity, w.group, w.tags, config=job.to_dict(), dir=w.dir or job.run_dir
-            )
-        with interrupt.handling((signal.SIGINT, signal.SIGTERM)):
+    with interrupt.handling((signal.SIGINT, signal.SIGTERM)):  # _failure reads the request inside this section
+        try:
+            if job.wandb.mode != "disabled" and is_main:
+                w = job.wandb
+                logger = WandbLogger(
+                    job.run,
+                    w.mode,
+                    w.project,
+                    w.entity,
+                    w.group,
+                    w.tags,
+                    config=job.to_dict(),
+                    dir=w.dir or job.run_dir,
+                )
             res = train(job, logger=logger, evaluate_fn=evaluate_fn)
-        result.update(res.as_dict(), status="success", error=None)
-        code = 0
-    except KeyboardInterrupt as exc:
-        result["error"], code = f"KeyboardInterrupt: {exc or 'interrupted by the user'}", 130
-    except Exception as exc:  # any crash must still produce a failed train_result.json
-        result["error"], code = _failure(exc)
-    finally:
-        logger.close()
+            result.update(res.as_dict(), status="success", error=None)
+            code = 0
+        except KeyboardInterrupt as exc:
+            result["error"], code = f"KeyboardInterrupt: {exc or 'interrupted by the user'}", 130
+        except Exception as exc:  # any crash must still produce a failed train_result.json
+            result["error"], code = _failure(exc)
+        finally:
+            logger.close()
     if code != 0:
         good = load_latest_good(Path(job.run_dir) / "checkpoints")
         if good is not None:

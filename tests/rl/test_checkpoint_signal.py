@@ -74,3 +74,16 @@ def test_signal_names_in_the_interrupt_message():
         for _ in range(1000):  # the handler runs at the next bytecode boundary
             pass
     assert interrupt.reason() == "interrupted by SIGINT"
+
+
+def test_a_handled_request_does_not_outlive_its_section(tmp_path):
+    """Regression: a Ctrl-C handled in one section left the flag set, and every later checkpoint in the process
+    (whose write ends with a check) raised KeyboardInterrupt."""
+    with pytest.raises(KeyboardInterrupt), interrupt.handling((signal.SIGTERM,)):
+        interrupt.request()
+        with interrupt.handling((signal.SIGTERM,)):  # nested: the outer request stays visible
+            assert interrupt.requested()
+        interrupt.check()
+    assert interrupt.requested() is False
+    path = save_checkpoint(tmp_path, 1, 10, _policy(), None, {})
+    assert path.name == "model_0001.pt"

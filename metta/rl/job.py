@@ -84,6 +84,13 @@ def print_effective(job: TrainJobConfig, sizes: Sizes) -> None:
     print("\n".join(lines), flush=True)
 
 
+def _wandb_logger(job: TrainJobConfig) -> WandbLogger:
+    w = job.wandb
+    return WandbLogger(
+        job.run, w.mode, w.project, w.entity, w.group, w.tags, config=job.to_dict(), dir=w.dir or job.run_dir
+    )
+
+
 def _failure(exc: Exception) -> tuple[str, int]:
     """(error, exit code) for an exception out of training. A signal that landed inside C++ code (torch's
     writers, for one) comes out as some other exception: the recorded request says it was an interrupt."""
@@ -110,17 +117,7 @@ def run_job(job: TrainJobConfig, evaluate_fn: EvaluateFn | None = None) -> tuple
     with interrupt.handling((signal.SIGINT, signal.SIGTERM)):  # _failure reads the request inside this section
         try:
             if job.wandb.mode != "disabled" and is_main:
-                w = job.wandb
-                logger = WandbLogger(
-                    job.run,
-                    w.mode,
-                    w.project,
-                    w.entity,
-                    w.group,
-                    w.tags,
-                    config=job.to_dict(),
-                    dir=w.dir or job.run_dir,
-                )
+                logger = _wandb_logger(job)
             res = train(job, logger=logger, evaluate_fn=evaluate_fn)
             result.update(res.as_dict(), status="success", error=None)
             code = 0

@@ -81,15 +81,14 @@ def build_report(
         if c.config_id != BASELINE:
             delta = s.mean - stats.mean(base) if xs and base else math.nan
             t = tests[c.config_id]
+            sd = stats.pooled_std(xs, base)
             extra = {
                 "delta": delta,
                 "p": t.p,
                 "p_holm": adjusted[c.config_id],
                 "cohens_d": stats.cohens_d(xs, base),
-                "detectable": stats.min_detectable_difference(
-                    stats.pooled_std(xs, base), len(xs), len(base), cfg.alpha
-                ),
-                "seeds_for_delta": stats.seeds_needed(delta, stats.pooled_std(xs, base), cfg.alpha),
+                "detectable": stats.min_detectable_difference(sd, len(xs), len(base), cfg.alpha),
+                "seeds_for_delta": stats.seeds_needed(delta, sd, cfg.alpha),
                 "verdict": stats.verdict(delta, t.p, cfg.alpha, cfg.goal),
                 **stats.seed_plan_criteria(s.mean, s.std, (s.ci_low, s.ci_high), c.sweep_score, base_ci, cfg.goal),
             }

@@ -88,9 +88,17 @@ def make_job(root: Path, name: str, method: str, trials: int, budget: int, extra
 
 
 def run_sweep(job: SweepJobConfig, harness: Harness, salt: int, log: Callable[[str], None]) -> list[Observation]:
-    """Run the sweep to its trial count through the real loop; returns its observations in order."""
+    """Run the sweep to its trial count through the real loop; returns its observations in order.
+
+    Resumable: a sweep that already holds launched trials (an earlier, interrupted or finished run of this benchmark
+    on the same ``--data-dir``) runs only the rest, since ``num_trials`` counts the trials of one worker process."""
     store = open_store(job.settings.sweep_server_uri)
     try:
+        done = store.count_observations(job.sweep_name, launched_only=True) if store.get_sweep(job.sweep_name) else 0
+        if job.num_trials and done >= job.num_trials:
+            return sorted(store.load_observations(job.sweep_name), key=lambda o: o.seq)
+        if job.num_trials:
+            job = job.model_copy(update={"num_trials": job.num_trials - done})
         tree = compose_train_tree(job.train_overrides())
         loop = SweepLoop(
             job,

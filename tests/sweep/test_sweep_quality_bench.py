@@ -64,3 +64,10 @@ def test_plumbing_with_a_fake_trainer(tmp_path: Path, fake_trainer: list[str]) -
     if sd > 0:
         assert head["min_detectable_difference"] == pytest.approx(min_detectable_difference(sd, n_p, 2), rel=1e-3)
     json.dumps(head, allow_nan=False)  # the last line is strict JSON
+
+    # resuming on the same data dir runs nothing new: each sweep already holds its 3 trials (num_trials counts one
+    # worker's trials, so a naive re-run would have added 3 more to every sweep)
+    again = sq.run(a, sq.Harness(fake_trainer, NoisyEvaluator), lambda s: None)
+    assert [len(c) for c in again["curves"]["protein"]] == [3]
+    assert again["recommendations"] == head["recommendations"]
+    assert again["validated_protein"] == head["validated_protein"]

@@ -37,10 +37,11 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
+import yaml  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metta.sweep.optim.config import ProteinConfig, flatten  # noqa: E402
+from metta.sweep.optim.config import ProteinConfig, ProteinSettings, flatten  # noqa: E402
 from metta.sweep.optim.registry import make_optimizer  # noqa: E402
 
 SMOKE = ["branin", "hartmann6", "branin_noisy", "mixed_cat"]
@@ -197,10 +198,18 @@ def recommended(opt: Any, history: list[tuple[dict[str, Any], float]]) -> dict[s
     return flatten(min(history, key=lambda h: h[1])[0])
 
 
-def run_track_a(problem: str, optimizer: str, seed: int, budget: int) -> dict[str, Any]:
+def run_track_a(
+    problem: str, optimizer: str, seed: int, budget: int, settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """One optimisation run; returns final simple regret and the seconds spent suggesting."""
     prob = PROBLEMS[problem]
-    cfg = ProteinConfig(metric=problem, goal="minimize", method=OPTIMIZERS[optimizer], parameters=prob.parameters())
+    cfg = ProteinConfig(
+        metric=problem,
+        goal="minimize",
+        method=OPTIMIZERS[optimizer],
+        parameters=prob.parameters(),
+        settings=settings or {},
+    )
     opt = make_optimizer(cfg, seed=seed)
     rng = np.random.default_rng([seed, 7919])
     best, spent, history = math.inf, 0.0, []
@@ -355,6 +364,21 @@ def summarise(results: list[dict[str, Any]], optimizers: Sequence[str]) -> tuple
     return lines, head
 
 
+def parse_settings(ap: argparse.ArgumentParser, pairs: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings -> a settings dict (values parsed as YAML scalars), checked by ProteinSettings."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            ap.error(f"--set {pair!r}: use KEY=VALUE, e.g. --set num_random_samples=10")
+        out[key] = yaml.safe_load(value)
+    try:
+        ProteinSettings(**out)
+    except ValueError as exc:
+        ap.error(f"--set: {exc}")
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="Branin, Hartmann6, noisy Branin, mixed_cat")
@@ -364,7 +388,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--seeds", type=int, default=None, help="seeds per problem (default 10, smoke 5)")
     ap.add_argument("--no-track-b", action="store_true", help="skip Track B")
     ap.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a sweep setting for Track A, e.g. --set num_random_samples=10 (repeatable; applies to every optimizer)",
+    )
     args = ap.parse_args(argv)
+    settings = parse_settings(ap, args.set)
     opts = [o.strip() for o in args.optimizers.split(",") if o.strip()]
     unknown = [o for o in opts if o not in OPTIMIZERS]
     if unknown:
@@ -380,12 +412,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         tasks += [("B", o, s) for o in opts for s in range(seeds)]
     for p in problems:
         budget = 30 if args.smoke else PROBLEMS[p].budget
-        tasks += [("A", p, o, s, budget) for o in opts for s in range(seeds)]
+        tasks += [("A", p, o, s, budget, settings) for o in opts for s in range(seeds)]
     t0 = time.perf_counter()
     results = run_tasks(tasks, args.workers)
     lines, head = summarise(results, opts)
     head["tier"] = "smoke" if args.smoke else "full"
     head["seeds"] = seeds
+    head["settings"] = settings
     head["wall_s"] = round(time.perf_counter() - t0, 1)
     print("\n".join(lines))
     print(f"(wall {head['wall_s']} s, {args.workers} workers, one thread each; other jobs may share the CPU)")

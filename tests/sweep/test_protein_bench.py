@@ -58,3 +58,20 @@ def test_hard_landscape_functions_hit_their_known_optima(hpo) -> None:
     # noisy problems report the true regret at the recommended point (never the noisy observation)
     r = hpo.run_track_a("branin_noisy", "random", 0, 12)
     assert r["regret"] >= 0 and hpo.PROBLEMS["branin_noisy"].noise == 5.0
+
+
+def test_set_passes_a_checked_setting_to_every_optimizer(hpo) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    assert hpo.parse_settings(ap, ["num_random_samples=10", "acquisition=ucb"]) == {
+        "num_random_samples": 10,
+        "acquisition": "ucb",
+    }
+    for bad in (["num_random_samples"], ["no_such_setting=1"], ["num_random_samples=-1"]):
+        with pytest.raises(SystemExit):
+            hpo.parse_settings(ap, bad)
+    # the setting reaches the optimizer: with a 12-point design, 12 evaluations are all initial-design points
+    a = hpo.run_track_a("branin", "protein", 0, 12, {"num_random_samples": 12})
+    b = hpo.run_track_a("branin", "protein", 0, 12, {"num_random_samples": 3})
+    assert a["regret"] != b["regret"]

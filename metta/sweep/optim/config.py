@@ -125,7 +125,7 @@ class ProteinSettings(FrozenConfig):
     """Settings of the Protein optimizer (a sweep config's ``protein:`` block); every one is used (docs/protein.md)."""
 
     num_random_samples: int = Field(
-        10, ge=0, le=10_000, description="Initial space-filling design size before the GP is used (centre first)."
+        5, ge=0, le=10_000, description="Initial space-filling design size before the GP is used (centre first)."
     )
     max_suggestion_cost: float = Field(
         3600.0, gt=0, description="Candidates predicted to cost more than this (seconds) are masked out."

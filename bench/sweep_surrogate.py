@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Rank sweep methods on a surrogate of the real quick sweep: hundreds of repeats in minutes, with standard errors.
+
+    .venv/bin/python bench/sweep_surrogate.py                        # 100 repeats x 8 trials, four methods
+    .venv/bin/python bench/sweep_surrogate.py --repeats 200 --methods protein,random --set num_random_samples=5
+    .venv/bin/python bench/sweep_surrogate.py --export <sweep_quality --data-dir>   # refresh the data file
+
+bench/sweep_quality.py trains for real, so it affords three repeats, and the differences between methods drown in
+training-seed noise. This benchmark replays the quick sweep (configs/sweep/quick.yaml) on a surrogate. The
+surrogate is a GP fitted to every real run in bench/data/quick_sweep_runs.json (sweep trials and validation runs of
+the `mlp` agent at 393,216 agent-steps). The true score of a configuration is the GP's posterior mean. An observation
+adds Gaussian noise with the GP's fitted noise std. Each method runs ``--trials`` suggestions per repeat. It is
+scored by the true value of its recommendation (Protein: best posterior mean; the others: best observation), and by
+the best true value it sampled (``oracle``). The oracle separates where a method searched from how it picked.
+Repeat r uses seed r for every method, so differences are paired. The last line is JSON: ``true_<method>``
+(mean), ``se_<method>``, ``oracle_<method>``, ``diff_protein_vs_<method>`` with its paired standard error,
+``baseline`` (the true value of the default) and ``noise_sd``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from metta.sweep.optim.config import ProteinConfig, ProteinSettings, flatten  # noqa: E402
+from metta.sweep.optim.gp import GaussianProcess  # noqa: E402
+from metta.sweep.optim.registry import make_optimizer  # noqa: E402
+from metta.sweep.optim.spaces import SearchSpace  # noqa: E402
+
+DATA = ROOT / "bench" / "data" / "quick_sweep_runs.json"
+SWEEP = ROOT / "configs" / "sweep" / "quick.yaml"
+METHODS = {"protein": "bayes", "random": "random", "tpe": "optuna_tpe", "gp": "optuna_gp"}
+LR, ENT = "trainer.optimizer.learning_rate", "trainer.ppo.ent_coef"
+DEFAULT = {LR: 4.57e-4, ENT: 2.1e-3}
+
+
+class Surrogate:
+    """True score = posterior mean of a GP fitted to real runs over the quick sweep's normalised space."""
+
+    def __init__(self, runs: Sequence[dict[str, Any]], space: SearchSpace, seed: int = 0) -> None:
+        if len(runs) < 5:
+            raise ValueError(f"the surrogate needs at least 5 real runs, got {len(runs)}; see --export")
+        self.space = space
+        x = np.stack([space.encode({LR: r["learning_rate"], ENT: r["ent_coef"]}) for r in runs])
+        y = np.array([float(r["score"]) for r in runs])
+        self.gp = GaussianProcess("matern52", restarts=4).fit(x, y, np.random.default_rng(seed))
+        _, _, sn2 = self.gp.hyper()
+        self.noise_sd = math.sqrt(sn2) * float(y.std())  # the GP fits standardised targets
+
+    def truth(self, flat: dict[str, Any]) -> float:
+        return float(self.gp.predict(self.space.encode(flat)[None])[0][0])
+
+
+def load_runs(path: Path = DATA) -> list[dict[str, Any]]:
+    return list(json.loads(path.read_text())["runs"])
+
+
+def quick_config(method: str, settings: dict[str, Any]) -> ProteinConfig:
+    q = yaml.safe_load(SWEEP.read_text())
+    return ProteinConfig(
+        metric="score",
+        goal="maximize",
+        method=method,
+        parameters=q["parameters"],
+        settings={**q["protein"], **settings},
+    )
+
+
+def one_sweep(sur: Surrogate, method: str, seed: int, trials: int, settings: dict[str, Any]) -> tuple[float, float]:
+    """(true value of the recommendation, best true value sampled) of one simulated sweep."""
+    opt = make_optimizer(quick_config(METHODS[method], settings), seed=seed)
+    rng = np.random.default_rng([seed, 99])
+    seen: list[tuple[dict[str, Any], float, float]] = []  # (suggestion, observed, true)
+    for _ in range(trials):
+        ((sugg, _info),) = opt.suggest(1)
+        true = sur.truth(flatten(sugg))
+        observed = true + float(rng.normal(0.0, sur.noise_sd))
+        seen.append((sugg, observed, true))
+        opt.observe(sugg, observed, 45.0)
+    rec = opt.recommend() if method == "protein" else None  # type: ignore[attr-defined]
+    pick = flatten(rec[0]) if rec else flatten(max(seen, key=lambda s: s[1])[0])
+    return sur.truth(pick), max(s[2] for s in seen)
+
+
+def run(a: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
+    methods = [m for m in a.methods.split(",") if m]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise SystemExit(f"unknown methods {unknown}; choose from {list(METHODS)}")
+    space = SearchSpace.from_flat(quick_config("bayes", {}).flat_parameters())
+    sur = Surrogate(load_runs(Path(a.data)), space)
+    base = sur.truth(DEFAULT)
+    res = {m: np.array([one_sweep(sur, m, r, a.trials, a.settings) for r in range(a.repeats)]) for m in methods}
+    head: dict[str, Any] = {"bench": "sweep_surrogate", "repeats": a.repeats, "trials": a.trials}
+    head.update({"settings": a.settings, "baseline": round(base, 5), "noise_sd": round(sur.noise_sd, 5)})
+    log(f"surrogate from {len(load_runs(Path(a.data)))} real runs; default {base:.4f}; noise sd {sur.noise_sd:.4f}")
+    log(f"{'method':<10}{'true (mean ± se)':>20}{'median':>9}{'oracle':>9}{'P(> default)':>14}")
+    for m, v in res.items():
+        se = float(v[:, 0].std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan")
+        head[f"true_{m}"], head[f"se_{m}"] = round(float(v[:, 0].mean()), 5), round(se, 5)
+        head[f"oracle_{m}"] = round(float(v[:, 1].mean()), 5)
+        line = f"{m:<10}{v[:, 0].mean():>12.4f} ± {se:.4f}{np.median(v[:, 0]):>9.4f}{v[:, 1].mean():>9.4f}"
+        log(line + f"{np.mean(v[:, 0] > base):>14.2f}")
+    for m in [m for m in methods if m != "protein" and "protein" in res]:
+        d = res["protein"][:, 0] - res[m][:, 0]
+        head[f"diff_protein_vs_{m}"] = round(float(d.mean()), 5)
+        head[f"diff_se_protein_vs_{m}"] = round(float(d.std(ddof=1) / math.sqrt(len(d))), 5) if len(d) > 1 else None
+    return head
+
+
+def export(data_dir: Path, out: Path) -> int:
+    """Collect every successful real run of a sweep_quality data directory into the surrogate's data file."""
+    from metta.sweep.store import open_store  # only the export needs the store
+    from metta.sweep.validation.resume import ResultLog
+
+    sweep_dir = data_dir / "sweep"
+    store = open_store(sweep_dir / "sweeps.db")
+    runs: list[dict[str, Any]] = []
+    try:
+        names = [p.name for p in sorted(sweep_dir.iterdir()) if p.is_dir() and store.get_sweep(p.name)]
+        for name in names:
+            for o in sorted(store.load_observations(name), key=lambda o: o.seq):
+                if not o.is_failure and o.objective is not None:
+                    runs.append(_row(o.suggestion, o.objective, f"sweep {name} (training seed 0)"))
+    finally:
+        store.close()
+    for path in sorted(sweep_dir.glob("*/validation/results.jsonl")):
+        for r in ResultLog(path, log=lambda s: None).load():
+            if r.status == "success" and r.score is not None:
+                runs.append(_row(r.suggestion, r.score, f"validation of {r.config_id} (training seed {r.seed})"))
+    meta = {
+        "what": "sweep_eval avg_category_score of the mlp agent after 393,216 agent-steps (configs/sweep/quick.yaml)"
+    }
+    out.write_text(json.dumps({"meta": {**meta, "runs": len(runs)}, "runs": runs}, indent=0) + "\n")
+    return len(runs)
+
+
+def _row(suggestion: dict[str, Any], score: float, source: str) -> dict[str, Any]:
+    flat = {**DEFAULT, **flatten(suggestion)}
+    return {"learning_rate": flat[LR], "ent_coef": flat[ENT], "score": round(float(score), 6), "source": source}
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=100, help="simulated sweeps per method (default 100)")
+    ap.add_argument("--trials", type=int, default=8, help="trials per sweep (default 8, as in sweep_quality)")
+    ap.add_argument("--methods", default=",".join(METHODS), help="comma list of " + ",".join(METHODS))
+    ap.add_argument("--data", default=str(DATA), help="the real runs the surrogate is fitted to")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a sweep setting (repeatable)")
+    ap.add_argument("--export", metavar="DATA_DIR", help="rebuild --data from a sweep_quality --data-dir and exit")
+    a = ap.parse_args(argv)
+    a.settings = {}
+    for pair in a.set:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            ap.error(f"--set {pair!r}: use KEY=VALUE, e.g. --set num_random_samples=5")
+        a.settings[key] = yaml.safe_load(value)
+    try:
+        ProteinSettings(**a.settings)
+    except ValueError as exc:
+        ap.error(f"--set: {exc}")
+    if a.repeats < 2 or a.trials < 2:
+        ap.error("--repeats and --trials must be at least 2")
+    return a
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
+    a = parse(argv)
+    if a.export:
+        print(f"wrote {export(Path(a.export), Path(a.data))} runs to {a.data}")
+        return None
+    head = run(a)
+    print(json.dumps(head, sort_keys=True))
+    return head
+
+
+if __name__ == "__main__":
+    main()

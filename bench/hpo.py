@@ -37,12 +37,13 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-import yaml  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from metta.common.errors import ConfigError  # noqa: E402
 from metta.sweep.optim.config import ProteinConfig, ProteinSettings, flatten  # noqa: E402
 from metta.sweep.optim.registry import make_optimizer  # noqa: E402
+from metta.tools.overrides import overridden_values  # noqa: E402
 
 SMOKE = ["branin", "hartmann6", "branin_noisy", "mixed_cat"]
 OPTIMIZERS = {"protein": "bayes", "random": "random", "tpe": "optuna_tpe", "gp": "optuna_gp"}
@@ -365,18 +366,11 @@ def summarise(results: list[dict[str, Any]], optimizers: Sequence[str]) -> tuple
 
 
 def parse_settings(ap: argparse.ArgumentParser, pairs: Sequence[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` strings -> a settings dict (values parsed as YAML scalars), checked by ProteinSettings."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            ap.error(f"--set {pair!r}: use KEY=VALUE, e.g. --set num_random_samples=10")
-        out[key] = yaml.safe_load(value)
+    """``KEY=VALUE`` strings -> the settings they set, checked by ProteinSettings; bad ones are a usage error."""
     try:
-        ProteinSettings(**out)
-    except ValueError as exc:
+        return overridden_values(ProteinSettings(), pairs)
+    except ConfigError as exc:
         ap.error(f"--set: {exc}")
-    return out
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

@@ -95,9 +95,9 @@ def run_sweep(job: SweepJobConfig, harness: Harness, salt: int, log: Callable[[s
     store = open_store(job.settings.sweep_server_uri)
     try:
         done = store.count_observations(job.sweep_name, launched_only=True) if store.get_sweep(job.sweep_name) else 0
-        if job.num_trials and done >= job.num_trials:
-            return sorted(store.load_observations(job.sweep_name), key=lambda o: o.seq)
-        if job.num_trials:
+        if job.num_trials:  # 0 would mean "until stopped"
+            if done >= job.num_trials:
+                return sorted(store.load_observations(job.sweep_name), key=lambda o: o.seq)
             job = job.model_copy(update={"num_trials": job.num_trials - done})
         tree = compose_train_tree(job.train_overrides())
         loop = SweepLoop(

@@ -33,10 +33,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from metta.common.errors import ConfigError  # noqa: E402
 from metta.sweep.optim.config import ProteinConfig, ProteinSettings, flatten  # noqa: E402
 from metta.sweep.optim.gp import GaussianProcess  # noqa: E402
 from metta.sweep.optim.registry import make_optimizer  # noqa: E402
 from metta.sweep.optim.spaces import SearchSpace  # noqa: E402
+from metta.tools.overrides import overridden_values  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "quick_sweep_runs.json"
 SWEEP = ROOT / "configs" / "sweep" / "quick.yaml"
@@ -99,12 +101,13 @@ def run(a: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, 
     if unknown:
         raise SystemExit(f"unknown methods {unknown}; choose from {list(METHODS)}")
     space = SearchSpace.from_flat(quick_config("bayes", {}).flat_parameters())
-    sur = Surrogate(load_runs(Path(a.data)), space)
+    runs = load_runs(Path(a.data))
+    sur = Surrogate(runs, space)
     base = sur.truth(DEFAULT)
     res = {m: np.array([one_sweep(sur, m, r, a.trials, a.settings) for r in range(a.repeats)]) for m in methods}
     head: dict[str, Any] = {"bench": "sweep_surrogate", "repeats": a.repeats, "trials": a.trials}
     head.update({"settings": a.settings, "baseline": round(base, 5), "noise_sd": round(sur.noise_sd, 5)})
-    log(f"surrogate from {len(load_runs(Path(a.data)))} real runs; default {base:.4f}; noise sd {sur.noise_sd:.4f}")
+    log(f"surrogate from {len(runs)} real runs; default {base:.4f}; noise sd {sur.noise_sd:.4f}")
     log(f"{'method':<10}{'true (mean ± se)':>20}{'median':>9}{'oracle':>9}{'P(> default)':>14}")
     for m, v in res.items():
         se = float(v[:, 0].std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan")
@@ -160,15 +163,9 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a sweep setting (repeatable)")
     ap.add_argument("--export", metavar="DATA_DIR", help="rebuild --data from a sweep_quality --data-dir and exit")
     a = ap.parse_args(argv)
-    a.settings = {}
-    for pair in a.set:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            ap.error(f"--set {pair!r}: use KEY=VALUE, e.g. --set num_random_samples=5")
-        a.settings[key] = yaml.safe_load(value)
     try:
-        ProteinSettings(**a.settings)
-    except ValueError as exc:
+        a.settings = overridden_values(ProteinSettings(), a.set)
+    except ConfigError as exc:
         ap.error(f"--set: {exc}")
     if a.repeats < 2 or a.trials < 2:
         ap.error("--repeats and --trials must be at least 2")

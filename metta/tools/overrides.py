@@ -119,3 +119,12 @@ def apply_overrides(model: M, overrides: Sequence[str] | Mapping[str, Any]) -> M
             pass
     shown = ", ".join(f"{p}={r if r is not None else repr(v)}" for p, v, r in items)
     raise ConfigError(f"overrides [{shown}] are invalid: {format_validation_error(first)}")
+
+
+def overridden_values(model: BaseModel, overrides: Sequence[str]) -> dict[str, Any]:
+    """Only the fields that ``overrides`` set, after ``apply_overrides`` validated them against ``model``:
+    ``overridden_values(ProteinSettings(), ["num_random_samples=10"])`` → ``{"num_random_samples": 10}``.
+    For merging command-line settings over another config's values without carrying ``model``'s defaults along."""
+    result = apply_overrides(model, overrides)
+    keys = dict.fromkeys(parse_assignment(text)[0].split(".")[0] for text in overrides)
+    return {k: result.model_dump()[k] for k in keys}

@@ -4,7 +4,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from metta.common.errors import ConfigError
-from metta.tools.overrides import apply_overrides, parse_assignment
+from metta.tools.overrides import apply_overrides, overridden_values, parse_assignment
 
 
 class Inner(BaseModel):
@@ -72,3 +72,14 @@ def test_related_values_change_together_and_list_items_by_index():
         apply_overrides(Sized(), ["items.2.lr=1"])
     with pytest.raises(ConfigError, match="mini 4 > batch 2"):
         apply_overrides(Sized(), ["batch=2"])
+
+
+def test_overridden_values_returns_only_the_set_fields_validated() -> None:
+    from metta.sweep.optim.config import ProteinSettings
+
+    got = overridden_values(ProteinSettings(), ["num_random_samples=10", "acquisition=ucb"])
+    assert got == {"num_random_samples": 10, "acquisition": "ucb"}  # no defaults of the other fields come along
+    with pytest.raises(ConfigError, match="valid keys: acquisition"):
+        overridden_values(ProteinSettings(), ["no_such_setting=1"])
+    with pytest.raises(ConfigError, match="greater than or equal to 0"):
+        overridden_values(ProteinSettings(), ["num_random_samples=-1"])

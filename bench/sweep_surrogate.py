@@ -14,7 +14,9 @@ scored by the true value of its recommendation (Protein: best posterior mean; th
 the best true value it sampled (``oracle``). The oracle separates where a method searched from how it picked.
 Repeat r uses seed r for every method, so differences are paired. The last line is JSON: ``true_<method>``
 (mean), ``se_<method>``, ``oracle_<method>``, ``diff_protein_vs_<method>`` with its paired standard error,
-``baseline`` (the true value of the default) and ``noise_sd``.
+``baseline`` (the true value of the default) and ``noise_sd``, and whether Protein knows the noise:
+``protein_noise_fitted_median`` (its fitted noise std) and ``protein_noise_interval_coverage`` (how often the 95%
+profile interval of that noise contains the true ``noise_sd``).
 """
 
 from __future__ import annotations
@@ -79,8 +81,11 @@ def quick_config(method: str, settings: dict[str, Any]) -> ProteinConfig:
     )
 
 
-def one_sweep(sur: Surrogate, method: str, seed: int, trials: int, settings: dict[str, Any]) -> tuple[float, float]:
-    """(true value of the recommendation, best true value sampled) of one simulated sweep."""
+def one_sweep(
+    sur: Surrogate, method: str, seed: int, trials: int, settings: dict[str, Any]
+) -> tuple[float, float, float, float, float]:
+    """(true value of the recommendation, best true value sampled, Protein's fitted noise std and its 95% interval
+    (NaN for the others)) of one simulated sweep."""
     opt = make_optimizer(quick_config(METHODS[method], settings), seed=seed)
     rng = np.random.default_rng([seed, 99])
     seen: list[tuple[dict[str, Any], float, float]] = []  # (suggestion, observed, true)
@@ -92,7 +97,8 @@ def one_sweep(sur: Surrogate, method: str, seed: int, trials: int, settings: dic
         opt.observe(sugg, observed, 45.0)
     rec = opt.recommend() if method == "protein" else None  # type: ignore[attr-defined]
     pick = flatten(rec[0]) if rec else flatten(max(seen, key=lambda s: s[1])[0])
-    return sur.truth(pick), max(s[2] for s in seen)
+    noise = (rec[1]["noise_std"], *rec[1]["noise_interval"]) if rec else (math.nan,) * 3
+    return (sur.truth(pick), max(s[2] for s in seen), *noise)
 
 
 def run(a: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -115,6 +121,13 @@ def run(a: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, 
         head[f"oracle_{m}"] = round(float(v[:, 1].mean()), 5)
         line = f"{m:<10}{v[:, 0].mean():>12.4f} ± {se:.4f}{np.median(v[:, 0]):>9.4f}{v[:, 1].mean():>9.4f}"
         log(line + f"{np.mean(v[:, 0] > base):>14.2f}")
+    if "protein" in res:  # does Protein know how noisy the objective is? (the truth is the surrogate's noise)
+        fit, lo, hi = res["protein"][:, 2], res["protein"][:, 3], res["protein"][:, 4]
+        cover = float(np.mean((lo <= sur.noise_sd) & (sur.noise_sd <= hi)))
+        head["protein_noise_fitted_median"] = round(float(np.nanmedian(fit)), 5)
+        head["protein_noise_interval_coverage"] = round(cover, 3)
+        log(f"Protein's fitted noise std: median {np.nanmedian(fit):.4f} (true {sur.noise_sd:.4f}); its 95% interval")
+        log(f"  covers the true noise in {cover:.0%} of sweeps (median width {np.nanmedian(hi / lo):.1f}x)")
     for m in [m for m in methods if m != "protein" and "protein" in res]:
         d = res["protein"][:, 0] - res[m][:, 0]
         head[f"diff_protein_vs_{m}"] = round(float(d.mean()), 5)

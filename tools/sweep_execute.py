@@ -36,7 +36,13 @@ def _setup(argv: list[str]):  # (job, store, train_tree
 
 
 def _finish(job, store) -> None:
-    from metta.sweep.best_params import format_posterior, format_report, rank_observations, rank_posterior
+    from metta.sweep.best_params import (
+        format_posterior,
+        format_report,
+        format_uncertainty,
+        rank_observations,
+        rank_posterior,
+    )
 
     config = job.sweep.protein_for(0)[1]
     obs = store.load_observations(job.sweep_name)
@@ -48,12 +54,7 @@ def _finish(job, store) -> None:
         post = []
     if post:
         print(format_posterior(post, top_n=1))
-        best = post[0][1]
-        if best.noise_std == best.noise_std:  # not NaN: the model had enough points to fit the noise
-            print(
-                f"uncertainty: one evaluation of a configuration varies by about ±{best.noise_std:.3g} (fitted noise "
-                f"std); the winner's posterior std is {best.posterior_std:.3g}. A sweep score is one noisy draw."
-            )
+        print(format_uncertainty(post[0][1], len(obs)))
     else:
         print(format_report(rank_observations(obs, config.goal), len(obs), top_n=1))
     print(f"\nresults:  {job.sweep_dir}/runs/<run_id>/  (train.log, checkpoints/, eval/stats.db)")

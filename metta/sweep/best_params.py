@@ -48,11 +48,8 @@ def format_posterior(ranked: Sequence[tuple[Observation, Recommendation]], top_n
     """Lines with the posterior mean ± std, observed mean and repeat count of the best ``top_n`` configurations."""
     if not ranked:
         return "no successful observations yet"
-    noise = ranked[0][1].noise_std
     lines = [
-        "ranked by GP posterior mean (repeats averaged; fitted noise std of one evaluation: "
-        + ("n/a, fewer than 3 configurations" if not np.isfinite(noise) else f"{noise:.4g}")
-        + ")"
+        f"ranked by GP posterior mean (repeats averaged; fitted noise std of one evaluation: {_noise(ranked[0][1])})"
     ]
     for i, (o, r) in enumerate(ranked[:top_n], 1):
         sd = "" if not np.isfinite(r.posterior_std) else f" ± {r.posterior_std:.3g}"
@@ -62,6 +59,37 @@ def format_posterior(ranked: Sequence[tuple[Observation, Recommendation]], top_n
         )
         for k, v in flatten(o.suggestion).items():
             lines.append(f"    {k}: {v:.6g}" if isinstance(v, float) else f"    {k}: {v}")
+    return "\n".join(lines)
+
+
+def _noise(r: Recommendation) -> str:
+    if not np.isfinite(r.noise_std):
+        return "n/a, fewer than 3 configurations"
+    lo, hi = r.noise_interval
+    return f"{r.noise_std:.4g}" + (f", 95% interval {lo:.3g}-{hi:.3g}" if np.isfinite(lo) and np.isfinite(hi) else "")
+
+
+def noise_undetermined(r: Recommendation, factor: float = 4.0) -> bool:
+    """Whether the data cannot pin the evaluation noise down: its 95% interval spans more than ``factor``x."""
+    lo, hi = r.noise_interval
+    return bool(np.isfinite(lo) and np.isfinite(hi) and hi > factor * max(lo, 1e-300))
+
+
+def format_uncertainty(best: Recommendation, trials: int) -> str:
+    """How sure the winner is: the fitted noise of one evaluation, the posterior std, and a caution when the sweep
+    is too small to tell noise from real differences (the posterior std is then unreliable)."""
+    if not np.isfinite(best.noise_std):
+        return "uncertainty: too few configurations to model; a sweep score is one noisy draw. Validate."
+    lines = [
+        f"uncertainty: one evaluation of a configuration varies by about ±{best.noise_std:.3g} (fitted noise std); "
+        f"the winner's posterior std is {best.posterior_std:.3g}. A sweep score is one noisy draw."
+    ]
+    if noise_undetermined(best):
+        lo, hi = best.noise_interval
+        lines.append(
+            f"caution: with {trials} trials the noise cannot be told apart from real differences (anything from "
+            f"{lo:.2g} to {hi:.2g} fits), so that posterior std may be far too small. Validate before adopting it."
+        )
     return "\n".join(lines)
 
 

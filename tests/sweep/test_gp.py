@@ -115,3 +115,16 @@ def test_cold_fit_on_many_points_climbs_once_from_the_most_likely_start(monkeypa
     nll_screened = full._nll(screened_theta, x, ys, d2, nw)[0]
     nll_full = full._nll(full.theta, x, ys, d2, nw)[0]
     assert nll_screened <= nll_full + 1.0  # within one nat of the best of three climbs
+
+
+def test_noise_profile_is_lowest_near_the_true_noise_and_leaves_the_model_alone() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, (80, 2))
+    y = np.sin(2 * x[:, 0]) + 0.5 * x[:, 1] + rng.normal(0, 0.2, 80)
+    gp = GaussianProcess().fit(x, y, rng)
+    theta, pred = gp.theta.copy(), gp.predict(x[:5])[0]
+    nll, std = gp.noise_profile(x, y, np.linspace(-10.0, 0.5, 12), np.random.default_rng(0))
+    assert np.all(np.diff(std) > 0)  # the grid runs from small to large noise
+    assert 0.1 < std[int(np.argmin(nll))] < 0.4  # the true noise std is 0.2
+    assert nll[0] > nll.min() + 5 and nll[-1] > nll.min() + 5  # far-off noise levels are clearly worse
+    assert np.array_equal(gp.theta, theta) and np.allclose(gp.predict(x[:5])[0], pred)

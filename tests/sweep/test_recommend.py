@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from metta.common.config import REPO_ROOT
+from metta.sweep.best_params import format_uncertainty, noise_undetermined
 from metta.sweep.optim import ProteinConfig
 from metta.sweep.optim.protein import Protein
-from metta.sweep.optim.recommend import rank_by_posterior
+from metta.sweep.optim.recommend import Recommendation, rank_by_posterior
 from metta.sweep.store import open_store
 
 OPT = np.array([0.3, -0.4])
@@ -35,6 +36,35 @@ def test_posterior_recommends_better_true_points_than_observed_on_average() -> N
     assert np.mean(gaps) > 0.05 and sum(g >= 0 for g in gaps) >= 6, gaps
 
 
+def test_noise_interval_covers_the_true_noise_and_says_when_few_points_cannot_pin_it() -> None:
+    covered_many, covered_few = 0, 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        x = rng.uniform(-1, 1, (40, 2))
+        many = rank_by_posterior(x, _true(x) + rng.normal(0, 0.25, 40), rng=np.random.default_rng(seed))[0]
+        lo, hi = many.noise_interval
+        covered_many += lo <= 0.25 <= hi
+        assert hi < 2.5 * lo and not noise_undetermined(many), (seed, many)  # 40 points pin the noise down
+        exact = rank_by_posterior(x, _true(x), rng=np.random.default_rng(seed))[0]
+        assert exact.noise_interval[1] < 0.01, exact  # noise-free data: only tiny noise fits
+        # seven noisy points: the fitted noise is a guess (several times too small here); the interval says so
+        few = rank_by_posterior(x[:7], _true(x[:7]) + rng.normal(0, 0.25, 7), rng=np.random.default_rng(seed))[0]
+        lo, hi = few.noise_interval
+        covered_few += lo <= 0.25 <= hi
+        assert noise_undetermined(few) and few.noise_std < hi, (seed, few)
+    assert covered_many >= 7 and covered_few >= 7, (covered_many, covered_few)  # a 95% interval, 8 seeds
+
+
+def test_uncertainty_message_cautions_only_when_the_noise_is_undetermined() -> None:
+    sure = Recommendation(0, (0,), 0.31, 0.012, 0.33, 0.045, (0.031, 0.076))
+    unsure = Recommendation(0, (0,), 0.31, 0.004, 0.33, 0.0036, (0.0001, 0.11))
+    assert "±0.045" in format_uncertainty(sure, 16) and "caution" not in format_uncertainty(sure, 16)
+    msg = format_uncertainty(unsure, 8)
+    assert "with 8 trials" in msg and "0.0001 to 0.11" in msg and "Validate" in msg
+    tiny = Recommendation(0, (0,), 0.31, float("nan"), 0.31, float("nan"))
+    assert "too few configurations" in format_uncertainty(tiny, 2)
+
+
 def test_minimize_repeats_and_tiny_histories() -> None:
     x = np.array([[0.0], [0.5], [0.5], [-0.5]])
     # minimize: (0.5) repeated is averaged to 2.0, worse than 1.0 at 0.0 under the observed ranking too
@@ -43,7 +73,7 @@ def test_minimize_repeats_and_tiny_histories() -> None:
     assert {r.members for r in recs} == {(0,), (1, 2), (3,)}
     assert recs[0].observed_mean == 1.0
     two = rank_by_posterior(np.array([[0.0], [1.0]]), np.array([1.0, 2.0]))  # too few to model: observed order
-    assert [r.index for r in two] == [1, 0] and np.isnan(two[0].noise_std)
+    assert [r.index for r in two] == [1, 0] and np.isnan(two[0].noise_std) and np.isnan(two[0].noise_interval[0])
 
 
 def test_protein_recommend_is_an_observed_point_near_the_optimum() -> None:
@@ -95,5 +125,6 @@ def test_tool_by_posterior_beats_by_observed_on_the_true_function(tmp_path: Path
         line = next(ln for ln in r.stdout.splitlines() if ln.startswith("#1 "))
         firsts[by] = int(line.split()[1].rsplit(".", 1)[1])
         assert ("posterior=" in line) == (by == "posterior")
+        assert ("fitted noise std of one evaluation" in r.stdout and "95% interval" in r.stdout) == (by == "posterior")
     assert firsts["observed"] != firsts["posterior"]
     assert _true(uv[firsts["posterior"]])[0] > _true(uv[firsts["observed"]])[0] + 0.05, firsts

@@ -28,6 +28,8 @@ _SCREEN_ABOVE = 40
 _SCREEN_FACTOR = 4
 _LOG_SF2_BOUNDS = (math.log(0.01), math.log(100.0))
 _LOG_SN2_BOUNDS = (math.log(1e-6), math.log(2.0))
+_NOISE_PRIOR = (-6.0, 3.0)  # log noise variance (standardised targets) ~ N(mean, sd)
+_LS_PRIOR = (-0.9, 1.0)  # log lengthscale ~ N(log(d) / 2 + mean, sd)
 
 
 def sq_dists(a: np.ndarray, b: np.ndarray, inv_ls: np.ndarray) -> np.ndarray:
@@ -75,6 +77,8 @@ class GaussianProcess:
         self._chol = np.zeros((0, 0))
         self._alpha = np.zeros(0)
         self._nw = np.zeros(0)  # per-point noise multipliers (1 / repeat count of an averaged point)
+        self.noise_bounds = _LOG_SN2_BOUNDS  # log noise variance range of the fit; equal ends fix the noise
+        self.last_nll = math.nan  # negative log posterior of the last optimised fit (for the noise profile)
 
     # ---- hyperparameter fit -------------------------------------------------------------------------------------
     def _prior(self, theta: np.ndarray, d: int) -> tuple[float, np.ndarray]:
@@ -83,9 +87,9 @@ class GaussianProcess:
         The lengthscale prior grows with sqrt(d) (distances grow with dimension) and is centred on about half the
         [-1, 1] span in 2-d; it only regularises small data, the likelihood dominates soon.
         """
-        mu_ls = 0.5 * math.log(d) - 0.9
-        mus = np.concatenate([np.full(d, mu_ls), [0.0, -6.0]])
-        sds = np.concatenate([np.full(d, 1.0), [1.0, 3.0]])
+        mu_ls = 0.5 * math.log(d) + _LS_PRIOR[0]
+        mus = np.concatenate([np.full(d, mu_ls), [0.0, _NOISE_PRIOR[0]]])
+        sds = np.concatenate([np.full(d, _LS_PRIOR[1]), [1.0, _NOISE_PRIOR[1]]])
         z = (theta - mus) / sds
         return 0.5 * float(z @ z), z / sds
 
@@ -170,7 +174,7 @@ class GaussianProcess:
         random starts; ``cold`` says the current ones are only the default guess, not a previous fit."""
         d = x.shape[1]
         d2_parts = (x[:, None, :] - x[None, :, :]).transpose(2, 0, 1) ** 2
-        bounds = [_LOG_LS_BOUNDS] * d + [_LOG_SF2_BOUNDS, _LOG_SN2_BOUNDS]
+        bounds = [_LOG_LS_BOUNDS] * d + [_LOG_SF2_BOUNDS, self.noise_bounds]
         lo = np.array([b[0] for b in bounds])
         hi = np.array([b[1] for b in bounds])
         assert self.theta is not None  # fit() sets the warm start before optimising
@@ -195,6 +199,7 @@ class GaussianProcess:
             )
             if np.all(np.isfinite(res.x)) and res.fun < best_f:
                 best_t, best_f = res.x, float(res.fun)
+        self.last_nll = best_f
         return np.asarray(best_t, dtype=float)
 
     # ---- prediction -------------------------------------------------------------------------------------------------
@@ -244,6 +249,28 @@ class GaussianProcess:
         noise_max = self.theta[d + 1] > _LOG_SN2_BOUNDS[1] - 0.25
         ls_min = bool(np.all(self.theta[:d] < _LOG_LS_BOUNDS[0] + 0.25))
         return bool(noise_max or ls_min)
+
+    def noise_profile(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        log_noise: np.ndarray,
+        rng: np.random.Generator,
+        repeats: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Profile negative log likelihood of the data at each fixed log noise variance (standardised units), and
+        that noise as a std in target units. The other hyperparameters are re-fitted (warm from this fit, plus one
+        restart); the noise prior is left out, so differences are likelihood ratios. This model is unchanged."""
+        out, std = np.empty(len(log_noise)), np.empty(len(log_noise))
+        for k, g in enumerate(np.asarray(log_noise, dtype=float)):
+            m = GaussianProcess(self.kernel, restarts=1, min_noise=self.min_noise)
+            m.noise_bounds = (float(g), float(g))
+            if self.theta is not None:
+                m.theta = np.concatenate([self.theta[:-1], [g]])
+            m.fit(x, y, rng, repeats=repeats)
+            out[k] = m.last_nll - 0.5 * ((g - _NOISE_PRIOR[0]) / _NOISE_PRIOR[1]) ** 2
+            std[k] = m.noise_std()
+        return out, std
 
     def noise_std(self) -> float:
         """Fitted standard deviation of one observation's noise, in the original target units."""

@@ -76,7 +76,8 @@ class Protein(HistoryOptimizer):
     def recommend(self) -> tuple[Suggestion, dict[str, Any]] | None:
         """The observed configuration with the best posterior mean (not the luckiest run); None without successes.
 
-        Info: posterior mean and std, observed mean, repeat count and the fitted noise std of one evaluation."""
+        Info: posterior mean and std, observed mean, repeat count, the fitted noise std of one evaluation and its
+        95% profile-likelihood interval."""
         signed = self.history.signed_scores()
         ok = np.flatnonzero(np.isfinite(signed))
         if ok.size == 0:
@@ -90,6 +91,7 @@ class Protein(HistoryOptimizer):
             "observed_mean": best.observed_mean,
             "repeats": len(best.members),
             "noise_std": best.noise_std,
+            "noise_interval": best.noise_interval,
         }
         return unflatten(self.history.params[int(ok[best.index])]), info
 

@@ -10,6 +10,7 @@ recommendation is always a configuration that actually ran.
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,8 @@ from metta.common.errors import OptimizerError
 from metta.sweep.optim.gp import GaussianProcess
 
 MIN_POINTS_FOR_MODEL = 3
+MAX_POINTS_FOR_INTERVAL = 100  # the noise profile re-fits the GP 15 times; beyond this the fit alone is reported
+_CHI2_95 = 1.92  # half the 95% quantile of chi-square with one degree of freedom
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Recommendation:
     posterior_std: float
     observed_mean: float
     noise_std: float  # fitted std of one evaluation (NaN without a model)
+    noise_interval: tuple[float, float] = (math.nan, math.nan)  # 95% profile-likelihood range of noise_std
 
 
 def group_repeats(x: np.ndarray) -> list[list[int]]:
@@ -60,18 +64,47 @@ def rank_by_posterior(
     gx = np.stack([x[g[0]] for g in groups])
     gy = np.array([sign * s[g].mean() for g in groups])
     reps = np.array([len(g) for g in groups], dtype=float)
+    noise_range = (math.nan, math.nan)
     if len(groups) < MIN_POINTS_FOR_MODEL:
         mu, sd, noise = gy, np.full(gy.shape, np.nan), float("nan")
     else:
+        rng = rng or np.random.default_rng(0)
         with _single_thread():
-            gp = GaussianProcess("matern52", restarts=2).fit(gx, gy, rng or np.random.default_rng(0), repeats=reps)
+            gp = GaussianProcess("matern52", restarts=2).fit(gx, gy, rng, repeats=reps)
             mu, sd = gp.predict(gx)
+            if len(groups) <= MAX_POINTS_FOR_INTERVAL:
+                noise_range = noise_interval(gp, gx, gy, reps, rng)
         noise = gp.noise_std()
     order = sorted(range(len(groups)), key=lambda i: (-mu[i], -gy[i], groups[i][0]))
     return [
-        Recommendation(groups[i][0], tuple(groups[i]), sign * float(mu[i]), float(sd[i]), sign * float(gy[i]), noise)
+        Recommendation(
+            groups[i][0], tuple(groups[i]), sign * float(mu[i]), float(sd[i]), sign * float(gy[i]), noise, noise_range
+        )
         for i in order
     ]
+
+
+def noise_interval(
+    gp: GaussianProcess, x: np.ndarray, y: np.ndarray, reps: np.ndarray, rng: np.random.Generator
+) -> tuple[float, float]:
+    """95% profile-likelihood interval of the noise std of one evaluation (target units), on a grid of 15 noise
+    levels: every level whose likelihood, with the other hyperparameters re-fitted, is within 1.92 nats of the best.
+
+    With few points a GP can explain the data as a wiggly noise-free function or as a smooth one plus noise, and
+    the fitted noise is then an arbitrary pick between them; the interval says how wide that choice is."""
+    lo, hi = gp.noise_bounds
+    nll, std = gp.noise_profile(x, y, np.linspace(lo, hi, 15), rng, repeats=reps)
+    thr = nll.min() + _CHI2_95
+    inside = np.flatnonzero(nll <= thr)
+    ends = []
+    for k, step in ((int(inside.min()), -1), (int(inside.max()), 1)):
+        out = k + step
+        if 0 <= out < nll.size and nll[out] > nll[k]:  # where the profile crosses the threshold (log-std linear)
+            t = (thr - nll[k]) / (nll[out] - nll[k])
+            ends.append(math.exp((1.0 - t) * math.log(std[k]) + t * math.log(std[out])))
+        else:
+            ends.append(float(std[k]))
+    return ends[0], ends[1]
 
 
 def _single_thread() -> Any:

@@ -16,7 +16,8 @@ Repeat r uses seed r for every method, so differences are paired. The last line 
 (mean), ``se_<method>``, ``oracle_<method>``, ``diff_protein_vs_<method>`` with its paired standard error,
 ``baseline`` (the true value of the default) and ``noise_sd``, and whether Protein knows the noise:
 ``protein_noise_fitted_median`` (its fitted noise std) and ``protein_noise_interval_coverage`` (how often the 95%
-profile interval of that noise contains the true ``noise_sd``).
+profile interval of that noise contains the true ``noise_sd``), and how honest its report on the pick is
+(``protein_posterior_bias`` / ``_2sd_coverage``, and the same for the ``cautious`` posterior).
 """
 
 from __future__ import annotations
@@ -81,11 +82,10 @@ def quick_config(method: str, settings: dict[str, Any]) -> ProteinConfig:
     )
 
 
-def one_sweep(
-    sur: Surrogate, method: str, seed: int, trials: int, settings: dict[str, Any]
-) -> tuple[float, float, float, float, float]:
-    """(true value of the recommendation, best true value sampled, Protein's fitted noise std and its 95% interval
-    (NaN for the others)) of one simulated sweep."""
+def one_sweep(sur: Surrogate, method: str, seed: int, trials: int, settings: dict[str, Any]) -> tuple[float, ...]:
+    """One simulated sweep: (true value of the recommendation, best true value sampled, then Protein's report on
+    its pick (NaN for the others): fitted noise std, its 95% interval (low, high), posterior mean and std, cautious
+    posterior mean and std)."""
     opt = make_optimizer(quick_config(METHODS[method], settings), seed=seed)
     rng = np.random.default_rng([seed, 99])
     seen: list[tuple[dict[str, Any], float, float]] = []  # (suggestion, observed, true)
@@ -97,8 +97,9 @@ def one_sweep(
         opt.observe(sugg, observed, 45.0)
     rec = opt.recommend() if method == "protein" else None  # type: ignore[attr-defined]
     pick = flatten(rec[0]) if rec else flatten(max(seen, key=lambda s: s[1])[0])
-    noise = (rec[1]["noise_std"], *rec[1]["noise_interval"]) if rec else (math.nan,) * 3
-    return (sur.truth(pick), max(s[2] for s in seen), *noise)
+    keys = ("noise_std", "noise_interval", "posterior_mean", "posterior_std", "cautious_mean", "cautious_std")
+    report = np.hstack([rec[1][k] for k in keys]).tolist() if rec else [math.nan] * 7
+    return (sur.truth(pick), max(s[2] for s in seen), *report)
 
 
 def run(a: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -128,6 +129,15 @@ def run(a: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, 
         head["protein_noise_interval_coverage"] = round(cover, 3)
         log(f"Protein's fitted noise std: median {np.nanmedian(fit):.4f} (true {sur.noise_sd:.4f}); its 95% interval")
         log(f"  covers the true noise in {cover:.0%} of sweeps (median width {np.nanmedian(hi / lo):.1f}x)")
+        v = res["protein"]
+        for name, mean, std in (("posterior", v[:, 5], v[:, 6]), ("cautious", v[:, 7], v[:, 8])):
+            ok = np.isfinite(mean)  # cautious: only where the noise interval is wide
+            err = mean[ok] - v[ok, 0]
+            within = float(np.mean(np.abs(err) <= 2.0 * std[ok])) if ok.any() else math.nan
+            head[f"protein_{name}_bias"] = round(float(err.mean()), 5) if ok.any() else None
+            head[f"protein_{name}_2sd_coverage"] = round(within, 3) if ok.any() else None
+            log(f"Protein's {name} figure for its pick ({ok.sum()} sweeps): bias {err.mean():+.4f} vs the truth,")
+            log(f"  ±2 std contains the truth in {within:.0%}")
     for m in [m for m in methods if m != "protein" and "protein" in res]:
         d = res["protein"][:, 0] - res[m][:, 0]
         head[f"diff_protein_vs_{m}"] = round(float(d.mean()), 5)

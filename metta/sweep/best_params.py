@@ -12,7 +12,7 @@ import yaml
 
 from metta.common.errors import OptimizerError, SweepError
 from metta.sweep.optim.config import ProteinConfig, flatten
-from metta.sweep.optim.recommend import Recommendation, rank_by_posterior
+from metta.sweep.optim.recommend import UNDETERMINED_FACTOR, Recommendation, rank_by_posterior
 from metta.sweep.optim.spaces import SearchSpace
 from metta.sweep.store import Observation
 
@@ -53,8 +53,9 @@ def format_posterior(ranked: Sequence[tuple[Observation, Recommendation]], top_n
     ]
     for i, (o, r) in enumerate(ranked[:top_n], 1):
         sd = "" if not np.isfinite(r.posterior_std) else f" ± {r.posterior_std:.3g}"
+        cautious = "" if not np.isfinite(r.cautious[0]) else f"  cautious={r.cautious[0]:.6g} ± {r.cautious[1]:.3g}"
         lines.append(
-            f"#{i} {o.run_id or '-'}  posterior={r.posterior_mean:.6g}{sd}  observed={r.observed_mean:.6g} "
+            f"#{i} {o.run_id or '-'}  posterior={r.posterior_mean:.6g}{sd}{cautious}  observed={r.observed_mean:.6g} "
             f"(x{len(r.members)})  cost={o.cost:.1f}s"
         )
         for k, v in flatten(o.suggestion).items():
@@ -69,7 +70,7 @@ def _noise(r: Recommendation) -> str:
     return f"{r.noise_std:.4g}" + (f", 95% interval {lo:.3g}-{hi:.3g}" if np.isfinite(lo) and np.isfinite(hi) else "")
 
 
-def noise_undetermined(r: Recommendation, factor: float = 4.0) -> bool:
+def noise_undetermined(r: Recommendation, factor: float = UNDETERMINED_FACTOR) -> bool:
     """Whether the data cannot pin the evaluation noise down: its 95% interval spans more than ``factor``x."""
     lo, hi = r.noise_interval
     return bool(np.isfinite(lo) and np.isfinite(hi) and hi > factor * max(lo, 1e-300))
@@ -88,8 +89,14 @@ def format_uncertainty(best: Recommendation, trials: int) -> str:
         lo, hi = best.noise_interval
         lines.append(
             f"caution: with {trials} trials the noise cannot be told apart from real differences (anything from "
-            f"{lo:.2g} to {hi:.2g} fits), so that posterior std may be far too small. Validate before adopting it."
+            f"{lo:.2g} to {hi:.2g} fits), so that posterior std may be far too small."
         )
+        if np.isfinite(best.cautious[0]):
+            lines.append(
+                f"  if most of the spread is noise, the winner scores {best.cautious[0]:.3g} ± {best.cautious[1]:.3g} "
+                "(the 'cautious' posterior; docs/protein.md)."
+            )
+        lines.append("  Validate before adopting it (command below).")
     return "\n".join(lines)
 
 

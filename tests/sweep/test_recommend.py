@@ -55,12 +55,29 @@ def test_noise_interval_covers_the_true_noise_and_says_when_few_points_cannot_pi
     assert covered_many >= 7 and covered_few >= 7, (covered_many, covered_few)  # a 95% interval, 8 seeds
 
 
+def test_cautious_posterior_of_a_small_noisy_sweep_is_conservative_where_the_fitted_one_is_overconfident() -> None:
+    fitted_err, cautious_err, fitted_cover, cautious_cover = [], [], 0, 0
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        x = rng.uniform(-1, 1, (7, 2))
+        best = rank_by_posterior(x, _true(x) + rng.normal(0, 0.25, 7), rng=np.random.default_rng(seed))[0]
+        truth = _true(x[best.index])[0]
+        (cm, cs), m, s = best.cautious, best.posterior_mean, best.posterior_std
+        fitted_err.append(m - truth)
+        cautious_err.append(cm - truth)
+        fitted_cover += abs(m - truth) <= 2 * s
+        cautious_cover += abs(cm - truth) <= 2 * cs
+    # the fitted posterior keeps the winner's curse (optimistic and overconfident); the cautious one is conservative
+    assert np.mean(fitted_err) > 0.1 and np.mean(cautious_err) < 0.0, (fitted_err, cautious_err)
+    assert cautious_cover >= 9 and fitted_cover <= 6, (cautious_cover, fitted_cover)
+
+
 def test_uncertainty_message_cautions_only_when_the_noise_is_undetermined() -> None:
     sure = Recommendation(0, (0,), 0.31, 0.012, 0.33, 0.045, (0.031, 0.076))
-    unsure = Recommendation(0, (0,), 0.31, 0.004, 0.33, 0.0036, (0.0001, 0.11))
+    unsure = Recommendation(0, (0,), 0.31, 0.004, 0.33, 0.0036, (0.0001, 0.11), (0.287, 0.021))
     assert "±0.045" in format_uncertainty(sure, 16) and "caution" not in format_uncertainty(sure, 16)
     msg = format_uncertainty(unsure, 8)
-    assert "with 8 trials" in msg and "0.0001 to 0.11" in msg and "Validate" in msg
+    assert "with 8 trials" in msg and "0.0001 to 0.11" in msg and "0.287 ± 0.021" in msg and "Validate" in msg
     tiny = Recommendation(0, (0,), 0.31, float("nan"), 0.31, float("nan"))
     assert "too few configurations" in format_uncertainty(tiny, 2)
 

@@ -49,6 +49,7 @@ def test_simulated_sweeps_are_paired_deterministic_and_bounded_by_the_oracle(ss)
         assert 0.15 < head[f"true_{m}"] < 0.40
     assert head["diff_protein_vs_random"] == pytest.approx(head["true_protein"] - head["true_random"], abs=2e-5)
     assert 0.0 < head["protein_noise_fitted_median"] < 0.2 and 0.0 <= head["protein_noise_interval_coverage"] <= 1.0
+    assert abs(head["protein_posterior_bias"]) < 0.2 and 0.0 <= head["protein_posterior_2sd_coverage"] <= 1.0
     json.dumps(head, allow_nan=False)
     with pytest.raises(SystemExit):
         ss.parse(["--set", "no_such_setting=1"])

@@ -76,8 +76,9 @@ class Protein(HistoryOptimizer):
     def recommend(self) -> tuple[Suggestion, dict[str, Any]] | None:
         """The observed configuration with the best posterior mean (not the luckiest run); None without successes.
 
-        Info: posterior mean and std, observed mean, repeat count, the fitted noise std of one evaluation and its
-        95% profile-likelihood interval."""
+        Info: posterior mean and std, observed mean, repeat count, the fitted noise std of one evaluation, its 95%
+        profile-likelihood interval, and the posterior under the largest plausible noise (``cautious_*``, NaN when
+        the noise is pinned down)."""
         signed = self.history.signed_scores()
         ok = np.flatnonzero(np.isfinite(signed))
         if ok.size == 0:
@@ -92,6 +93,8 @@ class Protein(HistoryOptimizer):
             "repeats": len(best.members),
             "noise_std": best.noise_std,
             "noise_interval": best.noise_interval,
+            "cautious_mean": best.cautious[0],
+            "cautious_std": best.cautious[1],
         }
         return unflatten(self.history.params[int(ok[best.index])]), info
 

@@ -21,6 +21,7 @@ from metta.sweep.optim.gp import GaussianProcess
 
 MIN_POINTS_FOR_MODEL = 3
 MAX_POINTS_FOR_INTERVAL = 100  # the noise profile re-fits the GP 15 times; beyond this the fit alone is reported
+UNDETERMINED_FACTOR = 4.0  # a noise interval wider than this (hi / lo) means the sweep cannot tell noise from signal
 _CHI2_95 = 1.92  # half the 95% quantile of chi-square with one degree of freedom
 
 
@@ -35,6 +36,9 @@ class Recommendation:
     observed_mean: float
     noise_std: float  # fitted std of one evaluation (NaN without a model)
     noise_interval: tuple[float, float] = (math.nan, math.nan)  # 95% profile-likelihood range of noise_std
+    # posterior mean and std under the largest plausible noise, when the interval is wide (else NaN): how good the
+    # configuration looks if most of the sweep's spread was noise
+    cautious: tuple[float, float] = (math.nan, math.nan)
 
 
 def group_repeats(x: np.ndarray) -> list[list[int]]:
@@ -65,6 +69,7 @@ def rank_by_posterior(
     gy = np.array([sign * s[g].mean() for g in groups])
     reps = np.array([len(g) for g in groups], dtype=float)
     noise_range = (math.nan, math.nan)
+    mc = sc = np.full(gy.shape, np.nan)
     if len(groups) < MIN_POINTS_FOR_MODEL:
         mu, sd, noise = gy, np.full(gy.shape, np.nan), float("nan")
     else:
@@ -73,27 +78,49 @@ def rank_by_posterior(
             gp = GaussianProcess("matern52", restarts=2).fit(gx, gy, rng, repeats=reps)
             mu, sd = gp.predict(gx)
             if len(groups) <= MAX_POINTS_FOR_INTERVAL:
-                noise_range = noise_interval(gp, gx, gy, reps, rng)
+                noise_range, top = noise_interval(gp, gx, gy, reps, rng)
+                if noise_range[1] > UNDETERMINED_FACTOR * max(noise_range[0], 1e-300):
+                    mc, sc = _fixed_noise(gp, top, gx, gy, reps, rng).predict(gx)
         noise = gp.noise_std()
     order = sorted(range(len(groups)), key=lambda i: (-mu[i], -gy[i], groups[i][0]))
     return [
         Recommendation(
-            groups[i][0], tuple(groups[i]), sign * float(mu[i]), float(sd[i]), sign * float(gy[i]), noise, noise_range
+            groups[i][0],
+            tuple(groups[i]),
+            sign * float(mu[i]),
+            float(sd[i]),
+            sign * float(gy[i]),
+            noise,
+            noise_range,
+            (sign * float(mc[i]), float(sc[i])),
         )
         for i in order
     ]
 
 
+def _fixed_noise(
+    gp: GaussianProcess, log_noise: float, x: np.ndarray, y: np.ndarray, reps: np.ndarray, rng: np.random.Generator
+) -> GaussianProcess:
+    """A copy of ``gp`` re-fitted with its noise fixed at ``log_noise`` (log variance, standardised units)."""
+    m = GaussianProcess(gp.kernel, restarts=1, min_noise=gp.min_noise)
+    m.noise_bounds = (log_noise, log_noise)
+    if gp.theta is not None:
+        m.theta = np.concatenate([gp.theta[:-1], [log_noise]])
+    return m.fit(x, y, rng, repeats=reps)
+
+
 def noise_interval(
     gp: GaussianProcess, x: np.ndarray, y: np.ndarray, reps: np.ndarray, rng: np.random.Generator
-) -> tuple[float, float]:
+) -> tuple[tuple[float, float], float]:
     """95% profile-likelihood interval of the noise std of one evaluation (target units), on a grid of 15 noise
     levels: every level whose likelihood, with the other hyperparameters re-fitted, is within 1.92 nats of the best.
 
     With few points a GP can explain the data as a wiggly noise-free function or as a smooth one plus noise, and
-    the fitted noise is then an arbitrary pick between them; the interval says how wide that choice is."""
+    the fitted noise is then an arbitrary pick between them; the interval says how wide that choice is. Also returns
+    the largest grid level inside the interval (log noise variance, standardised units)."""
     lo, hi = gp.noise_bounds
-    nll, std = gp.noise_profile(x, y, np.linspace(lo, hi, 15), rng, repeats=reps)
+    grid = np.linspace(lo, hi, 15)
+    nll, std = gp.noise_profile(x, y, grid, rng, repeats=reps)
     thr = nll.min() + _CHI2_95
     inside = np.flatnonzero(nll <= thr)
     ends = []
@@ -104,7 +131,7 @@ def noise_interval(
             ends.append(math.exp((1.0 - t) * math.log(std[k]) + t * math.log(std[out])))
         else:
             ends.append(float(std[k]))
-    return ends[0], ends[1]
+    return (ends[0], ends[1]), float(grid[int(inside.max())])
 
 
 def _single_thread() -> Any:

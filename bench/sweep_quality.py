@@ -11,7 +11,9 @@ observed run) is then re-trained and scored with 5 fresh seeds (--seeds, up to 2
 and so is the default configuration (the baseline). The last line is JSON: ``validated_<method>`` and ``baseline``
 (median over repeats of the validated mean), ``p_protein_vs_baseline`` (Welch's test over all validated runs),
 ``winner_beats_baseline``, how sure it is (``noise_sd``, ``min_detectable_difference`` at 80% power,
-``seeds_to_resolve_protein_delta``), and the plot of best-so-far sweep scores by cumulative cost
+``seeds_to_resolve_protein_delta``), how far what a sweep reports of its pick is from the pick's validated mean
+(``bias_sweep_score``, ``bias_posterior``, ``bias_cautious``; every recommendation also carries its ``posterior``
+and ``cautious`` mean and std), and the plot of best-so-far sweep scores by cumulative cost
 (bench/out/sweep_quality.png).
 """
 
@@ -52,6 +54,7 @@ from metta.sweep.validation.stats import min_detectable_difference, pooled_std, 
 from metta.tools.entrypoints import default_train_command
 
 METHODS = {"protein": "bayes", "random": "random", "tpe": "optuna_tpe", "gp": "optuna_gp"}
+CALIBRATED = ("sweep_score", "posterior", "cautious")  # the figures calibration() compares with validation
 VALIDATION_SEEDS = tuple(range(101, 121))  # never the sweep's training seed (0); --seeds takes the first N (5)
 
 
@@ -115,17 +118,24 @@ def run_sweep(job: SweepJobConfig, harness: Harness, salt: int, log: Callable[[s
         store.close()
 
 
-def recommend(job: SweepJobConfig, obs: Sequence[Observation], method: str) -> Candidate:
-    """Protein's posterior-mean pick, or the best observed run for the other methods."""
+def recommend(job: SweepJobConfig, obs: Sequence[Observation], method: str) -> tuple[Candidate, dict[str, Any]]:
+    """Protein's posterior-mean pick, or the best observed run for the other methods; with what the sweep's GP says
+    of the pick (``posterior`` and ``cautious`` mean and std, docs/protein.md), to compare with its validation."""
     config = job.sweep.protein_for(0)[1]
+    post = rank_posterior(obs, config)
     if method == "protein":
-        ranked = [o for o, _ in rank_posterior(obs, config)]
+        ranked = [o for o, _ in post]
     else:
         ranked = rank_observations(obs, config.goal)
     if not ranked:
         raise RuntimeError(f"sweep {job.sweep_name} has no successful trial to recommend")
     best = ranked[0]
-    return Candidate(best.run_id or f"seq{best.seq}", dict(best.suggestion), best.objective)
+    figures: dict[str, Any] = {}
+    for o, r in post:
+        if o.suggestion == best.suggestion:  # the same configuration (repeats share one posterior)
+            pairs = {"posterior": (r.posterior_mean, r.posterior_std), "cautious": r.cautious}
+            figures = {k: [float(v[0]), float(v[1])] if np.all(np.isfinite(v)) else None for k, v in pairs.items()}
+    return Candidate(best.run_id or f"seq{best.seq}", dict(best.suggestion), best.objective), figures
 
 
 def validate(job: SweepJobConfig, cand: Candidate, harness: Harness, seeds: Sequence[int], log) -> list[float]:
@@ -206,7 +216,7 @@ def run(a: argparse.Namespace, harness: Harness, log: Callable[[str], None]) -> 
             job = make_job(root, f"sq_{m}_{r}", METHODS[m], a.trials, a.budget, a.extra)
             obs = run_sweep(job, harness, salt=r, log=log)
             curves[m].append(best_so_far(obs))
-            cand = recommend(job, obs, m)
+            cand, figures = recommend(job, obs, m)
             scores = validate(job, cand, harness, seeds, log)
             all_scores[m] += scores
             validated[m].append(float(np.mean(scores)) if scores else float("nan"))
@@ -216,6 +226,7 @@ def run(a: argparse.Namespace, harness: Harness, log: Callable[[str], None]) -> 
                     "sweep_score": cand.sweep_score,
                     "validated": validated[m][-1],
                     "suggestion": cand.suggestion,
+                    **figures,
                 }
             )
     png = Path(a.plot)
@@ -240,11 +251,28 @@ def run(a: argparse.Namespace, harness: Harness, log: Callable[[str], None]) -> 
             and (head["p_protein_vs_baseline"] or 1.0) < 0.05
         )
     head.update(resolution(all_scores.get("protein", []), base_scores))
+    head.update(calibration([r for rs in recs.values() for r in rs]))
     head["recommendations"] = recs
     head["curves"] = curves
     head["png"] = str(png)
     head["wall_s"] = round(time.monotonic() - t0, 1)
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in head.items()}
+
+
+def calibration(recs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """How far each figure a sweep reports for its pick is from the pick's validated mean, over every pick: the
+    sweep score (one run), the fitted GP posterior and the cautious posterior (where the noise was undetermined)."""
+    out: dict[str, Any] = {}
+    for name in CALIBRATED:
+        err = []
+        for r in recs:
+            v = r.get(name)
+            est = v[0] if isinstance(v, list) else v  # (mean, std) pairs, or the sweep score; None = not available
+            if est is not None and r.get("validated") is not None and np.isfinite(r["validated"]):
+                err.append(float(est) - float(r["validated"]))
+        out[f"bias_{name}"] = round(float(np.mean(err)), 5) if err else None
+        out[f"bias_{name}_n"] = len(err)
+    return out
 
 
 def resolution(protein: Sequence[float], base: Sequence[float]) -> dict[str, Any]:
@@ -293,6 +321,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         f"seed-to-seed sd {head.get('noise_sd')}: these runs resolve differences of "
         f"{head.get('min_detectable_difference')} or more (80% power); the observed Protein-vs-baseline difference "
         f"needs {head.get('seeds_to_resolve_protein_delta') or 'more than 1000'} seeds per arm"
+    )
+    print(
+        "what a sweep reports of its pick, minus the pick's validated mean (mean over picks): "
+        + ", ".join(f"{k} {head.get(f'bias_{k}')} (n={head.get(f'bias_{k}_n')})" for k in CALIBRATED)
     )
     print(json.dumps(head, sort_keys=True))
     return head

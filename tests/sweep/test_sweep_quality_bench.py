@@ -63,6 +63,7 @@ def test_plumbing_with_a_fake_trainer(tmp_path: Path, fake_trainer: list[str]) -
     sd, n_p = head["noise_sd"], len(head["recommendations"]["protein"]) * 2
     if sd > 0:
         assert head["min_detectable_difference"] == pytest.approx(min_detectable_difference(sd, n_p, 2), rel=1e-3)
+    assert head["bias_sweep_score_n"] == 2 and head["bias_posterior_n"] == 2  # one pick per method and repeat
     json.dumps(head, allow_nan=False)  # the last line is strict JSON
 
     # resuming on the same data dir runs nothing new: each sweep already holds its 3 trials (num_trials counts one
@@ -71,3 +72,18 @@ def test_plumbing_with_a_fake_trainer(tmp_path: Path, fake_trainer: list[str]) -
     assert [len(c) for c in again["curves"]["protein"]] == [3]
     assert again["recommendations"] == head["recommendations"]
     assert again["validated_protein"] == head["validated_protein"]
+
+
+def test_calibration_compares_each_reported_figure_with_the_validated_mean() -> None:
+    spec = importlib.util.spec_from_file_location("bench_sweep_quality", BENCH)
+    sq = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sq)
+    recs = [
+        {"sweep_score": 0.40, "posterior": [0.39, 0.003], "cautious": [0.31, 0.03], "validated": 0.30},
+        {"sweep_score": 0.36, "posterior": [0.35, 0.004], "cautious": None, "validated": 0.32},
+        {"sweep_score": 0.50, "posterior": None, "cautious": None, "validated": float("nan")},  # validation failed
+    ]
+    out = sq.calibration(recs)
+    assert out["bias_sweep_score"] == pytest.approx(0.07) and out["bias_sweep_score_n"] == 2
+    assert out["bias_posterior"] == pytest.approx(0.06) and out["bias_cautious"] == pytest.approx(0.01)
+    assert out["bias_cautious_n"] == 1 and sq.calibration([])["bias_posterior"] is None

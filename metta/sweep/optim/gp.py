@@ -250,6 +250,22 @@ class GaussianProcess:
         ls_min = bool(np.all(self.theta[:d] < _LOG_LS_BOUNDS[0] + 0.25))
         return bool(noise_max or ls_min)
 
+    def refit_with_noise(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        log_noise: float,
+        rng: np.random.Generator,
+        repeats: np.ndarray | None = None,
+    ) -> GaussianProcess:
+        """A new model on the same data with the noise fixed at ``log_noise`` (log variance, standardised units) and
+        the other hyperparameters re-fitted, warm from this fit plus one restart. This model is unchanged."""
+        m = GaussianProcess(self.kernel, restarts=1, min_noise=self.min_noise)
+        m.noise_bounds = (float(log_noise), float(log_noise))
+        if self.theta is not None:
+            m.theta = np.concatenate([self.theta[:-1], [float(log_noise)]])
+        return m.fit(x, y, rng, repeats=repeats)
+
     def noise_profile(
         self,
         x: np.ndarray,
@@ -258,16 +274,11 @@ class GaussianProcess:
         rng: np.random.Generator,
         repeats: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Profile negative log likelihood of the data at each fixed log noise variance (standardised units), and
-        that noise as a std in target units. The other hyperparameters are re-fitted (warm from this fit, plus one
-        restart); the noise prior is left out, so differences are likelihood ratios. This model is unchanged."""
+        """Profile negative log likelihood of the data at each fixed log noise variance (:meth:`refit_with_noise`),
+        and that noise as a std in target units. The noise prior is left out, so differences are likelihood ratios."""
         out, std = np.empty(len(log_noise)), np.empty(len(log_noise))
         for k, g in enumerate(np.asarray(log_noise, dtype=float)):
-            m = GaussianProcess(self.kernel, restarts=1, min_noise=self.min_noise)
-            m.noise_bounds = (float(g), float(g))
-            if self.theta is not None:
-                m.theta = np.concatenate([self.theta[:-1], [g]])
-            m.fit(x, y, rng, repeats=repeats)
+            m = self.refit_with_noise(x, y, g, rng, repeats)
             out[k] = m.last_nll - 0.5 * ((g - _NOISE_PRIOR[0]) / _NOISE_PRIOR[1]) ** 2
             std[k] = m.noise_std()
         return out, std

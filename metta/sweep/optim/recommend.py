@@ -5,6 +5,10 @@ configurations the one that got the luckiest evaluation wins. A Gaussian process
 evidence of neighbouring points and of repeats (averaged, each average trusted in proportion to its count), so its
 posterior mean at an observed point estimates that point's true score. Only observed points are eligible: the
 recommendation is always a configuration that actually ran.
+
+With few trials the noise itself is uncertain (a wiggly noise-free fit and a smooth noisy one explain the data about
+equally well), so each recommendation also carries the 95% profile-likelihood interval of the noise and, when that
+interval is wide, a "cautious" posterior under the largest plausible noise (docs/protein.md, "Noise").
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ def rank_by_posterior(
             if len(groups) <= MAX_POINTS_FOR_INTERVAL:
                 noise_range, top = noise_interval(gp, gx, gy, reps, rng)
                 if noise_range[1] > UNDETERMINED_FACTOR * max(noise_range[0], 1e-300):
-                    mc, sc = _fixed_noise(gp, top, gx, gy, reps, rng).predict(gx)
+                    mc, sc = gp.refit_with_noise(gx, gy, top, rng, reps).predict(gx)
         noise = gp.noise_std()
     order = sorted(range(len(groups)), key=lambda i: (-mu[i], -gy[i], groups[i][0]))
     return [
@@ -96,17 +100,6 @@ def rank_by_posterior(
         )
         for i in order
     ]
-
-
-def _fixed_noise(
-    gp: GaussianProcess, log_noise: float, x: np.ndarray, y: np.ndarray, reps: np.ndarray, rng: np.random.Generator
-) -> GaussianProcess:
-    """A copy of ``gp`` re-fitted with its noise fixed at ``log_noise`` (log variance, standardised units)."""
-    m = GaussianProcess(gp.kernel, restarts=1, min_noise=gp.min_noise)
-    m.noise_bounds = (log_noise, log_noise)
-    if gp.theta is not None:
-        m.theta = np.concatenate([gp.theta[:-1], [log_noise]])
-    return m.fit(x, y, rng, repeats=reps)
 
 
 def noise_interval(

@@ -44,7 +44,14 @@ def main(argv: list[str]) -> int:
     if a.top_n < 1:
         p.error(f"--top-n {a.top_n} must be >= 1")
     from metta.common.config import compose
-    from metta.sweep.best_params import format_posterior, format_report, rank_observations, rank_posterior, write_patch
+    from metta.sweep.best_params import (
+        format_posterior,
+        format_report,
+        format_uncertainty,
+        rank_observations,
+        rank_posterior,
+        write_patch,
+    )
     from metta.sweep.store import open_store
     from metta.sweep.sweep_config import resolve_sweep_job
 
@@ -71,6 +78,7 @@ def main(argv: list[str]) -> int:
             ranked = [o for o, _ in post]
             print(f"{len(ranked)} distinct successful configurations of {len(obs)} observations")
             print(format_posterior(post, a.top_n))
+            print(format_uncertainty(post[0][1], len(obs)))
         else:
             print(format_report(ranked, len(obs), a.top_n, a.show_scores))
     except MettaError as exc:

@@ -143,5 +143,6 @@ def test_tool_by_posterior_beats_by_observed_on_the_true_function(tmp_path: Path
         firsts[by] = int(line.split()[1].rsplit(".", 1)[1])
         assert ("posterior=" in line) == (by == "posterior")
         assert ("fitted noise std of one evaluation" in r.stdout and "95% interval" in r.stdout) == (by == "posterior")
+        assert ("uncertainty: one evaluation" in r.stdout) == (by == "posterior")
     assert firsts["observed"] != firsts["posterior"]
     assert _true(uv[firsts["posterior"]])[0] > _true(uv[firsts["observed"]])[0] + 0.05, firsts

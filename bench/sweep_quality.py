@@ -135,6 +135,7 @@ def recommend(job: SweepJobConfig, obs: Sequence[Observation], method: str) -> t
         if o.suggestion == best.suggestion:  # the same configuration (repeats share one posterior)
             pairs = {"posterior": (r.posterior_mean, r.posterior_std), "cautious": r.cautious}
             figures = {k: [float(v[0]), float(v[1])] if np.all(np.isfinite(v)) else None for k, v in pairs.items()}
+            break
     return Candidate(best.run_id or f"seq{best.seq}", dict(best.suggestion), best.objective), figures
 
 

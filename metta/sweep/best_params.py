@@ -12,7 +12,7 @@ import yaml
 
 from metta.common.errors import OptimizerError, SweepError
 from metta.sweep.optim.config import ProteinConfig, flatten
-from metta.sweep.optim.recommend import UNDETERMINED_FACTOR, Recommendation, rank_by_posterior
+from metta.sweep.optim.recommend import Recommendation, interval_is_wide, rank_by_posterior
 from metta.sweep.optim.spaces import SearchSpace
 from metta.sweep.store import Observation
 
@@ -70,10 +70,9 @@ def _noise(r: Recommendation) -> str:
     return f"{r.noise_std:.4g}" + (f", 95% interval {lo:.3g}-{hi:.3g}" if np.isfinite(lo) and np.isfinite(hi) else "")
 
 
-def noise_undetermined(r: Recommendation, factor: float = UNDETERMINED_FACTOR) -> bool:
-    """Whether the data cannot pin the evaluation noise down: its 95% interval spans more than ``factor``x."""
-    lo, hi = r.noise_interval
-    return bool(np.isfinite(lo) and np.isfinite(hi) and hi > factor * max(lo, 1e-300))
+def noise_undetermined(r: Recommendation) -> bool:
+    """Whether the data cannot pin the evaluation noise down: its 95% interval is wide (then `cautious` exists)."""
+    return interval_is_wide(r.noise_interval)
 
 
 def format_uncertainty(best: Recommendation, trials: int) -> str:

@@ -83,7 +83,7 @@ def rank_by_posterior(
             mu, sd = gp.predict(gx)
             if len(groups) <= MAX_POINTS_FOR_INTERVAL:
                 noise_range, top = noise_interval(gp, gx, gy, reps, rng)
-                if noise_range[1] > UNDETERMINED_FACTOR * max(noise_range[0], 1e-300):
+                if interval_is_wide(noise_range):
                     mc, sc = gp.refit_with_noise(gx, gy, top, rng, reps).predict(gx)
         noise = gp.noise_std()
     order = sorted(range(len(groups)), key=lambda i: (-mu[i], -gy[i], groups[i][0]))
@@ -100,6 +100,12 @@ def rank_by_posterior(
         )
         for i in order
     ]
+
+
+def interval_is_wide(interval: tuple[float, float]) -> bool:
+    """Whether a noise interval spans more than ``UNDETERMINED_FACTOR``x: the data cannot pin the noise down."""
+    lo, hi = interval
+    return bool(np.isfinite(lo) and np.isfinite(hi) and hi > UNDETERMINED_FACTOR * max(lo, 1e-300))
 
 
 def noise_interval(

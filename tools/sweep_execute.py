@@ -94,6 +94,8 @@ def _wandb_main(argv: list[str], path: str) -> int:
         from metta.common.overrides import to_overrides
 
         extra = ["run={run_id}", "data_dir={data_dir}", "run_dir={run_dir}", *to_overrides(job.train_overrides())]
+        if job.settings.seed_per_trial:
+            extra.append("++system.seed={seed}")
     loop = ProgramSweepLoop(
         job,
         store,

@@ -28,7 +28,7 @@ from metta.sweep.optim.registry import make_optimizer
 from metta.sweep.store import INTERRUPTED_REASON, DuplicateTrialError, Observation, SweepStore, worker_id
 from metta.sweep.store.base import parse_worker_id
 from metta.sweep.sweep_config import SweepJobConfig
-from metta.sweep.trial import Evaluator, check_constraints, effective_trainer, run_trial
+from metta.sweep.trial import Evaluator, check_constraints, effective_trainer, run_trial, trial_seed
 
 LogFn = Callable[[str], None]
 
@@ -278,6 +278,12 @@ class SweepLoop:
             f"could not find a point no other worker is running after {self.job.settings.max_rejections} tries"
         )
 
+    def _seed_args(self, run_id: str) -> tuple[str, ...]:
+        """``++system.seed=<trial seed>`` (settings.seed_per_trial), last so that it wins; else nothing."""
+        if not self.job.settings.seed_per_trial:
+            return ()
+        return (f"++system.seed={trial_seed(self.job.seed, run_id)}",)
+
     def _execute(self, run_id: str, suggestion: dict[str, Any], metric: str) -> tuple[float | None, str]:
         """Train then evaluate; returns (objective, "") or (None, failure reason). Sets ``self._cost``."""
         run_dir = self.sweep_dir / "runs" / run_id
@@ -287,6 +293,7 @@ class SweepLoop:
             f"run_dir={run_dir}",
             *to_overrides(self.job.train_overrides()),
             *to_overrides(suggestion),
+            *self._seed_args(run_id),
         )
         req = TrainRequest(run_id, run_dir, args, run_dir / "train.log", self.job.settings.train_timeout)
         self._cost = 1e-3

@@ -36,6 +36,7 @@ from metta.common.errors import ConfigError, MettaError, OptimizerError
 from metta.sweep.dispatch import LocalDispatcher, TrainRequest
 from metta.sweep.loop import LoopSummary, SweepLoop
 from metta.sweep.store import DuplicateTrialError, SweepStore
+from metta.sweep.trial import trial_seed
 from metta.sweep.wandb_format.run_files import run_summary
 
 DEFAULT_COMMAND = ("${env}", "${interpreter}", "${program}", "${args}")
@@ -183,14 +184,17 @@ class ProgramSweepLoop(SweepLoop):
         super().__init__(*args, **kw)
         self.wb = wandb_sweep
         self.program = program
-        self.extra_args = list(extra_args)  # appended after the expanded command (run=, run_dir= for tools/train.py)
+        self.extra_args = list(extra_args)  # appended after the command ({run_id}, {run_dir}, {data_dir}, {seed})
         self.store = _CappedStore(self.store, wandb_sweep.run_cap, wandb_sweep.method == "grid")
 
     def _execute(self, run_id: str, suggestion: dict[str, Any], metric: str) -> tuple[float | None, str]:
         run_dir = self.sweep_dir / "runs" / run_id
         values = wandb_values(suggestion, self.wb.keys)
         argv = expand_command(self.wb.command, self.program, values, run_dir / "args.json")
-        argv += [a.format(run_id=run_id, run_dir=run_dir, data_dir=self.job.data_dir) for a in self.extra_args]
+        seed = trial_seed(self.job.seed, run_id)
+        argv += [
+            a.format(run_id=run_id, run_dir=run_dir, data_dir=self.job.data_dir, seed=seed) for a in self.extra_args
+        ]
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config-defaults.yaml").write_text(yaml.safe_dump({k: {"value": v} for k, v in values.items()}))
         env = {"WANDB_DIR": str(run_dir), "WANDB_RUN_GROUP": self.name, "WANDB_NAME": run_id}

@@ -42,6 +42,9 @@ class SweepSettings(FrozenConfig):
     train_command: tuple[str, ...] = Field(
         (), description="Training command prefix; empty = the entry point's default."
     )
+    seed_per_trial: bool = Field(
+        True, description="Train each trial with its own seed derived from the base seed; false = all use system.seed."
+    )
 
 
 class WandbMirrorConfig(FrozenConfig):

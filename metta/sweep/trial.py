@@ -20,8 +20,22 @@ from metta.common.device import resolve_hardware
 from metta.common.errors import ConfigError, EvaluationError
 from metta.common.overrides import to_overrides
 from metta.common.pdeath import die_with_parent
+from metta.common.seeding import derive_seed
 from metta.sweep.dispatch import Dispatcher, TrainRequest
 from metta.sweep.phases import deep_merge
+
+_TRIAL_SEED_SALT = 0x5EED  # keeps trial seeds apart from other seeds derived from the same base seed
+
+
+def trial_seed(base_seed: int, run_id: str) -> int:
+    """The training seed of sweep trial ``run_id`` (``<sweep>.r.<n>``): derived from the sweep's base seed and n.
+
+    Every trial trains with its own seed, so a repeat of a configuration is an independent draw of the training
+    noise (with one shared seed, training is deterministic and a repeat reproduces the first run exactly). The same
+    run id always gets the same seed, and a 31-bit derived seed practically never equals a validation seed."""
+    tail = run_id.rsplit(".", 1)[-1]
+    n = int(tail) if tail.isdigit() else int.from_bytes(run_id.encode()[-8:].rjust(8, b"\0"), "big")
+    return derive_seed(base_seed, n, _TRIAL_SEED_SALT)
 
 
 def check_constraints(trainer: Mapping[str, Any]) -> str | None:

@@ -183,7 +183,7 @@ def test_repeated_points_are_averaged() -> None:
     opt.observe(s, 1.0, 2.0)
     opt.observe(s, 3.0, 8.0)
     opt.observe({"x": -0.5, "y": {"z": 0.1}}, 0.0, 1.0)
-    x, y, c, reps = opt._averaged()
+    x, y, c, reps, _ = opt._averaged()
     i = int(np.argmax(reps))
     assert reps[i] == 2 and y[i] == pytest.approx(2.0) and c[i] == pytest.approx(4.0)
 

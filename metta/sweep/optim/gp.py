@@ -62,6 +62,26 @@ def _chol(k: np.ndarray) -> np.ndarray:
     raise OptimizerError("GP covariance is not positive definite even with jitter; inputs may contain NaN")
 
 
+def within_nll(ss: float, m: int, sn2: float) -> float:
+    """Negative log likelihood of repeats around their means, beyond that of the means themselves.
+
+    For k observations of one point with noise variance sn2, the product of their densities equals the density of
+    their mean (variance sn2 / k) times (2 pi sn2)^(-(k-1)/2) k^(-1/2) exp(-SS / (2 sn2)), SS the sum of squared
+    deviations from the mean. Summed over points: ``m`` = sum of (k - 1), ``ss`` = sum of SS; the k^(-1/2) factors do
+    not depend on the hyperparameters and are left out."""
+    return 0.5 * ss / sn2 + 0.5 * m * math.log(2.0 * math.pi * sn2)
+
+
+def _within_stats(within_ss: np.ndarray | None, nw: np.ndarray, y_std: float) -> tuple[float, int]:
+    """(sum of squared deviations in standardised units, number of repeats beyond the first) of a fit's targets."""
+    if within_ss is None:
+        return 0.0, 0
+    ss = np.asarray(within_ss, dtype=float).reshape(-1)
+    if ss.shape != nw.shape or not np.all(np.isfinite(ss) & (ss >= 0)):
+        raise OptimizerError(f"GP within_ss must be finite, non-negative and one per target; got {within_ss!r}")
+    return float(ss.sum()) / y_std**2, int(round(float((1.0 / nw - 1.0).sum())))
+
+
 class GaussianProcess:
     """One exact GP model with its own kernel hyperparameters (log lengthscales, log signal, log noise)."""
 
@@ -78,6 +98,9 @@ class GaussianProcess:
         self._alpha = np.zeros(0)
         self._nw = np.zeros(0)  # per-point noise multipliers (1 / repeat count of an averaged point)
         self.noise_bounds = _LOG_SN2_BOUNDS  # log noise variance range of the fit; equal ends fix the noise
+        # replicate scatter of the last fit (standardised units): sum of squared deviations of repeats from their
+        # target's mean, and how many repeats beyond the first; it pins the noise when repeats exist
+        self._within = (0.0, 0)
         self.last_nll = math.nan  # negative log posterior of the last optimised fit (for the noise profile)
 
     # ---- hyperparameter fit -------------------------------------------------------------------------------------
@@ -94,7 +117,13 @@ class GaussianProcess:
         return 0.5 * float(z @ z), z / sds
 
     def _nll(
-        self, theta: np.ndarray, x: np.ndarray, y: np.ndarray, d2_parts: np.ndarray, nw: np.ndarray
+        self,
+        theta: np.ndarray,
+        x: np.ndarray,
+        y: np.ndarray,
+        d2_parts: np.ndarray,
+        nw: np.ndarray,
+        within: tuple[float, int] = (0.0, 0),
     ) -> tuple[float, np.ndarray]:
         n, d = x.shape
         ls2 = np.exp(2.0 * theta[:d])
@@ -126,6 +155,10 @@ class GaussianProcess:
         grad[:d] = 0.5 * np.einsum("ij,kij->k", gw, scaled)
         grad[d] = 0.5 * float((w * k).sum())
         grad[d + 1] = 0.5 * float(np.diag(w) @ nw) * (sn2 - self.min_noise)
+        ss, m = within
+        if m:  # the likelihood of the individual repeats around their means (see within_nll)
+            nll += within_nll(ss, m, sn2)
+            grad[d + 1] += (0.5 * m / sn2 - 0.5 * ss / sn2**2) * (sn2 - self.min_noise)
         pr, pg = self._prior(theta, d)
         return nll + pr, grad + pg
 
@@ -136,11 +169,15 @@ class GaussianProcess:
         rng: np.random.Generator,
         optimize: bool = True,
         repeats: np.ndarray | None = None,
+        within_ss: np.ndarray | None = None,
     ) -> GaussianProcess:
         """Fit to inputs ``x`` (n, d) and targets ``y`` (n,); ``optimize=False`` keeps the current hyperparameters.
 
         ``repeats`` (n,) says how many noisy observations each target averages: its noise variance is the fitted
         homoscedastic noise divided by that count, so a point seen five times is trusted more than a single run.
+        ``within_ss`` (n,) is the sum of squared deviations of those observations from the target (0 for a single
+        run); with it the fit sees the repeats' own scatter, which pins the noise down (the likelihood is then
+        exactly that of the individual observations).
         """
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float).reshape(-1)
@@ -155,6 +192,7 @@ class GaussianProcess:
         self._y_mean = float(y.mean())
         self._y_std = float(y.std()) if n > 1 and y.std() > 1e-12 else 1.0
         ys = (y - self._y_mean) / self._y_std
+        self._within = _within_stats(within_ss, nw, self._y_std)
         cold = self.theta is None or self.theta.shape[0] != d + 2
         if cold:
             self.theta = np.concatenate([np.full(d, math.log(0.8 * math.sqrt(d))), [0.0, math.log(1e-3)]])
@@ -185,13 +223,13 @@ class GaussianProcess:
             t = np.concatenate([log_ls, [rng.normal(0, 0.5)], [rng.uniform(-12, -2)]])
             starts.append(np.clip(t, lo, hi))
         if screen:  # climb only from the most likely start (one likelihood evaluation each)
-            starts = [starts[int(np.argmin([self._nll(t, x, ys, d2_parts, nw)[0] for t in starts]))]]
+            starts = [starts[int(np.argmin([self._nll(t, x, ys, d2_parts, nw, self._within)[0] for t in starts]))]]
         best_t, best_f = starts[0], math.inf
         for k, t0 in enumerate(starts):  # a warm start converges in a few steps; cold starts get more room
             res = minimize(
                 self._nll,
                 t0,
-                args=(x, ys, d2_parts, nw),
+                args=(x, ys, d2_parts, nw, self._within),
                 jac=True,
                 method="L-BFGS-B",
                 bounds=bounds,
@@ -257,6 +295,7 @@ class GaussianProcess:
         log_noise: float,
         rng: np.random.Generator,
         repeats: np.ndarray | None = None,
+        within_ss: np.ndarray | None = None,
     ) -> GaussianProcess:
         """A new model on the same data with the noise fixed at ``log_noise`` (log variance, standardised units) and
         the other hyperparameters re-fitted, warm from this fit plus one restart. This model is unchanged."""
@@ -264,7 +303,7 @@ class GaussianProcess:
         m.noise_bounds = (float(log_noise), float(log_noise))
         if self.theta is not None:
             m.theta = np.concatenate([self.theta[:-1], [float(log_noise)]])
-        return m.fit(x, y, rng, repeats=repeats)
+        return m.fit(x, y, rng, repeats=repeats, within_ss=within_ss)
 
     def noise_profile(
         self,
@@ -273,12 +312,13 @@ class GaussianProcess:
         log_noise: np.ndarray,
         rng: np.random.Generator,
         repeats: np.ndarray | None = None,
+        within_ss: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Profile negative log likelihood of the data at each fixed log noise variance (:meth:`refit_with_noise`),
         and that noise as a std in target units. The noise prior is left out, so differences are likelihood ratios."""
         out, std = np.empty(len(log_noise)), np.empty(len(log_noise))
         for k, g in enumerate(np.asarray(log_noise, dtype=float)):
-            m = self.refit_with_noise(x, y, g, rng, repeats)
+            m = self.refit_with_noise(x, y, g, rng, repeats, within_ss)
             out[k] = m.last_nll - 0.5 * ((g - _NOISE_PRIOR[0]) / _NOISE_PRIOR[1]) ** 2
             std[k] = m.noise_std()
         return out, std

@@ -125,8 +125,8 @@ class Protein(HistoryOptimizer):
         z = self.space.snap(rng.uniform(-1.0, 1.0, self.space.dim))[0]
         return z, {**info, "reason": "random (fewer than two successful observations)"}
 
-    def _averaged(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Successful observations with repeats averaged: (x, signed score, cost, repeat count)."""
+    def _averaged(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[list[int]]]:
+        """Successful observations with repeats averaged: (x, signed score, cost, repeat count, history indices)."""
         signed = self.history.signed_scores()
         groups: dict[tuple[float, ...], list[int]] = {}
         for i, ok in enumerate(np.isfinite(signed)):
@@ -136,10 +136,10 @@ class Protein(HistoryOptimizer):
         x = np.array([self.history.x[g[0]] for g in idx])
         y = np.array([signed[g].mean() for g in idx])
         c = np.array([math.exp(np.mean(np.log(np.asarray(self.history.costs)[g]))) for g in idx])
-        return x, y, c, np.array([len(g) for g in idx])
+        return x, y, c, np.array([len(g) for g in idx]), idx
 
     def _resample(self) -> tuple[np.ndarray, dict[str, Any]]:
-        x, y, c, reps = self._averaged()
+        x, y, c, reps, _ = self._averaged()
         front = pareto_front(y, c)
         pick = min(front, key=lambda i: (reps[i], -y[i]))
         sign = -1.0 if self.config.goal == "minimize" else 1.0
@@ -151,29 +151,39 @@ class Protein(HistoryOptimizer):
         }
 
     # ---- model-based suggestion -----------------------------------------------------------------------------------
-    def _fit(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, c: np.ndarray, reps: np.ndarray) -> bool:
-        """Fit the score GP (and the log-cost GP when costs vary); returns whether the search is cost-aware.
+    def _fit(
+        self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, c: np.ndarray, groups: list[list[int]]
+    ) -> tuple[bool, np.ndarray]:
+        """Fit the score GP (and the log-cost GP when costs vary); returns whether the search is cost-aware and the
+        GP's targets (warped scores).
 
-        The score GP learns a noise variance; an averaged repeat counts with noise variance / repeat count."""
+        The score GP learns a noise variance. A repeated point enters as the mean of its warped scores, trusted with
+        noise variance / repeat count, and the scatter of its repeats around that mean counts as direct evidence of
+        the noise (``GaussianProcess.fit(within_ss=...)``)."""
         keep = self._subset(y)
-        x, y, c, reps = x[keep], y[keep], c[keep], reps[keep]
+        x, y, c = x[keep], y[keep], c[keep]
+        self._warp = _Warp(y)
+        signed = self.history.signed_scores()
+        warped = [self._warp(signed[groups[i]]) for i in keep]
+        wy = np.array([w.mean() for w in warped])
+        reps = np.array([w.size for w in warped])
+        ss = np.array([float(((w - w.mean()) ** 2).sum()) for w in warped])
         # random restarts of the kernel fit: always while small; later only when the warm-started fit looks stuck
         # (everything explained as noise, or every lengthscale collapsed) and every 32nd fit as a safety net, so the
         # routine suggestion keeps the cheap warm start (restarts were the latency tail at a few hundred points)
         full = x.shape[0] <= 40 or self._fits % 32 == 0
         self._score_gp.restarts = self.settings.gp_restarts if full else 0
-        self._warp = _Warp(y)
-        self._score_gp.fit(x, self._warp(y), rng, repeats=reps)
+        self._score_gp.fit(x, wy, rng, repeats=reps, within_ss=ss)
         if not full and self._score_gp.looks_stuck():
             full = True
             self._score_gp.restarts = self.settings.gp_restarts
-            self._score_gp.fit(x, self._warp(y), rng, repeats=reps)
+            self._score_gp.fit(x, wy, rng, repeats=reps, within_ss=ss)
         cost_aware = self.settings.expansion_rate > 0 and float(c.max() / c.min()) > 1.05
         if cost_aware:
             self._cost_gp.restarts = self.settings.gp_restarts if full else 0
             self._cost_gp.fit(x, np.log(c), rng)
         self._fits += 1
-        return cost_aware
+        return cost_aware, wy
 
     def _subset(self, y: np.ndarray) -> np.ndarray:
         m = self.settings.max_gp_points
@@ -185,14 +195,13 @@ class Protein(HistoryOptimizer):
         return np.sort(np.concatenate([best, np.asarray(rest, dtype=int)]))
 
     def _model_based(self, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
-        x, y, c, reps = self._averaged()
-        cost_aware = self._fit(rng, x, y, c, reps)
+        x, y, c, _, groups = self._averaged()
+        cost_aware, wy = self._fit(rng, x, y, c, groups)
         gp = self._score_gp
         pend = self.history.pending_x()
         if pend.shape[0]:
             mu_p, _ = gp.predict(pend)
             gp = gp.condition(pend, mu_p)  # kriging believer
-        wy = self._warp(y)
         front = pareto_front(y, c) if cost_aware else np.array([int(np.argmax(y))])
         target_cost = (1.0 + self.settings.expansion_rate) * float(c[int(np.argmax(y))])
         score_fn = self._scorer(rng, gp, wy, c, cost_aware, target_cost)

@@ -72,6 +72,7 @@ def rank_by_posterior(
     gx = np.stack([x[g[0]] for g in groups])
     gy = np.array([sign * s[g].mean() for g in groups])
     reps = np.array([len(g) for g in groups], dtype=float)
+    ss = np.array([float(((s[g] - s[g].mean()) ** 2).sum()) for g in groups])  # the repeats' own scatter
     noise_range = (math.nan, math.nan)
     mc = sc = np.full(gy.shape, np.nan)
     if len(groups) < MIN_POINTS_FOR_MODEL:
@@ -79,12 +80,12 @@ def rank_by_posterior(
     else:
         rng = rng or np.random.default_rng(0)
         with _single_thread():
-            gp = GaussianProcess("matern52", restarts=2).fit(gx, gy, rng, repeats=reps)
+            gp = GaussianProcess("matern52", restarts=2).fit(gx, gy, rng, repeats=reps, within_ss=ss)
             mu, sd = gp.predict(gx)
             if len(groups) <= MAX_POINTS_FOR_INTERVAL:
-                noise_range, top = noise_interval(gp, gx, gy, reps, rng)
+                noise_range, top = noise_interval(gp, gx, gy, reps, rng, ss)
                 if interval_is_wide(noise_range):
-                    mc, sc = gp.refit_with_noise(gx, gy, top, rng, reps).predict(gx)
+                    mc, sc = gp.refit_with_noise(gx, gy, top, rng, reps, ss).predict(gx)
         noise = gp.noise_std()
     order = sorted(range(len(groups)), key=lambda i: (-mu[i], -gy[i], groups[i][0]))
     return [
@@ -109,17 +110,23 @@ def interval_is_wide(interval: tuple[float, float]) -> bool:
 
 
 def noise_interval(
-    gp: GaussianProcess, x: np.ndarray, y: np.ndarray, reps: np.ndarray, rng: np.random.Generator
+    gp: GaussianProcess,
+    x: np.ndarray,
+    y: np.ndarray,
+    reps: np.ndarray,
+    rng: np.random.Generator,
+    within_ss: np.ndarray | None = None,
 ) -> tuple[tuple[float, float], float]:
     """95% profile-likelihood interval of the noise std of one evaluation (target units), on a grid of 15 noise
     levels: every level whose likelihood, with the other hyperparameters re-fitted, is within 1.92 nats of the best.
 
     With few points a GP can explain the data as a wiggly noise-free function or as a smooth one plus noise, and
     the fitted noise is then an arbitrary pick between them; the interval says how wide that choice is. Also returns
-    the largest grid level inside the interval (log noise variance, standardised units)."""
+    the largest grid level inside the interval (log noise variance, standardised units). Repeats of a configuration
+    (``reps`` > 1, scatter ``within_ss``) measure the noise directly and narrow the interval."""
     lo, hi = gp.noise_bounds
     grid = np.linspace(lo, hi, 15)
-    nll, std = gp.noise_profile(x, y, grid, rng, repeats=reps)
+    nll, std = gp.noise_profile(x, y, grid, rng, repeats=reps, within_ss=within_ss)
     thr = nll.min() + _CHI2_95
     inside = np.flatnonzero(nll <= thr)
     ends = []

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import approx_fprime
 
+from metta.common.errors import OptimizerError
 from metta.sweep.optim.gp import GaussianProcess, kernel_matrix
 
 
@@ -128,3 +129,31 @@ def test_noise_profile_is_lowest_near_the_true_noise_and_leaves_the_model_alone(
     assert 0.1 < std[int(np.argmin(nll))] < 0.4  # the true noise std is 0.2
     assert nll[0] > nll.min() + 5 and nll[-1] > nll.min() + 5  # far-off noise levels are clearly worse
     assert np.array_equal(gp.theta, theta) and np.allclose(gp.predict(x[:5])[0], pred)
+
+
+def test_likelihood_of_averaged_repeats_with_their_scatter_equals_that_of_the_individual_runs() -> None:
+    """Closed form: a GP on repeat means (noise / k) plus ``within_ss`` has exactly the likelihood, and the noise
+    gradient, of the same GP on every individual observation (up to the constant sum of log(k) / 2)."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (6, 2))
+    k = np.array([1, 3, 2, 1, 4, 1])
+    xr = np.repeat(x, k, axis=0)
+    yr = np.sin(3 * xr[:, 0]) + 0.3 * rng.normal(size=xr.shape[0])
+    group = np.repeat(np.arange(6), k)
+    ym = np.array([yr[group == i].mean() for i in range(6)])
+    ss = np.array([((yr[group == i] - ym[i]) ** 2).sum() for i in range(6)])
+    gp = GaussianProcess()
+    theta = np.array([-0.3, 0.2, 0.1, np.log(0.05)])
+
+    def d2(a: np.ndarray) -> np.ndarray:
+        return (a[:, None, :] - a[None, :, :]).transpose(2, 0, 1) ** 2
+
+    raw, raw_g = gp._nll(theta, xr, yr, d2(xr), np.ones(yr.shape[0]))
+    avg, avg_g = gp._nll(theta, x, ym, d2(x), 1.0 / k, (float(ss.sum()), int((k - 1).sum())))
+    assert avg + 0.5 * np.log(k).sum() == pytest.approx(raw, rel=1e-10)
+    assert np.allclose(avg_g, raw_g, rtol=1e-8, atol=1e-10)
+    # fit() standardises the targets; the scatter is standardised with them
+    fit = GaussianProcess().fit(x, ym, rng, optimize=False, repeats=k, within_ss=ss)
+    assert fit._within == (pytest.approx(ss.sum() / ym.std() ** 2), 6)
+    with pytest.raises(OptimizerError, match="within_ss"):
+        GaussianProcess().fit(x, ym, rng, repeats=k, within_ss=-ss)

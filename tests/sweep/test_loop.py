@@ -253,3 +253,37 @@ def test_trial_of_a_predecessor_with_the_same_pid_is_recovered(tmp_path: Path, f
     assert loop.recover_orphans() == [rid]
     (o,) = store.load_observations("s")
     assert o.reason == "interrupted" and 0 < o.cost < 5  # heartbeat - start, not the downtime
+
+
+def test_each_trial_trains_with_its_own_seed_unless_pinned(tmp_path: Path, fake_trainer: list[str]) -> None:
+    """With one shared seed a repeat of a configuration would reproduce its first run exactly (training is
+    deterministic), so every trial gets a seed derived from the base seed and its run number."""
+    import json
+
+    from metta.sweep.trial import trial_seed
+
+    def seeds(name: str) -> list[str | None]:
+        runs = tmp_path / "sweep" / name / "runs"
+        return [
+            json.loads((runs / f"{name}.r.{n}" / "fake_score.json").read_text())["args"].get("system.seed")
+            for n in (0, 1)
+        ]
+
+    job = make_job(tmp_path, num_trials=2)
+    _loop(job, fake_trainer)[0].run()
+    assert seeds("s") == [str(trial_seed(0, "s.r.0")), str(trial_seed(0, "s.r.1"))]
+    assert len(set(seeds("s"))) == 2
+    pinned = make_job(tmp_path, name="p", num_trials=2, seed_per_trial=False)
+    _loop(pinned, fake_trainer)[0].run()
+    assert seeds("p") == [None, None]  # the trainer's own system.seed
+
+
+def test_trial_seeds_are_stable_distinct_and_31_bit() -> None:
+    from metta.sweep.trial import trial_seed
+
+    many = {trial_seed(0, f"s.r.{n}") for n in range(1000)}
+    assert len(many) == 1000 and all(0 <= s < 2**31 for s in many)
+    assert trial_seed(0, "s.r.7") == trial_seed(0, "other.r.7")  # the run number decides, not the sweep's name
+    assert trial_seed(0, "s.r.7") != trial_seed(1, "s.r.7")
+    assert trial_seed(3, "custom-run") == trial_seed(3, "custom-run")
+    assert not many & set(range(1, 121))  # never a validation seed (1..N, or sweep_quality's 101..120)

@@ -186,6 +186,12 @@ def test_repeated_points_are_averaged() -> None:
     x, y, c, reps, _ = opt._averaged()
     i = int(np.argmax(reps))
     assert reps[i] == 2 and y[i] == pytest.approx(2.0) and c[i] == pytest.approx(4.0)
+    # the score GP sees the repeat's scatter (1 and 3 around their mean: the noise is measured, not only guessed)
+    opt.observe({"x": 1.5, "y": {"z": 0.5}}, 0.5, 1.0)
+    opt.observe({"x": -1.5, "y": {"z": 0.05}}, 0.2, 1.0)
+    opt._fit(np.random.default_rng(0), *opt._averaged()[:3], opt._averaged()[4])
+    ss, extra = opt._score_gp._within
+    assert extra == 1 and ss > 0.1
 
 
 def test_pending_points_give_distinct_useful_suggestions() -> None:

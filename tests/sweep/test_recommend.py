@@ -55,6 +55,27 @@ def test_noise_interval_covers_the_true_noise_and_says_when_few_points_cannot_pi
     assert covered_many >= 7 and covered_few >= 7, (covered_many, covered_few)  # a 95% interval, 8 seeds
 
 
+def test_repeats_pin_the_noise_that_six_averaged_points_cannot() -> None:
+    """Six configurations run four times each (noise std 0.3): the scatter of the repeats measures the noise. Without
+    it (the means alone, each trusted 4x) the fit explains everything as signal, as before repeats counted."""
+    from metta.sweep.optim.gp import GaussianProcess
+
+    covered = narrow = too_small_without = 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        centres = rng.uniform(-1, 1, (6, 2))
+        x = np.repeat(centres, 4, axis=0)
+        y = np.sin(2 * x[:, 0]) + 0.5 * x[:, 1] + rng.normal(0, 0.3, x.shape[0])
+        r = rank_by_posterior(x, y, "maximize", np.random.default_rng(seed))[0]
+        lo, hi = r.noise_interval
+        covered += lo <= 0.3 <= hi
+        narrow += hi / lo < 2.5
+        means = y.reshape(6, 4).mean(1)
+        alone = GaussianProcess("matern52", restarts=2).fit(centres, means, rng, repeats=np.full(6, 4.0))
+        too_small_without += alone.noise_std() < 0.1
+    assert covered >= 7 and narrow == 8 and too_small_without >= 6
+
+
 def test_cautious_posterior_of_a_small_noisy_sweep_is_conservative_where_the_fitted_one_is_overconfident() -> None:
     fitted_err, cautious_err, fitted_cover, cautious_cover = [], [], 0, 0
     for seed in range(10):

@@ -136,6 +136,9 @@ def run(a: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, 
             within = float(np.mean(np.abs(err) <= 2.0 * std[ok])) if ok.any() else math.nan
             head[f"protein_{name}_bias"] = round(float(err.mean()), 5) if ok.any() else None
             head[f"protein_{name}_2sd_coverage"] = round(within, 3) if ok.any() else None
+            if not ok.any():
+                log(f"Protein's {name} figure: not reported in any sweep (the noise interval was never wide)")
+                continue
             log(f"Protein's {name} figure for its pick ({ok.sum()} sweeps): bias {err.mean():+.4f} vs the truth,")
             log(f"  ±2 std contains the truth in {within:.0%}")
     for m in [m for m in methods if m != "protein" and "protein" in res]:

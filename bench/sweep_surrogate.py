@@ -161,7 +161,7 @@ def export(data_dir: Path, out: Path) -> int:
         for name in names:
             for o in sorted(store.load_observations(name), key=lambda o: o.seq):
                 if not o.is_failure and o.objective is not None:
-                    runs.append(_row(o.suggestion, o.objective, f"sweep {name} (training seed 0)"))
+                    runs.append(_row(o.suggestion, o.objective, f"sweep {name} ({o.run_id}, its trial seed)"))
     finally:
         store.close()
     for path in sorted(sweep_dir.glob("*/validation/results.jsonl")):

@@ -68,8 +68,22 @@ def split_overrides(args: list[str]) -> tuple[list[str], list[str]]:
     return job, train
 
 
+def _trial_seeds(job, candidates) -> set[int]:  # a SweepJobConfig and validation Candidates
+    """The training seeds the candidates' sweep trials used: each trial's derived seed (``seed_per_trial``), or the
+    one seed of every trial (the legacy top-level ``seed`` wins over ``system.seed``)."""
+    from metta.sweep.trial import trial_seed
+    from metta.sweep.validation import BASELINE
+
+    if job.settings.seed_per_trial:
+        return {trial_seed(job.seed, c.config_id) for c in candidates if c.config_id != BASELINE}
+    overrides = job.train_overrides()
+    legacy = overrides.get("seed")
+    return {int(legacy if legacy is not None else (overrides.get("system") or {}).get("seed", 0))}
+
+
 def parse_seeds(seeds: str | None, num_seeds: int) -> tuple[int, ...]:
-    """``--seeds 1,2,3`` or seeds 1..num_seeds (seed 0 is the trainer default, the seed the sweep trained with)."""
+    """``--seeds 1,2,3`` or seeds 1..num_seeds (seed 0 is the trainer default, which sweeps with seed_per_trial=false
+    train every trial with)."""
     if seeds:
         try:
             out = tuple(int(s) for s in seeds.split(",") if s.strip())
@@ -239,13 +253,11 @@ def main(argv: list[str]) -> int:
     if a.report and not a.seeds:  # report what is stored
         seeds = recorded_seeds(cfg, ResultLog(cfg.results_path).load())
         cfg = cfg.model_copy(update={"seeds": seeds or cfg.seeds})
-    trial_overrides = job.train_overrides()  # the trials' seed: the legacy top-level seed wins over system.seed
-    legacy_seed = trial_overrides.get("seed")
-    sweep_seed = int(legacy_seed if legacy_seed is not None else (trial_overrides.get("system") or {}).get("seed", 0))
-    if sweep_seed in cfg.seeds and not a.report:
+    clash = sorted(set(cfg.seeds) & _trial_seeds(job, candidates))
+    if clash and not a.report:
         print(
-            f"warning: seed {sweep_seed} is the seed the sweep's trials trained with; the winners were selected "
-            "on it, so its runs are biased in their favour (prefer other seeds)",
+            f"warning: seed(s) {', '.join(map(str, clash))} are seeds the sweep's candidates trained with; the winners "
+            "were selected on them, so those runs are biased in their favour (prefer other seeds)",
             file=out,
         )
     planned = plan_runs(cfg, candidates)

@@ -16,7 +16,7 @@ from metta.common.config import REPO_ROOT
 from metta.common.errors import EvaluationError, SweepError
 from metta.sweep.dispatch import LocalDispatcher, TrainOutcome
 from metta.sweep.store import open_store
-from metta.sweep.trial import EvalOutcome
+from metta.sweep.trial import EvalOutcome, trial_seed
 from metta.sweep.validation import (
     BASELINE,
     Candidate,
@@ -335,10 +335,16 @@ def test_tool_runs_through_the_sweep_train_command_and_records_failures(
 ) -> None:
     _store_with_sweep(tmp_path).close()
     cmd = "settings.train_command=[" + ",".join(fake_trainer) + "]"
-    args = ["sweep_name=v", f"data_dir={tmp_path}", cmd, "--top-n", "1", "--seeds", "0,3", "--json"]
+    pinned = "settings.seed_per_trial=false"  # every trial trained with system.seed (0)
+    args = ["sweep_name=v", f"data_dir={tmp_path}", cmd, pinned, "--top-n", "1", "--seeds", "0,3", "--json"]
     r = _tool(*args, env={"FAKE_TRAIN_MODE": "crash"})
     assert r.returncode == 1, r.stderr  # some runs failed
-    assert "warning: seed 0 is the seed the sweep's trials trained with" in r.stderr
+    assert "warning: seed(s) 0 are seeds the sweep's candidates trained with" in r.stderr
+    # with a seed per trial (the default) seed 0 is harmless, the candidate's own trial seed is not
+    own = trial_seed(0, "v.r.1")
+    dry = ["sweep_name=v", f"data_dir={tmp_path}", "--top-n", "1", "--dry-run", "--seeds"]
+    assert "warning" not in _tool(*dry, "0,3").stdout
+    assert f"warning: seed(s) {own} are seeds" in _tool(*dry, f"3,{own}").stdout
     data = json.loads(r.stdout)
     assert [(c["config_id"], c["n"], c["n_failed"]) for c in data["configs"]] == [(BASELINE, 0, 2), ("v.r.1", 0, 2)]
     assert "training crashed (exit code 3)" in data["configs"][1]["failures"][0]

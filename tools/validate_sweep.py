@@ -9,6 +9,10 @@ score them on the sweep's suite and test each against the baseline (Welch's t-te
     ./tools/validate_sweep.py sweep_name=my_sweep trainer.total_timesteps=20000   # override every training run
     ./tools/validate_sweep.py sweep_name=my_sweep --plan seed000   # top 5 x 10 seeds, then top 3 of those x 20
 
+The top-N are ranked by GP posterior mean, as ``get_best_params_from_sweep.py`` ranks them (``--by observed``: by
+best single run), so the configuration the sweep recommends is the one validated; a repeated configuration's sweep
+score is the mean of its runs.
+
 Besides Welch's test each configuration is marked pass/fail on three reproducibility criteria: its validated mean
 keeps >= 90% of its own sweep score, its std across seeds is < 15% of its mean, and its 95% CI does not overlap the
 baseline's.
@@ -27,7 +31,7 @@ import sys
 
 import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
 
-from metta.common.errors import MettaError
+from metta.common.errors import MettaError, SweepError
 from metta.tools.entrypoints import default_train_command
 
 SWEEP_JOB_KEYS = {
@@ -101,6 +105,13 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("overrides", nargs="*", help="sweep_name=<name>, sweep_job overrides, training overrides")
     p.add_argument("--top-n", type=int, default=3, help="configurations to validate besides the baseline (3)")
+    p.add_argument(
+        "--by",
+        choices=("posterior", "observed"),
+        default="posterior",
+        help="rank the sweep's configurations by GP posterior mean (default; what get_best_params recommends) or "
+        "by best single run",
+    )
     p.add_argument("--seeds", help="comma-separated seeds, e.g. 42,123,456")
     p.add_argument("--num-seeds", type=int, default=10, help="seeds 1..N when --seeds is not given (10)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdict (0.05)")
@@ -145,7 +156,12 @@ def _setup(a: argparse.Namespace):  # (cfg, candidates, job
             eval_timeout=job.settings.eval_timeout,
             alpha=a.alpha,
         )
-        candidates = select_candidates(store, job.sweep_name, cfg.goal, cfg.top_n)
+        protein = default if a.by == "posterior" else None
+        try:
+            candidates = select_candidates(store, job.sweep_name, cfg.goal, cfg.top_n, protein)
+        except SweepError as exc:  # trials from another search space: the model cannot place them
+            print(f"warning: {exc}; ranking by observed score instead", file=sys.stderr)
+            candidates = select_candidates(store, job.sweep_name, cfg.goal, cfg.top_n)
     finally:
         store.close()
     if len(candidates) == 1:

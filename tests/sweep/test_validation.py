@@ -95,6 +95,26 @@ def test_select_candidates_baseline_first_distinct_successes(tmp_path: Path) -> 
     assert [x.config_id for x in select_candidates(store, "v", "minimize", 1)] == [BASELINE, "v.r.0"]
 
 
+def test_select_candidates_by_posterior_skips_the_lucky_run_and_scores_repeats_by_their_mean(tmp_path: Path) -> None:
+    """The luckiest single run (x = 0.95, between two poor neighbours) tops the observed ranking; the posterior
+    ranking validates what the sweep recommends, the good region, with its repeats averaged (their scatter, 0.9
+    against 1.1, tells the model how noisy one run is)."""
+    from metta.sweep.optim import ProteinConfig
+
+    store = open_store(tmp_path / "p.db")
+    store.register_sweep("p", {"metric": "score", "goal": "maximize"})
+    runs = [(0.1, 0.36), (0.3, 0.84), (0.45, 0.97), (0.5, 0.9), (0.5, 1.1), (0.55, 0.99), (0.7, 0.83)]
+    runs += [(0.9, 0.35), (0.95, 1.1), (1.0, 0.1)]
+    for n, (x, score) in enumerate(runs):
+        store.record_observation("p", f"p.r.{n}", {"x": x}, score, 10.0, False)
+    config = ProteinConfig(metric="score", goal="maximize", parameters={"x": {"min": 0.0, "max": 1.0}})
+    observed = select_candidates(store, "p", "maximize", 2)
+    assert [c.config_id for c in observed] == [BASELINE, "p.r.4", "p.r.8"]  # a tie at 1.1: the older run first
+    posterior = select_candidates(store, "p", "maximize", 2, config)
+    assert [c.config_id for c in posterior] == [BASELINE, "p.r.3", "p.r.5"]
+    assert posterior[1].sweep_score == pytest.approx(1.0)  # the mean of its two runs, not the best one
+
+
 def test_plan_and_train_args_seed_last(tmp_path: Path) -> None:
     cfg = _cfg(tmp_path, extra_overrides=("trainer.num_envs=2",))
     cands = [Candidate(BASELINE, {}), Candidate("v.r.1", {"trainer": {"optimizer": {"learning_rate": 0.001}}})]
@@ -366,6 +386,10 @@ def test_tool_dry_run_report_json_and_bad_args(tmp_path: Path, fake_trainer: lis
         "[to run] v.v.r1.s7:" in r.stdout
         and "++trainer.num_envs=2 ++system.seed=7 ++system.torch_deterministic=true" in r.stdout
     )
+    by_obs = _tool(
+        "sweep_name=v", f"data_dir={tmp_path}", "--top-n", "1", "--seeds", "7", "--by", "observed", "--dry-run"
+    )
+    assert by_obs.returncode == 0 and "[to run] v.v.r1.s7:" in by_obs.stdout  # r.1 is also the best single run
     r = _tool("sweep_name=v", f"data_dir={tmp_path}", "--top-n", "1", "--seeds", "7,8", "--report", "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)

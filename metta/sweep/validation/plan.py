@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from metta.common.overrides import to_overrides
-from metta.sweep.best_params import rank_observations
+from metta.sweep.best_params import rank_observations, rank_posterior
+from metta.sweep.optim.config import ProteinConfig
 from metta.sweep.store import SweepStore
 from metta.sweep.store.base import dumps
 from metta.sweep.validation.config import BASELINE, ValidationConfig
@@ -34,11 +35,24 @@ class PlannedRun:
     run_dir: Path
 
 
-def select_candidates(store: SweepStore, sweep_name: str, goal: str, top_n: int) -> list[Candidate]:
-    """Baseline first, then the ``top_n`` best distinct suggestions of the sweep (via best_params ranking)."""
-    ranked = rank_observations(store.load_observations(sweep_name), goal)
+def select_candidates(
+    store: SweepStore, sweep_name: str, goal: str, top_n: int, config: ProteinConfig | None = None
+) -> list[Candidate]:
+    """Baseline first, then the ``top_n`` best distinct configurations of the sweep.
+
+    With the sweep's ``config`` they are ranked by GP posterior mean (as ``get_best_params_from_sweep.py --by
+    posterior`` does, so what is validated is what the sweep recommends) and a candidate's sweep score is the mean
+    of its runs; without it, by best single run (``--by observed``) and that run's score. A
+    :class:`~metta.common.errors.SweepError` says the trials no longer fit ``config``'s search space."""
+    obs = store.load_observations(sweep_name)
     out, seen = [Candidate(BASELINE, {})], {dumps({})}
-    for o in ranked:
+    if config is not None:
+        for o, r in rank_posterior(obs, config.model_copy(update={"goal": goal})):
+            out.append(Candidate(o.run_id or f"seq{o.seq}", dict(o.suggestion), r.observed_mean))
+            if len(out) > top_n:
+                break
+        return out
+    for o in rank_observations(obs, goal):
         key = dumps(o.suggestion)
         if key in seen:
             continue

@@ -130,13 +130,15 @@ def recommend(job: SweepJobConfig, obs: Sequence[Observation], method: str) -> t
     if not ranked:
         raise RuntimeError(f"sweep {job.sweep_name} has no successful trial to recommend")
     best = ranked[0]
+    score = best.objective  # the others' pick is their best single run
     figures: dict[str, Any] = {}
     for o, r in post:
         if o.suggestion == best.suggestion:  # the same configuration (repeats share one posterior)
             pairs = {"posterior": (r.posterior_mean, r.posterior_std), "cautious": r.cautious}
             figures = {k: [float(v[0]), float(v[1])] if np.all(np.isfinite(v)) else None for k, v in pairs.items()}
+            score = r.observed_mean if method == "protein" else score  # Protein's pick: the mean of its runs
             break
-    return Candidate(best.run_id or f"seq{best.seq}", dict(best.suggestion), best.objective), figures
+    return Candidate(best.run_id or f"seq{best.seq}", dict(best.suggestion), score), figures
 
 
 def validate(job: SweepJobConfig, cand: Candidate, harness: Harness, seeds: Sequence[int], log) -> list[float]:

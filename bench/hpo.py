@@ -15,7 +15,9 @@ Latency: median / p95 seconds per suggestion at n = 10, 50, 200 observations, d 
     python bench/hpo.py --smoke    # Branin + Hartmann6 + noisy Branin + mixed_cat, 30 evaluations, 5 seeds
     python bench/hpo.py --problems rastrigin4,schwefel4,griewank6,branin_noisy,hartmann6_noisy,mixed_cat,levy20
 
-The last line printed is one JSON object with the headline figures.
+The last line printed is one JSON object with the headline figures, including how sure each comparison is
+(``p_<function>_protein_vs_<optimizer>``: two-sided Mann-Whitney U over the seeds) and Hartmann6's seeds below
+regret 0.05 (``hartmann6_below_0.05_<optimizer>``).
 """
 
 from __future__ import annotations
@@ -313,6 +315,33 @@ def _q(values: Sequence[float], q: float) -> float:
     return float(np.quantile(np.asarray(values, dtype=float), q))
 
 
+def compare(a: list[dict[str, Any]], optimizers: Sequence[str], head: dict[str, Any]) -> list[str]:
+    """How sure each Track-A comparison is: per function, the two-sided Mann-Whitney U p-value of Protein's regrets
+    against each other optimizer's over the seeds (``p_<function>_protein_vs_<optimizer>``; small = a real
+    difference, the medians say which way), and Hartmann6's seeds below regret 0.05 per optimizer."""
+    from scipy.stats import mannwhitneyu
+
+    others = [o for o in optimizers if o != "protein"]
+    if "protein" not in optimizers or not others:
+        return []
+    lines = ["", f"{'Protein vs':<18}" + "".join(f"{'p (Mann-Whitney U, two-sided)':>34}" for _ in others)]
+    lines.append(f"{'':<18}" + "".join(f"{o:>34}" for o in others))
+    for prob in dict.fromkeys(r["problem"] for r in a):
+        mine = [r["regret"] for r in a if r["problem"] == prob and r["optimizer"] == "protein"]
+        row = f"{prob:<18}"
+        for o in others:
+            theirs = [r["regret"] for r in a if r["problem"] == prob and r["optimizer"] == o]
+            p = float(mannwhitneyu(mine, theirs, alternative="two-sided").pvalue) if mine and theirs else math.nan
+            head[f"p_{prob}_protein_vs_{o}"] = round(p, 4)
+            row += f"{p:.3g}".rjust(34)
+        lines.append(row)
+    for o in optimizers:
+        h6 = [r["regret"] for r in a if r["problem"] == "hartmann6" and r["optimizer"] == o]
+        if h6:
+            head[f"hartmann6_below_0.05_{o}"] = f"{sum(v < 0.05 for v in h6)}/{len(h6)}"
+    return lines
+
+
 def summarise(results: list[dict[str, Any]], optimizers: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
     """Text table lines and the headline JSON dict."""
     lines, head = [], {"bench": "hpo"}
@@ -329,6 +358,7 @@ def summarise(results: list[dict[str, Any]], optimizers: Sequence[str]) -> tuple
             row += f"{med:>12.4g} [{_q(vals, 0.25):.3g}, {_q(vals, 0.75):.3g}] ({ratio:.3f})".rjust(34)
             head[f"regret_{prob}_{o}"] = round(med, 6)
         lines.append(row)
+    lines += compare(a, optimizers, head)
     b = [r for r in results if r["track"] == "B"]
     if b:
         lines.append("")

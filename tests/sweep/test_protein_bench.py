@@ -75,3 +75,18 @@ def test_set_passes_a_checked_setting_to_every_optimizer(hpo) -> None:
     a = hpo.run_track_a("branin", "protein", 0, 12, {"num_random_samples": 12})
     b = hpo.run_track_a("branin", "protein", 0, 12, {"num_random_samples": 3})
     assert a["regret"] != b["regret"]
+
+
+def test_compare_reports_mann_whitney_p_values_and_hartmann6_counts(hpo) -> None:
+    """Hand-made regrets: fully separated samples of 5 give the exact two-sided p = 2 / C(10, 5) = 0.00794; identical
+    samples give p = 1."""
+    rows = [{"problem": "hartmann6", "optimizer": "protein", "regret": v} for v in (0.01, 0.02, 0.03, 0.04, 0.2)]
+    rows += [{"problem": "hartmann6", "optimizer": "tpe", "regret": v} for v in (0.5, 0.6, 0.7, 0.8, 0.9)]
+    rows += [{"problem": "hartmann6", "optimizer": "gp", "regret": v} for v in (0.01, 0.02, 0.03, 0.04, 0.2)]
+    head: dict = {}
+    lines = hpo.compare(rows, ["protein", "tpe", "gp"], head)
+    assert head["p_hartmann6_protein_vs_tpe"] == pytest.approx(2 / 252, abs=1e-4)
+    assert head["p_hartmann6_protein_vs_gp"] == pytest.approx(1.0)
+    assert head["hartmann6_below_0.05_protein"] == "4/5" and head["hartmann6_below_0.05_tpe"] == "0/5"
+    assert any(line.startswith("hartmann6") and "0.00794" in line for line in lines)
+    assert hpo.compare(rows, ["tpe", "gp"], {}) == []  # nothing to compare without Protein

@@ -28,7 +28,7 @@ from metta.sweep.optim.registry import make_optimizer
 from metta.sweep.store import INTERRUPTED_REASON, DuplicateTrialError, Observation, SweepStore, worker_id
 from metta.sweep.store.base import parse_worker_id
 from metta.sweep.sweep_config import SweepJobConfig
-from metta.sweep.trial import Evaluator, check_constraints, effective_trainer, run_trial, trial_seed
+from metta.sweep.trial import Evaluator, SimEvaluator, check_constraints, effective_trainer, run_trial, trial_seed
 
 LogFn = Callable[[str], None]
 
@@ -278,28 +278,34 @@ class SweepLoop:
             f"could not find a point no other worker is running after {self.job.settings.max_rejections} tries"
         )
 
-    def _seed_args(self, run_id: str) -> tuple[str, ...]:
-        """``++system.seed=<trial seed>`` (settings.seed_per_trial), last so that it wins; else nothing."""
-        if not self.job.settings.seed_per_trial:
-            return ()
-        return (f"++system.seed={trial_seed(self.job.seed, run_id)}",)
+    def _trial_seed(self, run_id: str) -> int | None:
+        """The trial's own seed (settings.seed_per_trial), or None when every trial uses system.seed."""
+        return trial_seed(self.job.seed, run_id) if self.job.settings.seed_per_trial else None
 
     def _execute(self, run_id: str, suggestion: dict[str, Any], metric: str) -> tuple[float | None, str]:
-        """Train then evaluate; returns (objective, "") or (None, failure reason). Sets ``self._cost``."""
+        """Train then evaluate; returns (objective, "") or (None, failure reason). Sets ``self._cost``.
+
+        With a seed per trial the run trains with that seed (``++system.seed``, last so that it wins) and a
+        :class:`SimEvaluator` without a fixed seed evaluates with it too, as a validation run is evaluated: repeats
+        are then independent in both, and sweep scores are measured like validated ones."""
         run_dir = self.sweep_dir / "runs" / run_id
+        seed = self._trial_seed(run_id)
         args = (
             f"run={run_id}",
             f"data_dir={self.job.data_dir}",
             f"run_dir={run_dir}",
             *to_overrides(self.job.train_overrides()),
             *to_overrides(suggestion),
-            *self._seed_args(run_id),
+            *(() if seed is None else (f"++system.seed={seed}",)),
         )
+        evaluator = self.evaluator
+        if seed is not None and isinstance(evaluator, SimEvaluator) and evaluator.seed is None:
+            evaluator = evaluator.with_seed(seed)
         req = TrainRequest(run_id, run_dir, args, run_dir / "train.log", self.job.settings.train_timeout)
         self._cost = 1e-3
         trial = run_trial(
             self.dispatcher,
-            self.evaluator,
+            evaluator,
             req,
             self.job.settings.eval_timeout,
             metric,

@@ -126,6 +126,10 @@ class SimEvaluator:
         self.sim_name, self.metric, self.seed = sim_name, metric, seed
         self.child = child  # the function run in the spawned process (tests pass a light one)
 
+    def with_seed(self, seed: int) -> SimEvaluator:
+        """The same evaluator with every simulation's seed replaced by ``seed``."""
+        return SimEvaluator(self.sim_name, self.metric, seed, self.child)
+
     def evaluate(self, run_dir: Path, timeout_s: float) -> EvalOutcome:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe(duplex=False)

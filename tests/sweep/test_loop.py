@@ -255,27 +255,51 @@ def test_trial_of_a_predecessor_with_the_same_pid_is_recovered(tmp_path: Path, f
     assert o.reason == "interrupted" and 0 < o.cost < 5  # heartbeat - start, not the downtime
 
 
-def test_each_trial_trains_with_its_own_seed_unless_pinned(tmp_path: Path, fake_trainer: list[str]) -> None:
+def seed_eval_child(conn, policy_uri: str, suite: str, db: str, metric: str, seed: int | None) -> None:
+    """Spawned eval child: scores a run with the evaluation seed it was given (-1 for the suite's own)."""
+    conn.send(("ok", float(-1 if seed is None else seed), {}))
+    conn.close()
+
+
+def test_each_trial_trains_and_is_evaluated_with_its_own_seed_unless_pinned(
+    tmp_path: Path, fake_trainer: list[str]
+) -> None:
     """With one shared seed a repeat of a configuration would reproduce its first run exactly (training is
-    deterministic), so every trial gets a seed derived from the base seed and its run number."""
+    deterministic and the suite's evaluation seed fixed), so every trial gets a seed derived from the base seed and
+    its run number, for training and, like a validation run, for evaluation."""
     import json
 
-    from metta.sweep.trial import trial_seed
+    from metta.sweep.trial import SimEvaluator, trial_seed
 
-    def seeds(name: str) -> list[str | None]:
+    def run(name: str, evaluator: SimEvaluator, **settings) -> tuple[list, list]:
+        job = make_job(tmp_path, name=name, num_trials=2, **settings)
+        loop = SweepLoop(
+            job,
+            open_store(job.settings.sweep_server_uri),
+            LocalDispatcher(fake_trainer),
+            evaluator,
+            copy.deepcopy(BASE_TRAINER),
+            log=lambda s: None,
+            sleep=lambda s: None,
+            seed_salt=1,
+        )
+        loop.run()
         runs = tmp_path / "sweep" / name / "runs"
-        return [
+        trained = [
             json.loads((runs / f"{name}.r.{n}" / "fake_score.json").read_text())["args"].get("system.seed")
             for n in (0, 1)
         ]
+        scored = [o.objective for o in sorted(loop.store.load_observations(name), key=lambda o: o.seq)]
+        return trained, scored
 
-    job = make_job(tmp_path, num_trials=2)
-    _loop(job, fake_trainer)[0].run()
-    assert seeds("s") == [str(trial_seed(0, "s.r.0")), str(trial_seed(0, "s.r.1"))]
-    assert len(set(seeds("s"))) == 2
-    pinned = make_job(tmp_path, name="p", num_trials=2, seed_per_trial=False)
-    _loop(pinned, fake_trainer)[0].run()
-    assert seeds("p") == [None, None]  # the trainer's own system.seed
+    own = [trial_seed(0, "s.r.0"), trial_seed(0, "s.r.1")]
+    assert own[0] != own[1]
+    trained, scored = run("s", SimEvaluator("sweep_eval", "reward", child=seed_eval_child))
+    assert trained == [str(s) for s in own] and scored == [float(s) for s in own]
+    _, fixed = run("f", SimEvaluator("sweep_eval", "reward", seed=5, child=seed_eval_child))
+    assert fixed == [5.0, 5.0]  # an evaluator with an explicit seed keeps it
+    trained, scored = run("p", SimEvaluator("sweep_eval", "reward", child=seed_eval_child), seed_per_trial=False)
+    assert trained == [None, None] and scored == [-1.0, -1.0]  # the trainer's system.seed, the suite's seed
 
 
 def test_trial_seeds_are_stable_distinct_and_31_bit() -> None:

@@ -315,6 +315,11 @@ def _q(values: Sequence[float], q: float) -> float:
     return float(np.quantile(np.asarray(values, dtype=float), q))
 
 
+def _regrets(a: list[dict[str, Any]], problem: str, optimizer: str) -> list[float]:
+    """Track-A regrets of one optimizer on one problem, one per seed."""
+    return [r["regret"] for r in a if r["problem"] == problem and r["optimizer"] == optimizer]
+
+
 def compare(a: list[dict[str, Any]], optimizers: Sequence[str], head: dict[str, Any]) -> list[str]:
     """How sure each Track-A comparison is: per function, the two-sided Mann-Whitney U p-value of Protein's regrets
     against each other optimizer's over the seeds (``p_<function>_protein_vs_<optimizer>``; small = a real
@@ -327,16 +332,16 @@ def compare(a: list[dict[str, Any]], optimizers: Sequence[str], head: dict[str, 
     lines = ["", f"{'Protein vs':<18}" + "".join(f"{'p (Mann-Whitney U, two-sided)':>34}" for _ in others)]
     lines.append(f"{'':<18}" + "".join(f"{o:>34}" for o in others))
     for prob in dict.fromkeys(r["problem"] for r in a):
-        mine = [r["regret"] for r in a if r["problem"] == prob and r["optimizer"] == "protein"]
+        mine = _regrets(a, prob, "protein")
         row = f"{prob:<18}"
         for o in others:
-            theirs = [r["regret"] for r in a if r["problem"] == prob and r["optimizer"] == o]
+            theirs = _regrets(a, prob, o)
             p = float(mannwhitneyu(mine, theirs, alternative="two-sided").pvalue) if mine and theirs else math.nan
             head[f"p_{prob}_protein_vs_{o}"] = round(p, 4)
             row += f"{p:.3g}".rjust(34)
         lines.append(row)
     for o in optimizers:
-        h6 = [r["regret"] for r in a if r["problem"] == "hartmann6" and r["optimizer"] == o]
+        h6 = _regrets(a, "hartmann6", o)
         if h6:
             head[f"hartmann6_below_0.05_{o}"] = f"{sum(v < 0.05 for v in h6)}/{len(h6)}"
     return lines
@@ -349,10 +354,10 @@ def summarise(results: list[dict[str, Any]], optimizers: Sequence[str]) -> tuple
     lines.append(f"{'Track A':<18}" + "".join(f"{o:>34}" for o in optimizers))
     lines.append(f"{'median regret':<18}" + "".join(f"{'median [IQR] (x random)':>34}" for _ in optimizers))
     for prob in dict.fromkeys(r["problem"] for r in a):
-        rand = [r["regret"] for r in a if r["problem"] == prob and r["optimizer"] == "random"]
+        rand = _regrets(a, prob, "random")
         row = f"{prob:<18}"
         for o in optimizers:
-            vals = [r["regret"] for r in a if r["problem"] == prob and r["optimizer"] == o]
+            vals = _regrets(a, prob, o)
             med = _q(vals, 0.5)
             ratio = med / _q(rand, 0.5) if rand and _q(rand, 0.5) > 0 else float("nan")
             row += f"{med:>12.4g} [{_q(vals, 0.25):.3g}, {_q(vals, 0.75):.3g}] ({ratio:.3f})".rjust(34)

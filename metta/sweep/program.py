@@ -36,7 +36,6 @@ from metta.common.errors import ConfigError, MettaError, OptimizerError
 from metta.sweep.dispatch import LocalDispatcher, TrainRequest
 from metta.sweep.loop import LoopSummary, SweepLoop
 from metta.sweep.store import DuplicateTrialError, SweepStore
-from metta.sweep.trial import trial_seed
 from metta.sweep.wandb_format.run_files import run_summary
 
 DEFAULT_COMMAND = ("${env}", "${interpreter}", "${program}", "${args}")
@@ -191,7 +190,7 @@ class ProgramSweepLoop(SweepLoop):
         run_dir = self.sweep_dir / "runs" / run_id
         values = wandb_values(suggestion, self.wb.keys)
         argv = expand_command(self.wb.command, self.program, values, run_dir / "args.json")
-        seed = trial_seed(self.job.seed, run_id)
+        seed = self._trial_seed(run_id)  # used by a {seed} argument, which the tool adds only with seed_per_trial
         argv += [
             a.format(run_id=run_id, run_dir=run_dir, data_dir=self.job.data_dir, seed=seed) for a in self.extra_args
         ]

@@ -98,3 +98,26 @@ def _check_read_only_case(tmp_path: Path) -> None:
         os.chmod(d / "sweeps.db", 0o644)
     assert hashlib.sha256((d / "sweeps.db").read_bytes()).hexdigest() == before
     _ = threading  # keep import used when skipped
+
+
+def test_a_locked_store_file_is_waited_for_then_reported_as_locked_not_damaged(tmp_path: Path) -> None:
+    """Two workers creating one store at once may see "database is locked" while the file is switched to WAL; that
+    is contention: the store waits for it (up to its timeout), and past the timeout says so, naming the file."""
+    import sqlite3
+
+    from metta.sweep.store import SQLiteSweepStore
+
+    db = tmp_path / "sweeps.db"
+    holder = sqlite3.connect(str(db), isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(StoreError, match="stayed locked by another process") as info:
+        SQLiteSweepStore(db, timeout_s=0.3)
+    assert str(db) in str(info.value) and "not a readable" not in str(info.value)
+    release = threading.Timer(0.5, holder.rollback)
+    release.start()
+    store = SQLiteSweepStore(db, timeout_s=30.0)  # waits for the lock, then opens
+    release.join()
+    store.register_sweep("s", {})
+    assert store.get_sweep("s") is not None
+    store.close()
+    holder.close()

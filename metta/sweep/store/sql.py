@@ -276,20 +276,44 @@ class SQLiteSweepStore(SQLSweepStore):
         if self.path.exists() and self.path.is_dir():
             raise StoreError(f"sweep store path {self.path} is a directory; point sweep_server_uri at a .db file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self._conn = self._open(timeout_s)
+                return
+            except sqlite3.OperationalError as exc:
+                # two workers creating the file at once: switching a new file to WAL can report "locked" at once,
+                # without waiting for the busy timeout; that is contention, not a damaged file, so wait and retry
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise self._unreadable(exc) from exc
+                if time.monotonic() > deadline:
+                    raise StoreError(
+                        f"sweep store {self.path} stayed locked by another process for {timeout_s:.0f} s ({exc}); "
+                        "stop the process holding it or point settings.sweep_server_uri at another file"
+                    ) from exc
+                time.sleep(0.1)
+            except sqlite3.DatabaseError as exc:
+                raise self._unreadable(exc) from exc
+
+    def _open(self, timeout_s: float) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None, check_same_thread=False)
         try:
-            self._conn = sqlite3.connect(
-                str(self.path), timeout=timeout_s, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._conn = conn
             self._create_schema()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"sweep store {self.path} is not a readable SQLite database ({exc}); it was left untouched — "
-                "move it aside or point settings.sweep_server_uri at another file"
-            ) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _unreadable(self, exc: BaseException) -> StoreError:
+        return StoreError(
+            f"sweep store {self.path} is not a readable SQLite database ({exc}); it was left untouched — "
+            "move it aside or point settings.sweep_server_uri at another file"
+        )
 
     def _create_schema(self) -> None:
         with self._tx() as cur:

@@ -8,8 +8,9 @@ Each method runs the quick sweep (configs/sweep/quick.yaml: the `mlp` agent on a
 rate x entropy coefficient) for the same number of trials, through the real sweep loop (tools/train.py trials
 scored by sweep_eval). Its recommended configuration (Protein: the best posterior mean; the others: the best
 observed run) is then re-trained and scored with 5 fresh seeds (--seeds, up to 20) by the validate_sweep machinery,
-and so is the default configuration (the baseline). The last line is JSON: ``validated_<method>`` and ``baseline``
-(median over repeats of the validated mean), ``p_protein_vs_baseline`` (Welch's test over all validated runs),
+and so is the default configuration (the baseline), with the same seeds; each repeat has its own seeds (101-105,
+106-110, ...). The last line is JSON: ``validated_<method>`` and ``baseline`` (median over repeats of the validated
+mean), ``p_protein_vs_baseline`` (Welch's test over all validated runs),
 ``winner_beats_baseline``, how sure it is (``noise_sd``, ``min_detectable_difference`` at 80% power,
 ``seeds_to_resolve_protein_delta``), how far what a sweep reports of its pick is from the pick's validated mean
 (``bias_sweep_score``, ``bias_posterior``, ``bias_cautious``; every recommendation also carries its ``posterior``
@@ -55,7 +56,16 @@ from metta.tools.entrypoints import default_train_command
 
 METHODS = {"protein": "bayes", "random": "random", "tpe": "optuna_tpe", "gp": "optuna_gp"}
 CALIBRATED = ("sweep_score", "posterior", "cautious")  # the figures calibration() compares with validation
-VALIDATION_SEEDS = tuple(range(101, 121))  # never the sweep's training seed (0); --seeds takes the first N (5)
+FIRST_VALIDATION_SEED = 101  # repeat r validates with seeds 101 + r*N .. 101 + (r+1)*N - 1 (N = --seeds, 5)
+MAX_SEEDS = 20
+
+
+def repeat_seeds(repeat: int, n: int) -> tuple[int, ...]:
+    """The fresh validation seeds of one repeat: its pick and the baseline are trained with the same N seeds, and
+    every repeat has its own, so the baseline's noise is not shared by all repeats (trial seeds are 31-bit hashes,
+    tests/sweep/test_loop.py)."""
+    first = FIRST_VALIDATION_SEED + repeat * n
+    return tuple(range(first, first + n))
 
 
 @dataclass(frozen=True)
@@ -206,15 +216,19 @@ def run(a: argparse.Namespace, harness: Harness, log: Callable[[str], None]) -> 
     """The whole benchmark; returns the JSON summary."""
     root = Path(a.data_dir or tempfile.mkdtemp(prefix="sweep_quality_"))
     methods = [m for m in a.methods.split(",") if m]
-    seeds = VALIDATION_SEEDS[: a.seeds]
     t0 = time.monotonic()
     base_job = make_job(root, "sq_baseline", "random", 1, a.budget, a.extra)
-    base_scores = validate(base_job, Candidate(BASELINE, {}), harness, seeds, log)
+    base_scores: list[float] = []
+    base_means: list[float] = []
     validated: dict[str, list[float]] = {m: [] for m in methods}
     all_scores: dict[str, list[float]] = {m: [] for m in methods}
     curves: dict[str, list[list[tuple[float, float]]]] = {m: [] for m in methods}
     recs: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
     for r in range(a.repeats):
+        seeds = repeat_seeds(r, a.seeds)
+        scores = validate(base_job, Candidate(BASELINE, {}), harness, seeds, log)
+        base_scores += scores
+        base_means.append(float(np.mean(scores)) if scores else float("nan"))
         for m in methods:
             job = make_job(root, f"sq_{m}_{r}", METHODS[m], a.trials, a.budget, a.extra)
             obs = run_sweep(job, harness, salt=r, log=log)
@@ -234,18 +248,19 @@ def run(a: argparse.Namespace, harness: Harness, log: Callable[[str], None]) -> 
             )
     png = Path(a.plot)
     plot(curves, png)
-    base_mean = float(np.mean(base_scores)) if base_scores else float("nan")
+    base_mean = float(np.nanmedian(base_means)) if base_means else float("nan")
     head: dict[str, Any] = {
         "bench": "sweep_quality",
         "tier": "smoke" if a.smoke else "full",
         "trials": a.trials,
         "repeats": a.repeats,
         "budget": a.budget,
-        "seeds": list(seeds),
+        "seeds": [list(repeat_seeds(r, a.seeds)) for r in range(a.repeats)],
     }
     for m in methods:
         head[f"validated_{m}"] = round(float(np.nanmedian(validated[m])), 5) if validated[m] else None
     head["baseline"] = round(base_mean, 5)
+    head["baseline_per_repeat"] = [round(b, 5) for b in base_means]
     if "protein" in methods:
         head["p_protein_vs_baseline"] = welch_t_test(all_scores["protein"], base_scores).p
         head["winner_beats_baseline"] = bool(
@@ -296,7 +311,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--trials", type=int, default=None, help="trials per sweep (default 8, smoke 5)")
     ap.add_argument("--repeats", type=int, default=None, help="sweeps per method (default 3, smoke 1)")
     ap.add_argument("--budget", type=int, default=None, help="agent-steps per trial (default 393216, smoke 196608)")
-    ap.add_argument("--seeds", type=int, default=5, help="fresh validation seeds per recommendation (5; up to 20)")
+    ap.add_argument("--seeds", type=int, default=5, help=f"fresh validation seeds per repeat (5; up to {MAX_SEEDS})")
     ap.add_argument("--methods", default=",".join(METHODS), help="comma list of " + ",".join(METHODS))
     ap.add_argument("--data-dir", default=None, help="where sweeps go (default: a new temporary directory)")
     ap.add_argument("--plot", default="bench/out/sweep_quality.png")
@@ -306,10 +321,8 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     a.repeats = a.repeats or (1 if a.smoke else 3)
     a.budget = a.budget or (196608 if a.smoke else 393216)
     unknown = [m for m in a.methods.split(",") if m and m not in METHODS]
-    if unknown or not 1 <= a.seeds <= len(VALIDATION_SEEDS):
-        ap.error(
-            f"unknown methods {unknown} (choose from {list(METHODS)}) or --seeds not in 1..{len(VALIDATION_SEEDS)}"
-        )
+    if unknown or not 1 <= a.seeds <= MAX_SEEDS:
+        ap.error(f"unknown methods {unknown} (choose from {list(METHODS)}) or --seeds not in 1..{MAX_SEEDS}")
     return a
 
 

@@ -54,6 +54,7 @@ def test_plumbing_with_a_fake_trainer(tmp_path: Path, fake_trainer: list[str]) -
     head = sq.run(a, sq.Harness(fake_trainer, NoisyEvaluator), lambda s: None)
     assert set(head) >= {"validated_protein", "validated_random", "baseline", "p_protein_vs_baseline", "curves"}
     assert head["baseline"] == pytest.approx(0.01, abs=0.011)  # the default lr 1e-3 is the fake optimum (score 0)
+    assert head["seeds"] == [[101, 102]] and head["baseline_per_repeat"] == [head["baseline"]]
     assert all(-4.1 <= head[f"validated_{m}"] <= 0.021 for m in ("protein", "random"))
     assert len(head["curves"]["protein"][0]) == 3 and (tmp_path / "sq.png").stat().st_size > 1000
     rec = head["recommendations"]["protein"][0]
@@ -72,6 +73,16 @@ def test_plumbing_with_a_fake_trainer(tmp_path: Path, fake_trainer: list[str]) -
     assert [len(c) for c in again["curves"]["protein"]] == [3]
     assert again["recommendations"] == head["recommendations"]
     assert again["validated_protein"] == head["validated_protein"]
+
+
+def test_each_repeat_validates_with_its_own_fresh_seeds() -> None:
+    spec = importlib.util.spec_from_file_location("bench_sweep_quality", BENCH)
+    sq = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sq)
+    assert sq.repeat_seeds(0, 5) == (101, 102, 103, 104, 105)  # repeat 0 keeps the seeds of earlier runs
+    assert sq.repeat_seeds(2, 5) == (111, 112, 113, 114, 115)
+    every = [s for r in range(3) for s in sq.repeat_seeds(r, 20)]
+    assert len(set(every)) == 60 and min(every) == 101  # disjoint across repeats, never the sweep's seeds 0..100
 
 
 def test_calibration_compares_each_reported_figure_with_the_validated_mean() -> None:

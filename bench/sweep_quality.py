@@ -10,11 +10,11 @@ scored by sweep_eval). Its recommended configuration (Protein: the best posterio
 observed run) is then re-trained and scored with 5 fresh seeds (--seeds, up to 20) by the validate_sweep machinery,
 and so is the default configuration (the baseline), with the same seeds; each repeat has its own seeds (101-105,
 106-110, ...). The last line is JSON: ``validated_<method>`` and ``baseline`` (median over repeats of the validated
-mean), ``p_protein_vs_baseline`` (Welch's test over all validated runs),
-``winner_beats_baseline``, how sure it is (``noise_sd``, ``min_detectable_difference`` at 80% power,
-``seeds_to_resolve_protein_delta``), how far what a sweep reports of its pick is from the pick's validated mean
-(``bias_sweep_score``, ``bias_posterior``, ``bias_cautious``; every recommendation also carries its ``posterior``
-and ``cautious`` mean and std), and the plot of best-so-far sweep scores by cumulative cost
+mean), ``p_protein_vs_baseline`` (Welch's test over all validated runs; also ``p_<method>_vs_baseline`` and
+``p_protein_vs_<method>``), ``winner_beats_baseline``, how sure it is (``noise_sd``, ``min_detectable_difference``
+at 80% power, ``seeds_to_resolve_protein_delta``), how far what a sweep reports of its pick is from the pick's
+validated mean (``bias_sweep_score``, ``bias_posterior``, ``bias_cautious``; every recommendation also carries its
+``posterior`` and ``cautious`` mean and std), and the plot of best-so-far sweep scores by cumulative cost
 (bench/out/sweep_quality.png).
 """
 
@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -212,43 +212,74 @@ def plot(curves: dict[str, list[list[tuple[float, float]]]], path: Path) -> None
     plt.close(fig)
 
 
+@dataclass
+class Tally:
+    """What the repeats produce: per method the validated mean of each pick, every validated run, the best-so-far
+    curves and the recommendations; and the baseline's validated runs and per-repeat means."""
+
+    methods: list[str]
+    base_scores: list[float] = field(default_factory=list)
+    base_means: list[float] = field(default_factory=list)
+    validated: dict[str, list[float]] = field(default_factory=dict)
+    all_scores: dict[str, list[float]] = field(default_factory=dict)
+    curves: dict[str, list[list[tuple[float, float]]]] = field(default_factory=dict)
+    recs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for table in (self.validated, self.all_scores, self.curves, self.recs):
+            for m in self.methods:
+                table.setdefault(m, [])
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return float(np.mean(xs)) if len(xs) else float("nan")
+
+
+def run_repeat(a: argparse.Namespace, r: int, root: Path, harness: Harness, tally: Tally, log) -> None:
+    """Repeat ``r``: the baseline and every method's sweep, each pick validated with this repeat's seeds."""
+    seeds = repeat_seeds(r, a.seeds)
+    base_job = make_job(root, "sq_baseline", "random", 1, a.budget, a.extra)
+    scores = validate(base_job, Candidate(BASELINE, {}), harness, seeds, log)
+    tally.base_scores += scores
+    tally.base_means.append(_mean(scores))
+    for m in tally.methods:
+        job = make_job(root, f"sq_{m}_{r}", METHODS[m], a.trials, a.budget, a.extra)
+        obs = run_sweep(job, harness, salt=r, log=log)
+        tally.curves[m].append(best_so_far(obs))
+        cand, figures = recommend(job, obs, m)
+        scores = validate(job, cand, harness, seeds, log)
+        tally.all_scores[m] += scores
+        tally.validated[m].append(_mean(scores))
+        tally.recs[m].append(
+            {
+                "run": cand.config_id,
+                "sweep_score": cand.sweep_score,
+                "validated": tally.validated[m][-1],
+                "suggestion": cand.suggestion,
+                **figures,
+            }
+        )
+
+
 def run(a: argparse.Namespace, harness: Harness, log: Callable[[str], None]) -> dict[str, Any]:
     """The whole benchmark; returns the JSON summary."""
     root = Path(a.data_dir or tempfile.mkdtemp(prefix="sweep_quality_"))
-    methods = [m for m in a.methods.split(",") if m]
+    tally = Tally([m for m in a.methods.split(",") if m])
     t0 = time.monotonic()
-    base_job = make_job(root, "sq_baseline", "random", 1, a.budget, a.extra)
-    base_scores: list[float] = []
-    base_means: list[float] = []
-    validated: dict[str, list[float]] = {m: [] for m in methods}
-    all_scores: dict[str, list[float]] = {m: [] for m in methods}
-    curves: dict[str, list[list[tuple[float, float]]]] = {m: [] for m in methods}
-    recs: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
     for r in range(a.repeats):
-        seeds = repeat_seeds(r, a.seeds)
-        scores = validate(base_job, Candidate(BASELINE, {}), harness, seeds, log)
-        base_scores += scores
-        base_means.append(float(np.mean(scores)) if scores else float("nan"))
-        for m in methods:
-            job = make_job(root, f"sq_{m}_{r}", METHODS[m], a.trials, a.budget, a.extra)
-            obs = run_sweep(job, harness, salt=r, log=log)
-            curves[m].append(best_so_far(obs))
-            cand, figures = recommend(job, obs, m)
-            scores = validate(job, cand, harness, seeds, log)
-            all_scores[m] += scores
-            validated[m].append(float(np.mean(scores)) if scores else float("nan"))
-            recs[m].append(
-                {
-                    "run": cand.config_id,
-                    "sweep_score": cand.sweep_score,
-                    "validated": validated[m][-1],
-                    "suggestion": cand.suggestion,
-                    **figures,
-                }
-            )
+        run_repeat(a, r, root, harness, tally, log)
     png = Path(a.plot)
-    plot(curves, png)
-    base_mean = float(np.nanmedian(base_means)) if base_means else float("nan")
+    plot(tally.curves, png)
+    head = summarize(a, tally)
+    head["png"] = str(png)
+    head["wall_s"] = round(time.monotonic() - t0, 1)
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in head.items()}
+
+
+def summarize(a: argparse.Namespace, tally: Tally) -> dict[str, Any]:
+    """The JSON summary: medians over repeats, Welch p-values (each method against the baseline, Protein against
+    each other method, over all validated runs), how sure the comparison is, and the calibration of the picks."""
+    base_mean = float(np.nanmedian(tally.base_means)) if tally.base_means else float("nan")
     head: dict[str, Any] = {
         "bench": "sweep_quality",
         "tier": "smoke" if a.smoke else "full",
@@ -257,24 +288,26 @@ def run(a: argparse.Namespace, harness: Harness, log: Callable[[str], None]) -> 
         "budget": a.budget,
         "seeds": [list(repeat_seeds(r, a.seeds)) for r in range(a.repeats)],
     }
-    for m in methods:
-        head[f"validated_{m}"] = round(float(np.nanmedian(validated[m])), 5) if validated[m] else None
+    for m in tally.methods:
+        v = tally.validated[m]
+        head[f"validated_{m}"] = round(float(np.nanmedian(v)), 5) if v else None
     head["baseline"] = round(base_mean, 5)
-    head["baseline_per_repeat"] = [round(b, 5) for b in base_means]
-    if "protein" in methods:
-        head["p_protein_vs_baseline"] = welch_t_test(all_scores["protein"], base_scores).p
+    head["baseline_per_repeat"] = [round(b, 5) for b in tally.base_means]
+    for m in tally.methods:
+        head[f"p_{m}_vs_baseline"] = welch_t_test(tally.all_scores[m], tally.base_scores).p
+        if m != "protein" and "protein" in tally.methods:
+            head[f"p_protein_vs_{m}"] = welch_t_test(tally.all_scores["protein"], tally.all_scores[m]).p
+    if "protein" in tally.methods:
         head["winner_beats_baseline"] = bool(
             head["validated_protein"] is not None
             and head["validated_protein"] > base_mean
             and (head["p_protein_vs_baseline"] or 1.0) < 0.05
         )
-    head.update(resolution(all_scores.get("protein", []), base_scores))
-    head.update(calibration([r for rs in recs.values() for r in rs]))
-    head["recommendations"] = recs
-    head["curves"] = curves
-    head["png"] = str(png)
-    head["wall_s"] = round(time.monotonic() - t0, 1)
-    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in head.items()}
+    head.update(resolution(tally.all_scores.get("protein", []), tally.base_scores))
+    head.update(calibration([r for rs in tally.recs.values() for r in rs]))
+    head["recommendations"] = tally.recs
+    head["curves"] = tally.curves
+    return head
 
 
 def calibration(recs: Sequence[dict[str, Any]]) -> dict[str, Any]:

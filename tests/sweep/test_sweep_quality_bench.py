@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from metta.sweep.trial import EvalOutcome
-from metta.sweep.validation.stats import min_detectable_difference
+from metta.sweep.validation.stats import min_detectable_difference, welch_t_test
 
 from .conftest import fake_trainer  # noqa: F401  (fixture)
 
@@ -83,6 +83,27 @@ def test_each_repeat_validates_with_its_own_fresh_seeds() -> None:
     assert sq.repeat_seeds(2, 5) == (111, 112, 113, 114, 115)
     every = [s for r in range(3) for s in sq.repeat_seeds(r, 20)]
     assert len(set(every)) == 60 and min(every) == 101  # disjoint across repeats, never the sweep's seeds 0..100
+
+
+def test_summary_takes_medians_over_repeats_and_welch_tests_over_all_validated_runs() -> None:
+    spec = importlib.util.spec_from_file_location("bench_sweep_quality", BENCH)
+    sq = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sq)
+    a = sq.parse(["--repeats", "3", "--methods", "protein,tpe"])
+    tally = sq.Tally(["protein", "tpe"], base_scores=[0.2, 0.3, 0.25, 0.28, 0.3, 0.35], base_means=[0.25, 0.265, 0.325])
+    tally.validated.update(protein=[0.30, 0.40, 0.35], tpe=[0.2, 0.3, 0.1])
+    tally.all_scores.update(protein=[0.3, 0.3, 0.4, 0.4, 0.35, 0.35], tpe=[0.2, 0.2, 0.3, 0.3, 0.1, 0.1])
+    head = sq.summarize(a, tally)
+    assert head["validated_protein"] == 0.35 and head["validated_tpe"] == 0.2 and head["baseline"] == 0.265
+    assert head["seeds"] == [[101, 102, 103, 104, 105], [106, 107, 108, 109, 110], [111, 112, 113, 114, 115]]
+    assert head["p_protein_vs_baseline"] == pytest.approx(
+        welch_t_test(tally.all_scores["protein"], tally.base_scores).p
+    )
+    assert head["p_protein_vs_tpe"] == pytest.approx(
+        welch_t_test(tally.all_scores["protein"], tally.all_scores["tpe"]).p
+    )
+    assert head["p_tpe_vs_baseline"] > 0.05 and head["p_protein_vs_baseline"] < 0.05
+    assert head["winner_beats_baseline"] is True
 
 
 def test_calibration_compares_each_reported_figure_with_the_validated_mean() -> None:

@@ -18,6 +18,15 @@ from .conftest import fake_trainer  # noqa: F401  (fixture)
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "sweep_quality.py"
 
 
+def _load_bench():
+    """bench/sweep_quality.py as a module (registered, so its dataclasses resolve their own module)."""
+    spec = importlib.util.spec_from_file_location("bench_sweep_quality", BENCH)
+    sq = importlib.util.module_from_spec(spec)
+    sys.modules["bench_sweep_quality"] = sq
+    spec.loader.exec_module(sq)
+    return sq
+
+
 class NoisyEvaluator:
     """The fake trainer's score, -(log10(lr) + 3)^2 (best at lr 1e-3), plus a small deterministic noise."""
 
@@ -31,10 +40,7 @@ class NoisyEvaluator:
 
 
 def test_plumbing_with_a_fake_trainer(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
-    spec = importlib.util.spec_from_file_location("bench_sweep_quality", BENCH)
-    sq = importlib.util.module_from_spec(spec)
-    sys.modules["bench_sweep_quality"] = sq
-    spec.loader.exec_module(sq)
+    sq = _load_bench()
     a = sq.parse(
         [
             "--trials",
@@ -76,9 +82,7 @@ def test_plumbing_with_a_fake_trainer(tmp_path: Path, fake_trainer: list[str]) -
 
 
 def test_each_repeat_validates_with_its_own_fresh_seeds() -> None:
-    spec = importlib.util.spec_from_file_location("bench_sweep_quality", BENCH)
-    sq = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sq)
+    sq = _load_bench()
     assert sq.repeat_seeds(0, 5) == (101, 102, 103, 104, 105)  # repeat 0 keeps the seeds of earlier runs
     assert sq.repeat_seeds(2, 5) == (111, 112, 113, 114, 115)
     every = [s for r in range(3) for s in sq.repeat_seeds(r, 20)]
@@ -86,9 +90,7 @@ def test_each_repeat_validates_with_its_own_fresh_seeds() -> None:
 
 
 def test_summary_takes_medians_over_repeats_and_welch_tests_over_all_validated_runs() -> None:
-    spec = importlib.util.spec_from_file_location("bench_sweep_quality", BENCH)
-    sq = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sq)
+    sq = _load_bench()
     a = sq.parse(["--repeats", "3", "--methods", "protein,tpe"])
     tally = sq.Tally(["protein", "tpe"], base_scores=[0.2, 0.3, 0.25, 0.28, 0.3, 0.35], base_means=[0.25, 0.265, 0.325])
     tally.validated.update(protein=[0.30, 0.40, 0.35], tpe=[0.2, 0.3, 0.1])
@@ -107,9 +109,7 @@ def test_summary_takes_medians_over_repeats_and_welch_tests_over_all_validated_r
 
 
 def test_calibration_compares_each_reported_figure_with_the_validated_mean() -> None:
-    spec = importlib.util.spec_from_file_location("bench_sweep_quality", BENCH)
-    sq = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sq)
+    sq = _load_bench()
     recs = [
         {"sweep_score": 0.40, "posterior": [0.39, 0.003], "cautious": [0.31, 0.03], "validated": 0.30},
         {"sweep_score": 0.36, "posterior": [0.35, 0.004], "cautious": None, "validated": 0.32},

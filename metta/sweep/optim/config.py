@@ -150,6 +150,9 @@ class ProteinSettings(FrozenConfig):
     )
     acquisition: Literal["ei", "ucb"] = Field("ei", description="Expected improvement or upper confidence bound.")
     ucb_beta: float = Field(2.0, gt=0, le=100, description="Exploration weight (std multiplier) for ucb.")
+    stall_ucb_after: int = Field(
+        4, ge=0, le=10_000, description="Use ucb after this many observations without a new best (0 = never)."
+    )
     kernel: Literal["matern52", "rbf"] = Field("matern52", description="GP kernel (ARD lengthscales).")
     gp_restarts: int = Field(
         2, ge=0, le=50, description="Random restarts of the L-BFGS kernel fit besides the warm start."

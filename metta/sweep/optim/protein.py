@@ -198,13 +198,15 @@ class Protein(HistoryOptimizer):
         x, y, c, _, groups = self._averaged()
         cost_aware, wy = self._fit(rng, x, y, c, groups)
         gp = self._score_gp
+        stalled = self._stalled(x, groups)
+        ucb = self.settings.acquisition == "ucb" or stalled
         pend = self.history.pending_x()
         if pend.shape[0]:
             mu_p, _ = gp.predict(pend)
             gp = gp.condition(pend, mu_p)  # kriging believer
         front = pareto_front(y, c) if cost_aware else np.array([int(np.argmax(y))])
         target_cost = (1.0 + self.settings.expansion_rate) * float(c[int(np.argmax(y))])
-        score_fn = self._scorer(rng, gp, wy, c, cost_aware, target_cost)
+        score_fn = self._scorer(rng, gp, wy, c, (cost_aware, target_cost), ucb)
         cand = self._candidates(rng, x, y, front)
         val = score_fn(cand)
         val, over_budget = self._budget_mask(cand, val, cost_aware)
@@ -212,7 +214,8 @@ class Protein(HistoryOptimizer):
         reason = (
             "cheapest predicted (all candidates over max_suggestion_cost)"
             if over_budget
-            else f"max {self.settings.acquisition} acquisition"
+            else f"max {'ucb' if ucb else 'ei'} acquisition"
+            + (" (no new best for stall_ucb_after observations)" if stalled else "")
             + (f", cost target {target_cost:.4g}" if cost_aware else "")
         )
         return z, self._model_info(z, reason, float(best), cost_aware, c)
@@ -238,11 +241,13 @@ class Protein(HistoryOptimizer):
         gp: GaussianProcess,
         wy: np.ndarray,
         c: np.ndarray,
-        cost_aware: bool,
-        target_cost: float,
+        cost: tuple[bool, float],
+        ucb: bool,
     ) -> Callable[[np.ndarray], np.ndarray]:
-        """Vectorised log-acquisition over normalised candidates (m, d), higher is better."""
+        """Vectorised log-acquisition (UCB or EI) over normalised candidates (m, d), higher is better; ``cost`` is
+        (cost-aware, target cost)."""
         s = self.settings
+        cost_aware, target_cost = cost
         fail_gp = self._fit_failures(rng)
         c_ref = float(np.median(c))
 
@@ -250,7 +255,7 @@ class Protein(HistoryOptimizer):
             mu, sd = gp.predict(z)
             tau = float(wy.max())
             pc = np.exp(self._cost_gp.predict(z)[0]) if cost_aware else np.ones_like(mu)
-            if s.acquisition == "ucb":
+            if ucb:
                 v = acq.upper_confidence_bound(mu, sd, s.ucb_beta) - tau
                 v = np.where(v > 0, np.log(np.maximum(v, 1e-300)), v - 700.0)
             else:
@@ -264,6 +269,18 @@ class Protein(HistoryOptimizer):
             return v
 
         return score
+
+    def _stalled(self, x: np.ndarray, groups: list[list[int]]) -> bool:
+        """True when the point with the best posterior mean was first observed ``stall_ucb_after`` or more
+        successful observations ago (a noise-aware "no new best for a while")."""
+        after = self.settings.stall_ucb_after
+        if after <= 0:
+            return False
+        mu, _ = self._score_gp.predict(x)
+        first = groups[int(np.argmax(mu))][0]
+        signed = self.history.signed_scores()
+        since = int(np.isfinite(signed[first + 1 :]).sum())
+        return since >= after
 
     def _fit_failures(self, rng: np.random.Generator) -> GaussianProcess | None:
         """Failure model: a GP regression on 0/1 failure flags of every observation (None without failures)."""

@@ -45,6 +45,7 @@ def main(argv: list[str]) -> int:
         p.error(f"--top-n {a.top_n} must be >= 1")
     from metta.common.config import compose
     from metta.sweep.best_params import (
+        edge_warnings,
         format_posterior,
         format_report,
         format_uncertainty,
@@ -79,6 +80,8 @@ def main(argv: list[str]) -> int:
             print(f"{len(ranked)} distinct successful configurations of {len(obs)} observations")
             print(format_posterior(post, a.top_n))
             print(format_uncertainty(post[0][1], len(obs)))
+            for line in edge_warnings(ranked[0].suggestion, config):
+                print(line)
         else:
             print(format_report(ranked, len(obs), a.top_n, a.show_scores))
     except MettaError as exc:

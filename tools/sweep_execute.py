@@ -37,6 +37,7 @@ def _setup(argv: list[str]):  # (job, store, train_tree
 
 def _finish(job, store) -> None:
     from metta.sweep.best_params import (
+        edge_warnings,
         format_posterior,
         format_report,
         format_uncertainty,
@@ -55,6 +56,8 @@ def _finish(job, store) -> None:
     if post:
         print(format_posterior(post, top_n=1))
         print(format_uncertainty(post[0][1], len(obs)))
+        for line in edge_warnings(post[0][0].suggestion, config):
+            print(line)
     else:
         print(format_report(rank_observations(obs, config.goal), len(obs), top_n=1))
     print(f"\nresults:  {job.sweep_dir}/runs/<run_id>/  (train.log, checkpoints/, eval/stats.db)")

@@ -13,7 +13,7 @@ import yaml
 from metta.common.errors import OptimizerError, SweepError
 from metta.sweep.optim.config import ProteinConfig, flatten
 from metta.sweep.optim.recommend import Recommendation, interval_is_wide, rank_by_posterior
-from metta.sweep.optim.spaces import SearchSpace
+from metta.sweep.optim.spaces import SearchSpace, encode, is_discrete
 from metta.sweep.store import Observation
 
 
@@ -97,6 +97,31 @@ def format_uncertainty(best: Recommendation, trials: int) -> str:
             )
         lines.append("  Validate before adopting it (command below).")
     return "\n".join(lines)
+
+
+def edge_warnings(suggestion: dict[str, Any], config: ProteinConfig, margin: float = 0.05) -> list[str]:
+    """One warning per numeric parameter of a winner that sits within ``margin`` of its range (in the normalised
+    search space) of a bound: the optimum may lie beyond it, and edge settings (learning rates at the top of the
+    quick space) often score well in the sweep's seed and collapse in others."""
+    flat = flatten(suggestion)
+    out = []
+    for name, p in config.flat_parameters().items():
+        if name not in flat or p.distribution == "categorical":
+            continue
+        v = flat[name]
+        if is_discrete(p):
+            side = "upper" if v >= p.max else "lower" if v <= p.min else None
+        else:
+            z = encode(p, v)
+            side = "upper" if z >= 1.0 - 2.0 * margin else "lower" if z <= -1.0 + 2.0 * margin else None
+        if side is not None:
+            bound = p.max if side == "upper" else p.min
+            out.append(
+                f"warning: {name} = {v:.4g} is at the {side} bound ({bound:.4g}) of the search space: the optimum may "
+                "lie beyond it, and edge settings often score well in one seed and poorly in others. Validate it "
+                "across seeds, or widen the range and sweep again."
+            )
+    return out
 
 
 def format_report(ranked: Sequence[Observation], total: int, top_n: int = 1, show_scores: bool = False) -> str:

@@ -91,3 +91,31 @@ def test_no_patch_and_unknown_sweep(tmp_path: Path) -> None:
         timeout=120,
     )
     assert r.returncode == 1 and "not found" in r.stderr
+
+
+def test_edge_warnings_name_parameters_at_a_bound() -> None:
+    from metta.sweep import ParameterConfig, ProteinConfig
+    from metta.sweep.best_params import edge_warnings
+
+    config = ProteinConfig(
+        metric="score",
+        parameters={
+            "trainer": {
+                "lr": ParameterConfig(distribution="log_normal", min=1e-4, max=1e-2),
+                "ent": ParameterConfig(distribution="log_normal", min=1e-4, max=3e-2),
+                "epochs": ParameterConfig(distribution="int_uniform", min=1, max=8),
+                "act": ParameterConfig(distribution="categorical", values=("relu", "tanh")),
+            }
+        },
+    )
+
+    def warned(lr: float, ent: float, epochs: int) -> list[str]:
+        got = edge_warnings({"trainer": {"lr": lr, "ent": ent, "epochs": epochs, "act": "tanh"}}, config)
+        return [w.split(" = ")[0].removeprefix("warning: ") for w in got]
+
+    assert warned(2e-3, 2e-3, 4) == []  # inside: nothing to say
+    assert warned(1e-2, 2e-3, 4) == ["trainer.lr"]  # at the upper bound (the quick sweep's lr 1e-2 pick)
+    assert warned(8e-3, 2e-3, 4) == ["trainer.lr"]  # within 5% of the log range of it
+    assert warned(7e-3, 1.1e-4, 8) == ["trainer.ent", "trainer.epochs"]  # lower bound; an integer at its max
+    text = edge_warnings({"trainer": {"lr": 1e-2, "ent": 2e-3, "epochs": 4, "act": "relu"}}, config)[0]
+    assert "upper bound (0.01)" in text and "widen the range" in text

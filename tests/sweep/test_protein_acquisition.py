@@ -49,7 +49,7 @@ def test_ucb_and_cost_weight() -> None:
 def test_yeojohnson_grid_fit_matches_scipy_maximum_likelihood() -> None:
     from scipy.stats import yeojohnson_llf, yeojohnson_normmax
 
-    from metta.sweep.optim.protein import yeojohnson_lambda
+    from metta.sweep.optim.warp import yeojohnson_lambda
 
     rng = np.random.default_rng(0)
     for y in (rng.normal(size=30), rng.lognormal(size=50), -rng.lognormal(size=40), rng.normal(size=200) ** 3):

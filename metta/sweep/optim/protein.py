@@ -10,7 +10,8 @@ One suggestion, in order of precedence (docs/protein.md has the full story):
    as "kriging believer" pseudo-observations. Candidates: ``random_suggestions`` uniform points plus
    ``suggestions_per_pareto`` Gaussian perturbations (width = scale x ``global_search_scale`` x a log-uniform
    shrink in [0.01, 1]) around each Pareto point and the three best points. Acquisition (log scale): expected
-   improvement over the best score (or UCB), + log(1 - P(failure)); when cost-aware, divided by the predicted cost
+   improvement over the best score (or UCB; also after ``stall_ucb_after`` observations without a new best),
+   + log(1 - P(failure)); when cost-aware, divided by the predicted cost
    (EI per unit cost) and softly capped above (1 + ``expansion_rate``) x the cost of the best point; candidates
    predicted to cost more than ``max_suggestion_cost`` are masked (if all are, the cheapest predicted one wins).
    The best candidates are refined by a few rounds of shrinking local search.
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc, yeojohnson
+from scipy.stats import qmc
 
 from metta.common.errors import OptimizerError
 from metta.sweep.optim import acquisition as acq
@@ -33,6 +34,7 @@ from metta.sweep.optim.gp import GaussianProcess, sq_dists
 from metta.sweep.optim.optimizer import HistoryOptimizer, Suggestion, check_n
 from metta.sweep.optim.pareto import pareto_front
 from metta.sweep.optim.recommend import rank_by_posterior
+from metta.sweep.optim.warp import ScoreWarp
 
 _REFINE_ROUNDS = 4
 _REFINE_TOP = 4
@@ -162,7 +164,7 @@ class Protein(HistoryOptimizer):
         the noise (``GaussianProcess.fit(within_ss=...)``)."""
         keep = self._subset(y)
         x, y, c = x[keep], y[keep], c[keep]
-        self._warp = _Warp(y)
+        self._warp = ScoreWarp(y)
         signed = self.history.signed_scores()
         warped = [self._warp(signed[groups[i]]) for i in keep]
         wy = np.array([w.mean() for w in warped])
@@ -358,45 +360,3 @@ def _single_threaded_blas():
     except ImportError:
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
-
-
-_LAMBDA_GRID = np.linspace(-2.975, 2.975, 120)  # step 0.05, avoids the special cases 0 and 2
-
-
-def yeojohnson_lambda(y: np.ndarray) -> float:
-    """Maximum-likelihood Yeo-Johnson exponent on a 0.05 grid in [-3, 3] (vectorised; scipy's Brent fit is slow)."""
-    y = np.asarray(y, dtype=float)
-    lm = _LAMBDA_GRID[:, None]
-    pos = y >= 0
-    with np.errstate(over="ignore", invalid="ignore"):
-        t = np.where(
-            pos, (np.power(1.0 + np.abs(y), lm) - 1.0) / lm, -(np.power(1.0 + np.abs(y), 2.0 - lm) - 1.0) / (2.0 - lm)
-        )
-        var = t.var(axis=1)
-        llf = -0.5 * y.size * np.log(var) + (_LAMBDA_GRID - 1.0) * float((np.sign(y) * np.log1p(np.abs(y))).sum())
-    llf = np.where(np.isfinite(llf) & (var > 0), llf, -np.inf)
-    return float(_LAMBDA_GRID[int(np.argmax(llf))]) if np.isfinite(llf).any() else 1.0
-
-
-class _Warp:
-    """Score transform before the GP: standardise, then a Yeo-Johnson power transform fitted by maximum likelihood
-    (compresses heavy tails such as Rosenbrock's; near identity for well-behaved scores). Invertible for reporting."""
-
-    def __init__(self, y: np.ndarray) -> None:
-        y = np.asarray(y, dtype=float)
-        self.mean, self.std = float(y.mean()), float(y.std()) if y.size > 1 and y.std() > 0 else 1.0
-        self.lmbda = 1.0
-        if y.size >= 3 and y.std() > 0:
-            self.lmbda = yeojohnson_lambda((y - self.mean) / self.std)
-
-    def __call__(self, y: np.ndarray) -> np.ndarray:
-        return yeojohnson((np.asarray(y, dtype=float) - self.mean) / self.std, self.lmbda)
-
-    def inverse(self, t: float) -> float:
-        lm = self.lmbda
-        if t >= 0:
-            z = math.expm1(t) if abs(lm) < 1e-9 else (max(t * lm + 1.0, 1e-12)) ** (1.0 / lm) - 1.0
-        else:
-            q = 2.0 - lm
-            z = -math.expm1(-t) if abs(q) < 1e-9 else 1.0 - (max(1.0 - q * t, 1e-12)) ** (1.0 / q)
-        return z * self.std + self.mean

@@ -208,7 +208,7 @@ class Protein(HistoryOptimizer):
             gp = gp.condition(pend, mu_p)  # kriging believer
         front = pareto_front(y, c) if cost_aware else np.array([int(np.argmax(y))])
         target_cost = (1.0 + self.settings.expansion_rate) * float(c[int(np.argmax(y))])
-        score_fn = self._scorer(rng, gp, wy, c, (cost_aware, target_cost), ucb)
+        score_fn = self._scorer(rng, gp, wy, c, cost_aware, target_cost, ucb)
         cand = self._candidates(rng, x, y, front)
         val = score_fn(cand)
         val, over_budget = self._budget_mask(cand, val, cost_aware)
@@ -243,13 +243,12 @@ class Protein(HistoryOptimizer):
         gp: GaussianProcess,
         wy: np.ndarray,
         c: np.ndarray,
-        cost: tuple[bool, float],
+        cost_aware: bool,
+        target_cost: float,
         ucb: bool,
     ) -> Callable[[np.ndarray], np.ndarray]:
-        """Vectorised log-acquisition (UCB or EI) over normalised candidates (m, d), higher is better; ``cost`` is
-        (cost-aware, target cost)."""
+        """Vectorised log-acquisition (UCB or EI) over normalised candidates (m, d), higher is better."""
         s = self.settings
-        cost_aware, target_cost = cost
         fail_gp = self._fit_failures(rng)
         c_ref = float(np.median(c))
 

@@ -48,6 +48,14 @@ SWEEP = ROOT / "configs" / "sweep" / "quick.yaml"
 METHODS = {"protein": "bayes", "random": "random", "tpe": "optuna_tpe", "gp": "optuna_gp"}
 LR, ENT = "trainer.optimizer.learning_rate", "trainer.ppo.ent_coef"
 DEFAULT = {LR: 4.57e-4, ENT: 2.1e-3}
+# The box the real runs were gathered in (the quick space before lr max went from 1e-2 to 5e-3). The surrogate lives
+# in this box, so it keeps every run; the simulated sweeps search quick.yaml's space, which lies inside it.
+DATA_BOX = {
+    "trainer": {
+        "optimizer": {"learning_rate": {"distribution": "log_normal", "min": 1e-4, "max": 1e-2, "mean": 4.57e-4}},
+        "ppo": {"ent_coef": {"distribution": "log_normal", "min": 1e-4, "max": 3e-2, "mean": 2.1e-3}},
+    }
+}
 
 
 class Surrogate:
@@ -65,6 +73,12 @@ class Surrogate:
 
     def truth(self, flat: dict[str, Any]) -> float:
         return float(self.gp.predict(self.space.encode(flat)[None])[0][0])
+
+
+def data_space() -> SearchSpace:
+    """The surrogate's space: DATA_BOX, which contains quick.yaml's space and every real run."""
+    box = ProteinConfig(metric="score", parameters=DATA_BOX)
+    return SearchSpace.from_flat(box.flat_parameters())
 
 
 def load_runs(path: Path = DATA) -> list[dict[str, Any]]:
@@ -107,9 +121,8 @@ def run(a: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise SystemExit(f"unknown methods {unknown}; choose from {list(METHODS)}")
-    space = SearchSpace.from_flat(quick_config("bayes", {}).flat_parameters())
     runs = load_runs(Path(a.data))
-    sur = Surrogate(runs, space)
+    sur = Surrogate(runs, data_space())
     base = sur.truth(DEFAULT)
     res = {m: np.array([one_sweep(sur, m, r, a.trials, a.settings) for r in range(a.repeats)]) for m in methods}
     head: dict[str, Any] = {"bench": "sweep_surrogate", "repeats": a.repeats, "trials": a.trials}

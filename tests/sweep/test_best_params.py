@@ -124,13 +124,13 @@ def test_edge_warnings_name_parameters_at_a_bound() -> None:
 def test_tool_warns_when_the_winner_sits_at_a_bound(tmp_path: Path) -> None:
     store = open_store(tmp_path / "sweep" / "sweeps.db")
     store.register_sweep("edge", {"goal": "maximize", "metric": "avg_category_score"})
-    runs = [(1e-2, 2e-3, 0.42), (4.6e-4, 2.1e-3, 0.30), (1e-3, 5e-3, 0.33), (2e-4, 1e-3, 0.21), (3e-3, 1e-2, 0.36)]
+    runs = [(5e-3, 2e-3, 0.42), (4.6e-4, 2.1e-3, 0.30), (1e-3, 5e-3, 0.33), (2e-4, 1e-3, 0.21), (3e-3, 1e-2, 0.36)]
     for i, (lr, ent, score) in enumerate(runs):
         sugg = {"trainer": {"optimizer": {"learning_rate": lr}, "ppo": {"ent_coef": ent}}}
         store.record_observation("edge", f"edge.r.{i}", sugg, score, 20.0, False)
     args = [sys.executable, str(TOOL), "sweep_name=edge", "sweep=quick", f"data_dir={tmp_path}", "--no-patch"]
     r = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert "#1 edge.r.0" in r.stdout  # the posterior still ranks the lr 1e-2 run first ...
+    assert "#1 edge.r.0" in r.stdout  # the posterior still ranks the lr 5e-3 run first ...
     warnings = [line for line in r.stdout.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 1 and "learning_rate = 0.01 is at the upper bound (0.01)" in warnings[0]  # ... and says so
+    assert len(warnings) == 1 and "learning_rate = 0.005 is at the upper bound (0.005)" in warnings[0]  # ... and says so

@@ -133,8 +133,9 @@ def test_protein_recommend_is_an_observed_point_near_the_optimum() -> None:
 
 def _quick(u: float, v: float) -> dict:
     """A point of the quick sweep's space (configs/sweep/quick.yaml) at normalised learning rate u and entropy v."""
+    lr = 10 ** (np.log10(1e-4) + (u + 1) / 2 * (np.log10(5e-3) - np.log10(1e-4)))
     ent = 10 ** (np.log10(1e-4) + (v + 1) / 2 * (np.log10(3e-2) - np.log10(1e-4)))
-    return {"trainer": {"optimizer": {"learning_rate": 10 ** (u - 3.0)}, "ppo": {"ent_coef": float(ent)}}}
+    return {"trainer": {"optimizer": {"learning_rate": float(lr)}, "ppo": {"ent_coef": float(ent)}}}
 
 
 TOOL = REPO_ROOT / "tools" / "get_best_params_from_sweep.py"

@@ -27,7 +27,7 @@ def ss():
 
 def test_surrogate_reproduces_the_real_runs(ss) -> None:
     runs = ss.load_runs()
-    space = ss.SearchSpace.from_flat(ss.quick_config("bayes", {}).flat_parameters())
+    space = ss.data_space()
     sur = ss.Surrogate(runs, space)
     default = [r["score"] for r in runs if r["learning_rate"] == 4.57e-4 and r["ent_coef"] == 2.1e-3]
     assert len(default) >= 10  # the baseline's validation runs are in the data

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
 
@@ -27,7 +28,7 @@ from metta.common.config import CONFIGS_DIR
 from metta.common.errors import MettaError, SweepError
 
 
-def main(argv: list[str]) -> int:
+def _parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("overrides", nargs="*", help="sweep_name=<name> and other sweep_job overrides")
     p.add_argument("--top-n", type=int, default=1, help="how many configurations to print (default 1)")
@@ -43,7 +44,11 @@ def main(argv: list[str]) -> int:
     a = p.parse_args(argv)
     if a.top_n < 1:
         p.error(f"--top-n {a.top_n} must be >= 1")
-    from metta.common.config import compose
+    return a
+
+
+def _rank_and_print(a: argparse.Namespace, job: Any, obs: list[Any], goal: str) -> list[Any]:
+    """Print the ranking (posterior, or observed as the fallback) and return the ranked observations."""
     from metta.sweep.best_params import (
         edge_warnings,
         format_posterior,
@@ -51,8 +56,32 @@ def main(argv: list[str]) -> int:
         format_uncertainty,
         rank_observations,
         rank_posterior,
-        write_patch,
     )
+
+    ranked = rank_observations(obs, goal)
+    post = []
+    if a.by == "posterior" and ranked:
+        config = job.sweep.protein_for(0)[1].model_copy(update={"goal": goal})
+        try:
+            post = rank_posterior(obs, config)
+        except SweepError as exc:  # trials from another search space: the model cannot place them
+            print(f"warning: {exc}; ranking by observed score instead", file=sys.stderr)
+    if not post:
+        print(format_report(ranked, len(obs), a.top_n, a.show_scores))
+        return ranked
+    ranked = [o for o, _ in post]
+    print(f"{len(ranked)} distinct successful configurations of {len(obs)} observations")
+    print(format_posterior(post, a.top_n))
+    print(format_uncertainty(post[0][1], len(obs)))
+    for line in edge_warnings(ranked[0].suggestion, config):
+        print(line)
+    return ranked
+
+
+def main(argv: list[str]) -> int:
+    a = _parse(argv)
+    from metta.common.config import compose
+    from metta.sweep.best_params import write_patch
     from metta.sweep.store import open_store
     from metta.sweep.sweep_config import resolve_sweep_job
 
@@ -66,24 +95,8 @@ def main(argv: list[str]) -> int:
         default = job.sweep.protein_for(0)[1]
         goal, metric = info.meta.get("goal", default.goal), info.meta.get("metric", default.metric)
         obs = store.load_observations(job.sweep_name)
-        ranked = rank_observations(obs, goal)
         print(f"sweep {job.sweep_name} ({metric}, {goal}) in {store.uri}")
-        post = []
-        if a.by == "posterior" and ranked:
-            config = job.sweep.protein_for(0)[1].model_copy(update={"goal": goal})
-            try:
-                post = rank_posterior(obs, config)
-            except SweepError as exc:  # trials from another search space: the model cannot place them
-                print(f"warning: {exc}; ranking by observed score instead", file=sys.stderr)
-        if post:
-            ranked = [o for o, _ in post]
-            print(f"{len(ranked)} distinct successful configurations of {len(obs)} observations")
-            print(format_posterior(post, a.top_n))
-            print(format_uncertainty(post[0][1], len(obs)))
-            for line in edge_warnings(ranked[0].suggestion, config):
-                print(line)
-        else:
-            print(format_report(ranked, len(obs), a.top_n, a.show_scores))
+        ranked = _rank_and_print(a, job, obs, goal)
     except MettaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

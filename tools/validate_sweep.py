@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any, TextIO
 
 import _bootstrap  # noqa: F401  (re-exec into the repo venv, put the repo on sys.path)
 
@@ -251,17 +252,7 @@ def main(argv: list[str]) -> int:
     except MettaError as exc:
         print(f"validate_sweep: {exc}", file=sys.stderr)
         return 1
-    from metta.sweep.dispatch import LocalDispatcher
-    from metta.sweep.trial import SimEvaluator
-    from metta.sweep.validation import (
-        ResultLog,
-        ValidationRunner,
-        is_done,
-        latest_results,
-        plan_runs,
-        recorded_seeds,
-        train_args,
-    )
+    from metta.sweep.validation import ResultLog, plan_runs, recorded_seeds
 
     out = sys.stderr if a.json else sys.stdout
     if a.plan:
@@ -278,29 +269,50 @@ def main(argv: list[str]) -> int:
         )
     planned = plan_runs(cfg, candidates)
     if a.dry_run:
-        latest = latest_results(cfg, ResultLog(cfg.results_path).load())
-        print(f"{len(planned)} planned runs ({len(candidates)} configurations x {len(cfg.seeds)} seeds):", file=out)
-        for r in planned:
-            state = "done" if is_done(r, latest, a.retry_failed) else "to run"
-            print(f"  [{state}] {r.run_id}: tools/train.py {' '.join(train_args(cfg, r)[3:])}", file=out)
-        return 0
+        return _print_dry_run(cfg, candidates, planned, a.retry_failed, out)
     if not a.report:
-        runner = ValidationRunner(
-            cfg,
-            LocalDispatcher(job.settings.train_command or default_train_command()),
-            lambda seed: SimEvaluator(cfg.sim_name, cfg.metric, seed=seed),
-            log=lambda s: print(s, file=out, flush=True),
-        )
-        try:
-            runner.run(planned, retry_failed=a.retry_failed)
-        except KeyboardInterrupt:
-            print("validate_sweep: interrupted (Ctrl-C); finished runs are stored, re-run to resume", file=sys.stderr)
-            _print_report(cfg, candidates, a.json)
-            return 130
-        except MettaError as exc:
-            print(f"validate_sweep: {exc}", file=sys.stderr)
-            return 1
+        code = _run_planned(cfg, candidates, job, planned, a, out)
+        if code is not None:
+            return code
     return _print_report(cfg, candidates, a.json)
+
+
+def _print_dry_run(cfg: Any, candidates: list[Any], planned: list[Any], retry_failed: bool, out: TextIO) -> int:
+    """List the planned runs, each marked done or to run, without running anything."""
+    from metta.sweep.validation import ResultLog, is_done, latest_results, train_args
+
+    latest = latest_results(cfg, ResultLog(cfg.results_path).load())
+    print(f"{len(planned)} planned runs ({len(candidates)} configurations x {len(cfg.seeds)} seeds):", file=out)
+    for r in planned:
+        state = "done" if is_done(r, latest, retry_failed) else "to run"
+        print(f"  [{state}] {r.run_id}: tools/train.py {' '.join(train_args(cfg, r)[3:])}", file=out)
+    return 0
+
+
+def _run_planned(
+    cfg: Any, candidates: list[Any], job: Any, planned: list[Any], a: argparse.Namespace, out: TextIO
+) -> int | None:
+    """Run what is not done yet; an exit code when interrupted or failed, None when the report should follow."""
+    from metta.sweep.dispatch import LocalDispatcher
+    from metta.sweep.trial import SimEvaluator
+    from metta.sweep.validation import ValidationRunner
+
+    runner = ValidationRunner(
+        cfg,
+        LocalDispatcher(job.settings.train_command or default_train_command()),
+        lambda seed: SimEvaluator(cfg.sim_name, cfg.metric, seed=seed),
+        log=lambda s: print(s, file=out, flush=True),
+    )
+    try:
+        runner.run(planned, retry_failed=a.retry_failed)
+    except KeyboardInterrupt:
+        print("validate_sweep: interrupted (Ctrl-C); finished runs are stored, re-run to resume", file=sys.stderr)
+        _print_report(cfg, candidates, a.json)
+        return 130
+    except MettaError as exc:
+        print(f"validate_sweep: {exc}", file=sys.stderr)
+        return 1
+    return None
 
 
 if __name__ == "__main__":

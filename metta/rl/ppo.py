@@ -72,6 +72,156 @@ def _experience_stats(buf: RolloutBuffer, values: np.ndarray, adv: np.ndarray) -
     }
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """GAE outputs of one rollout plus the per-segment views the minibatch loop indexes."""
+
+    values_np: np.ndarray
+    adv_np: np.ndarray
+    returns_np: np.ndarray
+    adv: torch.Tensor
+    returns: torch.Tensor
+    feats: torch.Tensor
+    actions: torch.Tensor
+    old_logp: torch.Tensor
+    old_values: torch.Tensor
+    h0: torch.Tensor
+    c0: torch.Tensor
+    resets: torch.Tensor
+
+
+def _prepare_batch(buf: RolloutBuffer, trainer: TrainerConfig) -> _Batch:
+    """Compute GAE advantages/returns and cut every rollout tensor into [segments, bptt, ...] views."""
+    device = buf.values.device
+    values_np = buf.values.cpu().numpy()
+    boot = buf.bootstrap.cpu().numpy()
+    adv_np = gae(buf.rewards, values_np, buf.dones, boot, trainer.ppo.gamma, trainer.ppo.gae_lambda)
+    returns_np = adv_np + values_np
+    adv = buf.segment_view(torch.from_numpy(adv_np).to(device))
+    returns = buf.segment_view(torch.from_numpy(returns_np).to(device))
+    feats = buf.segment_view(buf.features)
+    actions = buf.segment_view(buf.actions)
+    old_logp = buf.segment_view(buf.logprobs)
+    old_values = buf.segment_view(buf.values)
+    h0, c0 = buf.segment_state()
+    resets = buf.reset_mask()
+    return _Batch(values_np, adv_np, returns_np, adv, returns, feats, actions, old_logp, old_values, h0, c0, resets)
+
+
+def _coefficients(trainer: TrainerConfig, hp: Hyperparameters) -> PPOCoefficients:
+    """Combine the scheduled hyperparameters with the fixed PPO settings of the trainer."""
+    return PPOCoefficients(
+        clip_coef=hp.clip_coef,
+        vf_clip_coef=hp.vf_clip_coef,
+        ent_coef=hp.ent_coef,
+        vf_coef=trainer.ppo.vf_coef,
+        clip_vloss=trainer.ppo.clip_vloss,
+        norm_adv=trainer.ppo.norm_adv,
+    )
+
+
+def _minibatch_loss(
+    policy: RecurrentPolicy,
+    batch: _Batch,
+    idx: torch.Tensor,
+    coef: PPOCoefficients,
+    trainer: TrainerConfig,
+    init_params: list[torch.Tensor] | None,
+    amp: Callable[[], AbstractContextManager],
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Re-evaluate the policy on the segments ``idx`` and return the PPO loss (plus L2 terms) and its stats."""
+    state = (batch.h0[:, idx], batch.c0[:, idx])
+    with amp():
+        new_logp, entropy, new_values = policy.evaluate(batch.feats[idx], batch.actions[idx], state, batch.resets[idx])
+    loss, stats = ppo_loss(
+        new_logp,
+        batch.old_logp[idx],
+        entropy,
+        new_values,
+        batch.old_values[idx],
+        batch.adv[idx],
+        batch.returns[idx],
+        coef,
+    )
+    if trainer.ppo.l2_reg_loss_coef > 0 or trainer.ppo.l2_init_loss_coef > 0:
+        loss = loss + _l2_terms(policy, trainer, init_params)
+    return loss, stats
+
+
+def _backward_and_step(
+    policy: RecurrentPolicy,
+    optimizer: torch.optim.Optimizer,
+    loss: torch.Tensor,
+    stats: dict[str, torch.Tensor],
+    trainer: TrainerConfig,
+    dist: DistContext | None,
+    timer: NullTimer,
+    where: str,
+) -> torch.Tensor:
+    """Backpropagate, sync and clip gradients, step the optimizer; raise TrainingError on NaN/inf, return grad norm."""
+    finite = bool(torch.isfinite(loss))
+    timer.lap("train_forward")
+    optimizer.zero_grad(set_to_none=True)
+    if finite:
+        loss.backward()
+    timer.lap("backward")
+    if dist is not None and dist.world_size > 1:
+        finite = dist.sync_gradients(policy, finite)
+    if not finite:
+        detail = ", ".join(f"{k}={float(v):.4g}" for k, v in stats.items())
+        raise TrainingError(
+            f"non-finite PPO loss ({float(loss.detach())}) in {where}: "
+            f"{detail}; the optimizer step was skipped and the last good checkpoint is kept. "
+            "Try a lower trainer.optimizer.learning_rate or trainer.ppo.max_grad_norm"
+        )
+    grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), trainer.ppo.max_grad_norm)
+    if not bool(torch.isfinite(grad_norm)):  # identical on every rank (gradients were averaged)
+        raise TrainingError(
+            f"non-finite gradient norm ({float(grad_norm)}) in {where}; "
+            "the optimizer step was skipped and the last good checkpoint is kept. "
+            "Try a lower trainer.optimizer.learning_rate"
+        )
+    optimizer.step()
+    timer.lap("optimizer")
+    return grad_norm
+
+
+def _accumulate_stats(
+    sums: dict[str, float], epoch_kl: list[float], stats: dict[str, torch.Tensor], grad_norm: torch.Tensor
+) -> None:
+    """Add one minibatch's loss statistics (and its grad norm) to the running sums; record its approx KL."""
+    stats["grad_norm"] = grad_norm.detach()
+    for k, v in stats.items():
+        sums[k] = sums.get(k, 0.0) + float(v)
+    epoch_kl.append(float(stats["approx_kl"]))
+
+
+def _kl_stop(epoch_kl: list[float], trainer: TrainerConfig, dist: DistContext | None) -> bool:
+    """Whether the epoch's mean approx KL (averaged over ranks) exceeds ``trainer.ppo.target_kl``."""
+    mean_kl = float(np.mean(epoch_kl))
+    if dist is not None and dist.world_size > 1:
+        mean_kl = dist.mean_scalar(mean_kl)
+    return trainer.ppo.target_kl is not None and mean_kl > trainer.ppo.target_kl
+
+
+def _summarise(
+    sums: dict[str, float], count: int, stop_early: bool, buf: RolloutBuffer, batch: _Batch, sizes: Sizes
+) -> dict[str, float]:
+    """Average the accumulated loss stats and add explained variance, experience and parameter statistics."""
+    out = {f"losses/{k}": v / max(1, count) for k, v in sums.items()}
+    out["losses/explained_variance"] = explained_variance(batch.values_np, batch.returns_np)
+    out["losses/early_stop"] = float(stop_early)
+    out.update(_experience_stats(buf, batch.values_np, batch.adv_np))
+    # legacy names: the policy ratio averaged over the update; importance weights of prioritised replay (identity
+    # here: segments are a uniform permutation); truncations (none: the arena time limit is a terminal)
+    out["experience/ratio"] = out.get("losses/ratio", 1.0)
+    out["losses/importance"] = 1.0
+    out["experience/truncateds"] = 0.0
+    out["parameters/num_minibatches"] = float(sizes.num_minibatches)
+    out["parameters/minibatch_updates"] = float(count)
+    return out
+
+
 def ppo_update(
     policy: RecurrentPolicy,
     optimizer: torch.optim.Optimizer,
@@ -94,88 +244,23 @@ def ppo_update(
     """
     amp = autocast if autocast is not None else nullcontext
     timer.start()
-    device = buf.values.device
-    values_np = buf.values.cpu().numpy()
-    boot = buf.bootstrap.cpu().numpy()
-    adv_np = gae(buf.rewards, values_np, buf.dones, boot, trainer.ppo.gamma, trainer.ppo.gae_lambda)
-    returns_np = adv_np + values_np
-    adv = buf.segment_view(torch.from_numpy(adv_np).to(device))
-    returns = buf.segment_view(torch.from_numpy(returns_np).to(device))
-    feats = buf.segment_view(buf.features)
-    actions = buf.segment_view(buf.actions)
-    old_logp = buf.segment_view(buf.logprobs)
-    old_values = buf.segment_view(buf.values)
-    h0, c0 = buf.segment_state()
-    resets = buf.reset_mask()
-    coef = PPOCoefficients(
-        clip_coef=hp.clip_coef,
-        vf_clip_coef=hp.vf_clip_coef,
-        ent_coef=hp.ent_coef,
-        vf_coef=trainer.ppo.vf_coef,
-        clip_vloss=trainer.ppo.clip_vloss,
-        norm_adv=trainer.ppo.norm_adv,
-    )
+    batch = _prepare_batch(buf, trainer)
+    coef = _coefficients(trainer, hp)
     timer.lap("gae")
     sums: dict[str, float] = {}
     count = 0
     stop_early = False
     for update_epoch in range(trainer.update_epochs):
-        perm = torch.randperm(buf.num_segments, generator=generator).to(device)
-        epoch_kl = []
+        perm = torch.randperm(buf.num_segments, generator=generator).to(buf.values.device)
+        epoch_kl: list[float] = []
         for mb_i, idx in enumerate(perm.tensor_split(sizes.num_minibatches)):
-            state = (h0[:, idx], c0[:, idx])
-            with amp():
-                new_logp, entropy, new_values = policy.evaluate(feats[idx], actions[idx], state, resets[idx])
-            loss, stats = ppo_loss(
-                new_logp, old_logp[idx], entropy, new_values, old_values[idx], adv[idx], returns[idx], coef
-            )
-            if trainer.ppo.l2_reg_loss_coef > 0 or trainer.ppo.l2_init_loss_coef > 0:
-                loss = loss + _l2_terms(policy, trainer, init_params)
-            finite = bool(torch.isfinite(loss))
-            timer.lap("train_forward")
-            optimizer.zero_grad(set_to_none=True)
-            if finite:
-                loss.backward()
-            timer.lap("backward")
-            if dist is not None and dist.world_size > 1:
-                finite = dist.sync_gradients(policy, finite)
-            if not finite:
-                detail = ", ".join(f"{k}={float(v):.4g}" for k, v in stats.items())
-                raise TrainingError(
-                    f"non-finite PPO loss ({float(loss.detach())}) in update epoch {update_epoch}, minibatch {mb_i}: "
-                    f"{detail}; the optimizer step was skipped and the last good checkpoint is kept. "
-                    "Try a lower trainer.optimizer.learning_rate or trainer.ppo.max_grad_norm"
-                )
-            grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), trainer.ppo.max_grad_norm)
-            if not bool(torch.isfinite(grad_norm)):  # identical on every rank (gradients were averaged)
-                raise TrainingError(
-                    f"non-finite gradient norm ({float(grad_norm)}) in update epoch {update_epoch}, minibatch {mb_i}; "
-                    "the optimizer step was skipped and the last good checkpoint is kept. "
-                    "Try a lower trainer.optimizer.learning_rate"
-                )
-            optimizer.step()
-            timer.lap("optimizer")
-            stats["grad_norm"] = grad_norm.detach()
-            for k, v in stats.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
-            epoch_kl.append(float(stats["approx_kl"]))
+            loss, stats = _minibatch_loss(policy, batch, idx, coef, trainer, init_params, amp)
+            where = f"update epoch {update_epoch}, minibatch {mb_i}"
+            grad_norm = _backward_and_step(policy, optimizer, loss, stats, trainer, dist, timer, where)
+            _accumulate_stats(sums, epoch_kl, stats, grad_norm)
             count += 1
             timer.lap("stats")
-        mean_kl = float(np.mean(epoch_kl))
-        if dist is not None and dist.world_size > 1:
-            mean_kl = dist.mean_scalar(mean_kl)
-        if trainer.ppo.target_kl is not None and mean_kl > trainer.ppo.target_kl:
+        if _kl_stop(epoch_kl, trainer, dist):
             stop_early = True
             break
-    out = {f"losses/{k}": v / max(1, count) for k, v in sums.items()}
-    out["losses/explained_variance"] = explained_variance(values_np, returns_np)
-    out["losses/early_stop"] = float(stop_early)
-    out.update(_experience_stats(buf, values_np, adv_np))
-    # legacy names: the policy ratio averaged over the update; importance weights of prioritised replay (identity
-    # here: segments are a uniform permutation); truncations (none: the arena time limit is a terminal)
-    out["experience/ratio"] = out.get("losses/ratio", 1.0)
-    out["losses/importance"] = 1.0
-    out["experience/truncateds"] = 0.0
-    out["parameters/num_minibatches"] = float(sizes.num_minibatches)
-    out["parameters/minibatch_updates"] = float(count)
-    return out
+    return _summarise(sums, count, stop_early, buf, batch, sizes)

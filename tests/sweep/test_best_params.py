@@ -133,4 +133,4 @@ def test_tool_warns_when_the_winner_sits_at_a_bound(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "#1 edge.r.0" in r.stdout  # the posterior still ranks the lr 5e-3 run first ...
     warnings = [line for line in r.stdout.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 1 and "learning_rate = 0.005 is at the upper bound (0.005)" in warnings[0]  # ... and says so
+    assert len(warnings) == 1 and "learning_rate = 0.005 is at the upper bound (0.005)" in warnings[0]  # and says so

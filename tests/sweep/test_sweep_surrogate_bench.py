@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from metta.common.errors import OptimizerError
 from metta.sweep.store import open_store
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "sweep_surrogate.py"
@@ -80,3 +81,17 @@ def test_export_collects_sweep_trials_and_validation_runs(ss, tmp_path: Path) ->
         (1e-3, 2.1e-3, 0.3),
         (4.57e-4, 5e-4, 0.25),
     ]
+
+
+def test_quick_space_lies_inside_the_surrogate_box(ss) -> None:
+    # the surrogate is fitted in DATA_BOX (where the real runs were gathered); simulated sweeps search quick.yaml,
+    # so every quick parameter must lie inside the box, or the surrogate would be asked about points it never saw
+    quick = ss.quick_config("bayes", {}).flat_parameters()
+    box = ss.data_space()
+    assert sorted(quick) == sorted(box.names)
+    for name, p in zip(box.names, box.params, strict=True):
+        assert p.min <= quick[name].min and quick[name].max <= p.max, name
+    assert quick[ss.LR].max == pytest.approx(5e-3)  # quick.yaml stops at 5e-3; the box (and the data) at 1e-2
+    box.encode({ss.LR: 1e-2, ss.ENT: 2.1e-3})  # the data's largest learning rate fits the box ...
+    with pytest.raises(OptimizerError, match="outside"):
+        ss.SearchSpace.from_flat(quick).encode({ss.LR: 1e-2, ss.ENT: 2.1e-3})  # ... but not the quick space

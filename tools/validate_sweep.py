@@ -196,11 +196,23 @@ def _print_report(cfg, candidates, as_json: bool) -> int:
     return 1 if any(r.n_failed for r in reports) else 0
 
 
-def _run_plan(a: argparse.Namespace, cfg, candidates, job, out) -> int:
-    """Run (or dry-run / report) the phases of a named plan in order; each phase resumes from stored results."""
+def _runner(cfg: Any, job: Any, out: TextIO) -> Any:
+    """A ValidationRunner training with the sweep's command and scoring with the config's suite, logging to ``out``."""
     from metta.sweep.dispatch import LocalDispatcher
     from metta.sweep.trial import SimEvaluator
-    from metta.sweep.validation import ResultLog, ValidationRunner, is_done, latest_results, plan_runs
+    from metta.sweep.validation import ValidationRunner
+
+    return ValidationRunner(
+        cfg,
+        LocalDispatcher(job.settings.train_command or default_train_command()),
+        lambda seed: SimEvaluator(cfg.sim_name, cfg.metric, seed=seed),
+        log=lambda s: print(s, file=out, flush=True),
+    )
+
+
+def _run_plan(a: argparse.Namespace, cfg, candidates, job, out) -> int:
+    """Run (or dry-run / report) the phases of a named plan in order; each phase resumes from stored results."""
+    from metta.sweep.validation import ResultLog, is_done, latest_results, plan_runs
     from metta.sweep.validation.seed_plan import plan_phases, run_phases
 
     def execute(pcfg, cands) -> None:
@@ -211,10 +223,7 @@ def _run_plan(a: argparse.Namespace, cfg, candidates, job, out) -> int:
             for r in planned:
                 print(f"  [{'done' if is_done(r, latest, a.retry_failed) else 'to run'}] {r.run_id}", file=out)
         elif not a.report:
-            dispatcher = LocalDispatcher(job.settings.train_command or default_train_command())
-            evaluator = lambda seed: SimEvaluator(cfg.sim_name, cfg.metric, seed=seed)  # noqa: E731
-            log = lambda s: print(s, file=out, flush=True)  # noqa: E731
-            ValidationRunner(pcfg, dispatcher, evaluator, log=log).run(planned, retry_failed=a.retry_failed)
+            _runner(pcfg, job, out).run(planned, retry_failed=a.retry_failed)
 
     try:
         phases = run_phases(plan_phases(a.plan), cfg, candidates, execute)
@@ -293,18 +302,8 @@ def _run_planned(
     cfg: Any, candidates: list[Any], job: Any, planned: list[Any], a: argparse.Namespace, out: TextIO
 ) -> int | None:
     """Run what is not done yet; an exit code when interrupted or failed, None when the report should follow."""
-    from metta.sweep.dispatch import LocalDispatcher
-    from metta.sweep.trial import SimEvaluator
-    from metta.sweep.validation import ValidationRunner
-
-    runner = ValidationRunner(
-        cfg,
-        LocalDispatcher(job.settings.train_command or default_train_command()),
-        lambda seed: SimEvaluator(cfg.sim_name, cfg.metric, seed=seed),
-        log=lambda s: print(s, file=out, flush=True),
-    )
     try:
-        runner.run(planned, retry_failed=a.retry_failed)
+        _runner(cfg, job, out).run(planned, retry_failed=a.retry_failed)
     except KeyboardInterrupt:
         print("validate_sweep: interrupted (Ctrl-C); finished runs are stored, re-run to resume", file=sys.stderr)
         _print_report(cfg, candidates, a.json)

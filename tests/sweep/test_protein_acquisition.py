@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from scipy.stats import norm
+from scipy.stats import linregress, norm
 
 from metta.sweep.optim.acquisition import (
+    cost_signal_p,
     expected_improvement,
     log_cost_weight,
     log_expected_improvement,
@@ -77,3 +78,23 @@ def test_polish_climbs_to_the_optimum_and_leaves_discrete_coordinates() -> None:
     assert max(calls[1:]) == 3  # one batched call per step: the point and its two nudged copies
     z2, _ = polish(f, np.array([[0.99, 0.99, 0.0]]), np.array([True, True, True]))  # starts at the box edge
     assert np.all(np.abs(z2) <= 1.0) and np.allclose(z2[0], target, atol=2e-3)
+
+
+def test_cost_signal_p_matches_linear_regression_and_controls_false_alarms() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1.0, 1.0, 12)
+    y = 0.3 * x + rng.normal(0.0, 0.2, 12)
+    assert cost_signal_p(x[:, None], y) == pytest.approx(linregress(x, y).pvalue, rel=1e-9)  # d = 1: slope t-test
+    assert cost_signal_p(np.zeros((5, 2)) + rng.uniform(size=(5, 2)), np.full(5, 3.0)) == 1.0  # equal costs
+    assert cost_signal_p(rng.uniform(size=(3, 2)), rng.normal(size=3)) == 1.0  # n <= d + 1: no test
+    xs = rng.uniform(-1.0, 1.0, (8, 2))
+    assert cost_signal_p(xs, 1.0 + 2.0 * xs[:, 0]) == 0.0  # exact linear dependence
+    # pure wall-clock noise (20% log-normal) on equal-budget trials: false alarms at about the nominal rate
+    ps = np.array([cost_signal_p(rng.uniform(-1, 1, (8, 2)), rng.normal(3.0, 0.2, 8)) for _ in range(2000)])
+    assert 0.005 < float((ps < 0.01).mean()) < 0.02
+    # a real cost dependence (4x over the range, 10% noise) is found from 8 points almost always
+    hits = [
+        cost_signal_p(z := rng.uniform(-1, 1, (8, 2)), 3.0 + 0.7 * z[:, 1] + rng.normal(0.0, 0.1, 8)) < 0.01
+        for _ in range(200)
+    ]
+    assert np.mean(hits) > 0.95

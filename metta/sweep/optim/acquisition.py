@@ -1,5 +1,5 @@
-"""Pure acquisition maths (maximisation convention): log expected improvement, UCB, cost-target weight, and the
-gradient polish of an acquisition from several starts.
+"""Pure acquisition maths (maximisation convention): log expected improvement, UCB, cost-target weight, the test
+of whether costs depend on the parameters, and the gradient polish of an acquisition from several starts.
 
 Log-EI is used instead of EI so that candidates far below the incumbent still rank sensibly (EI underflows to 0).
 """
@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_ndtr
+from scipy.stats import f as f_dist
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -59,6 +60,25 @@ def log_cost_weight(pred_cost: np.ndarray, target_cost: float, rate: float) -> n
     width = max(math.log1p(rate), 1e-3)
     excess = np.maximum(np.log(c) - math.log(max(target_cost, 1e-300)), 0.0)
     return -0.5 * (excess / width) ** 2
+
+
+def cost_signal_p(x: np.ndarray, log_cost: np.ndarray) -> float:
+    """p-value of the F-test that log cost depends linearly on the (normalised) parameters, against constant
+    cost plus noise. 1.0 when there are too few points (n <= d + 1) or the costs are all equal; 0.0 when a linear
+    fit is exact. Wall-clock noise alone passes a level alpha with probability alpha, whatever its size."""
+    x = np.atleast_2d(np.asarray(x, dtype=float))
+    y = np.asarray(log_cost, dtype=float)
+    n, d = x.shape
+    tss = float(((y - y.mean()) ** 2).sum())
+    if n <= d + 1 or tss <= 1e-12 * max(1.0, float(np.abs(y).max()) ** 2):
+        return 1.0
+    design = np.column_stack([np.ones(n), x])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    rss = float(((y - design @ coef) ** 2).sum())
+    if rss <= 1e-12 * tss:
+        return 0.0
+    f_stat = ((tss - rss) / d) / (rss / (n - d - 1))
+    return float(f_dist.sf(f_stat, d, n - d - 1))
 
 
 def polish(

@@ -145,6 +145,12 @@ class ProteinSettings(FrozenConfig):
     expansion_rate: float = Field(
         0.25, ge=0, le=10, description="Cost target: aim at (1+rate) x the cost of a Pareto point (0 = cost-blind)."
     )
+    cost_signal_p: float = Field(
+        0.01,
+        gt=0,
+        le=1,
+        description="Cost-aware only when log cost depends on the parameters (linear F-test p below this; 1 = always).",
+    )
     seed_with_search_center: bool = Field(
         True, description="The first suggestion is the search centre (every parameter at its mean)."
     )

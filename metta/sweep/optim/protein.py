@@ -12,7 +12,9 @@ One suggestion, in order of precedence (docs/protein.md has the full story):
    shrink in [0.01, 1]) around each Pareto point and the three best points. Acquisition (log scale): expected
    improvement over the best score (or UCB; also after ``stall_ucb_after`` observations without a new best),
    + log(1 - P(failure)); when cost-aware, divided by the predicted cost
-   (EI per unit cost) and softly capped above (1 + ``expansion_rate``) x the cost of the best point; candidates
+   (EI per unit cost) and softly capped above (1 + ``expansion_rate``) x the cost of the best point. Cost-aware
+   means costs differ and depend on the parameters: a linear fit of log cost on them passes an F-test at
+   ``cost_signal_p`` (wall-clock noise on equal-budget trials is not a cost signal). Candidates
    predicted to cost more than ``max_suggestion_cost`` are masked (if all are, the cheapest predicted one wins).
    The best candidates are refined by a few rounds of shrinking local search.
 """
@@ -180,7 +182,13 @@ class Protein(HistoryOptimizer):
             full = True
             self._score_gp.restarts = self.settings.gp_restarts
             self._score_gp.fit(x, wy, rng, repeats=reps, within_ss=ss)
-        cost_aware = self.settings.expansion_rate > 0 and float(c.max() / c.min()) > 1.05
+        # cost-aware only when cost depends on the parameters: wall-clock noise on equal-budget trials otherwise
+        # turns EI into EI / noise and makes two sweeps with the same seed diverge
+        cost_aware = (
+            self.settings.expansion_rate > 0
+            and float(c.max() / c.min()) > 1.05
+            and acq.cost_signal_p(x, np.log(c)) <= self.settings.cost_signal_p
+        )
         if cost_aware:
             self._cost_gp.restarts = self.settings.gp_restarts if full else 0
             self._cost_gp.fit(x, np.log(c), rng)

@@ -12,7 +12,8 @@ the `mlp` agent at 393,216 agent-steps). The true score of a configuration is th
 adds Gaussian noise with the GP's fitted noise std. Each method runs ``--trials`` suggestions per repeat. It is
 scored by the true value of its recommendation (Protein: best posterior mean; the others: best observation), and by
 the best true value it sampled (``oracle``). The oracle separates where a method searched from how it picked.
-Repeat r uses seed r for every method, so differences are paired. The last line is JSON: ``true_<method>``
+Repeat r uses seed r for every method, so differences are paired. Every trial costs 45 s, or, with
+``--cost-noise S``, 45 s times a log-normal timing noise of std S (as wall-clock costs on a busy machine). The last line is JSON: ``true_<method>``
 (mean), ``se_<method>``, ``oracle_<method>``, ``diff_protein_vs_<method>`` with its paired standard error,
 ``baseline`` (the true value of the default) and ``noise_sd``, and whether Protein knows the noise:
 ``protein_noise_fitted_median`` (its fitted noise std) and ``protein_noise_interval_coverage`` (how often the 95%
@@ -96,19 +97,22 @@ def quick_config(method: str, settings: dict[str, Any]) -> ProteinConfig:
     )
 
 
-def one_sweep(sur: Surrogate, method: str, seed: int, trials: int, settings: dict[str, Any]) -> tuple[float, ...]:
+def one_sweep(
+    sur: Surrogate, method: str, seed: int, trials: int, settings: dict[str, Any], cost_noise: float = 0.0
+) -> tuple[float, ...]:
     """One simulated sweep: (true value of the recommendation, best true value sampled, then Protein's report on
     its pick (NaN for the others): fitted noise std, its 95% interval (low, high), posterior mean and std, cautious
     posterior mean and std)."""
     opt = make_optimizer(quick_config(METHODS[method], settings), seed=seed)
     rng = np.random.default_rng([seed, 99])
+    cost_rng = np.random.default_rng([seed, 98])  # its own stream: the score noise is the same with or without it
     seen: list[tuple[dict[str, Any], float, float]] = []  # (suggestion, observed, true)
     for _ in range(trials):
         ((sugg, _info),) = opt.suggest(1)
         true = sur.truth(flatten(sugg))
         observed = true + float(rng.normal(0.0, sur.noise_sd))
         seen.append((sugg, observed, true))
-        opt.observe(sugg, observed, 45.0)
+        opt.observe(sugg, observed, 45.0 * math.exp(float(cost_rng.normal(0.0, cost_noise))))
     rec = opt.recommend() if method == "protein" else None  # type: ignore[attr-defined]
     pick = flatten(rec[0]) if rec else flatten(max(seen, key=lambda s: s[1])[0])
     keys = ("noise_std", "noise_interval", "posterior_mean", "posterior_std", "cautious_mean", "cautious_std")
@@ -124,9 +128,13 @@ def run(a: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, 
     runs = load_runs(Path(a.data))
     sur = Surrogate(runs, data_space())
     base = sur.truth(DEFAULT)
-    res = {m: np.array([one_sweep(sur, m, r, a.trials, a.settings) for r in range(a.repeats)]) for m in methods}
+    res = {
+        m: np.array([one_sweep(sur, m, r, a.trials, a.settings, a.cost_noise) for r in range(a.repeats)])
+        for m in methods
+    }
     head: dict[str, Any] = {"bench": "sweep_surrogate", "repeats": a.repeats, "trials": a.trials}
     head.update({"settings": a.settings, "baseline": round(base, 5), "noise_sd": round(sur.noise_sd, 5)})
+    head["cost_noise"] = a.cost_noise
     log(f"surrogate from {len(runs)} real runs; default {base:.4f}; noise sd {sur.noise_sd:.4f}")
     log(f"{'method':<10}{'true (mean ± se)':>20}{'median':>9}{'oracle':>9}{'P(> default)':>14}")
     for m, v in res.items():
@@ -200,12 +208,17 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--methods", default=",".join(METHODS), help="comma list of " + ",".join(METHODS))
     ap.add_argument("--data", default=str(DATA), help="the real runs the surrogate is fitted to")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a sweep setting (repeatable)")
+    ap.add_argument(
+        "--cost-noise", type=float, default=0.0, help="log-normal std of each trial's cost, 45 s (wall-clock noise)"
+    )
     ap.add_argument("--export", metavar="DATA_DIR", help="rebuild --data from a sweep_quality --data-dir and exit")
     a = ap.parse_args(argv)
     try:
         a.settings = overridden_values(ProteinSettings(), a.set)
     except ConfigError as exc:
         ap.error(f"--set: {exc}")
+    if not (0.0 <= a.cost_noise <= 2.0):
+        ap.error(f"--cost-noise {a.cost_noise} must be in [0, 2] (a log-normal std; 0.1 = about 10% timing noise)")
     if a.repeats < 2 or a.trials < 2:
         ap.error("--repeats and --trials must be at least 2")
     return a

@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/sweep_surrogate.py                        # 100 repeats x 8 trials, four methods
     .venv/bin/python bench/sweep_surrogate.py --repeats 200 --methods protein,random --set num_random_samples=5
-    .venv/bin/python bench/sweep_surrogate.py --export <sweep_quality --data-dir>   # refresh the data file
+    .venv/bin/python bench/sweep_surrogate.py --export DIR [DIR ...] [--merge]   # refresh the data file
 
 bench/sweep_quality.py trains for real, so it affords three repeats, and the differences between methods drown in
 training-seed noise. This benchmark replays the quick sweep (configs/sweep/quick.yaml) on a surrogate. The
@@ -13,11 +13,11 @@ adds Gaussian noise with the GP's fitted noise std. Each method runs ``--trials`
 scored by the true value of its recommendation (Protein: best posterior mean; the others: best observation), and by
 the best true value it sampled (``oracle``). The oracle separates where a method searched from how it picked.
 Repeat r uses seed r for every method, so differences are paired. Every trial costs 45 s, or, with
-``--cost-noise S``, 45 s times a log-normal timing noise of std S (as wall-clock costs on a busy machine). The last line is JSON: ``true_<method>``
-(mean), ``se_<method>``, ``oracle_<method>``, ``diff_protein_vs_<method>`` with its paired standard error,
-``baseline`` (the true value of the default) and ``noise_sd``, and whether Protein knows the noise:
-``protein_noise_fitted_median`` (its fitted noise std) and ``protein_noise_interval_coverage`` (how often the 95%
-profile interval of that noise contains the true ``noise_sd``), and how honest its report on the pick is
+``--cost-noise S``, 45 s times a log-normal timing noise of std S (as wall-clock costs on a busy machine). The last
+line is JSON: ``true_<method>`` (mean), ``se_<method>``, ``oracle_<method>``, ``diff_protein_vs_<method>`` with its
+paired standard error, ``baseline`` (the true value of the default) and ``noise_sd``, and whether Protein knows the
+noise: ``protein_noise_fitted_median`` (its fitted noise std) and ``protein_noise_interval_coverage`` (how often the
+95% profile interval of that noise contains the true ``noise_sd``), and how honest its report on the pick is
 (``protein_posterior_bias`` / ``_2sd_coverage``, and the same for the ``cautious`` posterior).
 """
 
@@ -169,12 +169,36 @@ def run(a: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, 
     return head
 
 
-def export(data_dir: Path, out: Path) -> int:
-    """Collect every successful real run of a sweep_quality data directory into the surrogate's data file."""
+def export(data_dirs: Path | Sequence[Path], out: Path, merge: bool = False) -> int:
+    """Collect every successful real run of one or more sweep_quality data directories into the surrogate's data
+    file (``merge``: added to the runs already in it). A run seen twice (a copied or resumed data directory, or the
+    same configuration, seed and score) counts once; returns the number of runs written."""
+    dirs = [data_dirs] if isinstance(data_dirs, Path) else list(data_dirs)
+    runs = load_runs(out) if merge and out.exists() else []
+    for d in dirs:
+        runs += _collect(d)
+    seen: set[tuple[float, float, float]] = set()
+    unique = []
+    for r in runs:  # first occurrence wins, order kept
+        key = (r["learning_rate"], r["ent_coef"], r["score"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(r)
+    meta = {
+        "what": "sweep_eval avg_category_score of the mlp agent after 393,216 agent-steps (configs/sweep/quick.yaml)"
+    }
+    out.write_text(json.dumps({"meta": {**meta, "runs": len(unique)}, "runs": unique}, indent=0) + "\n")
+    return len(unique)
+
+
+def _collect(data_dir: Path) -> list[dict[str, Any]]:
+    """The successful sweep trials and validation runs of one sweep_quality data directory."""
     from metta.sweep.store import open_store  # only the export needs the store
     from metta.sweep.validation.resume import ResultLog
 
     sweep_dir = data_dir / "sweep"
+    if not (sweep_dir / "sweeps.db").is_file():
+        raise SystemExit(f"{data_dir} holds no sweep_quality data ({sweep_dir / 'sweeps.db'} is missing)")
     store = open_store(sweep_dir / "sweeps.db")
     runs: list[dict[str, Any]] = []
     try:
@@ -189,11 +213,7 @@ def export(data_dir: Path, out: Path) -> int:
         for r in ResultLog(path, log=lambda s: None).load():
             if r.status == "success" and r.score is not None:
                 runs.append(_row(r.suggestion, r.score, f"validation of {r.config_id} (training seed {r.seed})"))
-    meta = {
-        "what": "sweep_eval avg_category_score of the mlp agent after 393,216 agent-steps (configs/sweep/quick.yaml)"
-    }
-    out.write_text(json.dumps({"meta": {**meta, "runs": len(runs)}, "runs": runs}, indent=0) + "\n")
-    return len(runs)
+    return runs
 
 
 def _row(suggestion: dict[str, Any], score: float, source: str) -> dict[str, Any]:
@@ -211,7 +231,10 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--cost-noise", type=float, default=0.0, help="log-normal std of each trial's cost, 45 s (wall-clock noise)"
     )
-    ap.add_argument("--export", metavar="DATA_DIR", help="rebuild --data from a sweep_quality --data-dir and exit")
+    ap.add_argument(
+        "--export", nargs="+", metavar="DATA_DIR", help="rebuild --data from sweep_quality --data-dirs and exit"
+    )
+    ap.add_argument("--merge", action="store_true", help="with --export: keep the runs already in --data")
     a = ap.parse_args(argv)
     try:
         a.settings = overridden_values(ProteinSettings(), a.set)
@@ -227,7 +250,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
     a = parse(argv)
     if a.export:
-        print(f"wrote {export(Path(a.export), Path(a.data))} runs to {a.data}")
+        print(f"wrote {export([Path(d) for d in a.export], Path(a.data), merge=a.merge)} runs to {a.data}")
         return None
     head = run(a)
     print(json.dumps(head, sort_keys=True))

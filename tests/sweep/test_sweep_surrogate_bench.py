@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -81,6 +82,14 @@ def test_export_collects_sweep_trials_and_validation_runs(ss, tmp_path: Path) ->
         (1e-3, 2.1e-3, 0.3),
         (4.57e-4, 5e-4, 0.25),
     ]
+    # a copy of the directory (a resumed benchmark) adds nothing; merging keeps what the file held
+    shutil.copytree(tmp_path / "d", tmp_path / "copy")
+    assert ss.export([tmp_path / "d", tmp_path / "copy"], out) == 2
+    out.write_text(json.dumps({"meta": {}, "runs": [ss._row({}, 0.2, "older run")]}))
+    assert ss.export([tmp_path / "copy"], out, merge=True) == 3
+    assert json.loads(out.read_text())["runs"][0]["source"] == "older run"
+    with pytest.raises(SystemExit, match="no sweep_quality data"):
+        ss.export([tmp_path], out)
 
 
 def test_quick_space_lies_inside_the_surrogate_box(ss) -> None:
@@ -95,3 +104,14 @@ def test_quick_space_lies_inside_the_surrogate_box(ss) -> None:
     box.encode({ss.LR: 1e-2, ss.ENT: 2.1e-3})  # the data's largest learning rate fits the box ...
     with pytest.raises(OptimizerError, match="outside"):
         ss.SearchSpace.from_flat(quick).encode({ss.LR: 1e-2, ss.ENT: 2.1e-3})  # ... but not the quick space
+
+
+def test_timing_noise_in_trial_costs_leaves_protein_sweeps_unchanged(ss) -> None:
+    sur = ss.Surrogate(ss.load_runs(), ss.data_space())
+    quiet = [ss.one_sweep(sur, "protein", r, 6, {}) for r in range(3)]
+    noisy = [ss.one_sweep(sur, "protein", r, 6, {}, cost_noise=0.3) for r in range(3)]
+    assert np.array_equal(np.array(quiet), np.array(noisy), equal_nan=True)  # cost-blind: costs follow no parameter
+    old = [ss.one_sweep(sur, "protein", r, 6, {"cost_signal_p": 1.0}, cost_noise=0.3) for r in range(3)]
+    assert not np.array_equal(np.array(quiet), np.array(old), equal_nan=True)  # the old rule followed the noise
+    with pytest.raises(SystemExit):
+        ss.parse(["--cost-noise", "-0.1"])

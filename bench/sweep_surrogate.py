@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from metta.common.errors import ConfigError  # noqa: E402
 from metta.sweep.optim.config import ProteinConfig, ProteinSettings, flatten  # noqa: E402
 from metta.sweep.optim.gp import GaussianProcess  # noqa: E402
-from metta.sweep.optim.recommend import group_repeats  # noqa: E402
+from metta.sweep.optim.recommend import pool_repeats  # noqa: E402
 from metta.sweep.optim.registry import make_optimizer  # noqa: E402
 from metta.sweep.optim.spaces import SearchSpace  # noqa: E402
 from metta.tools.overrides import overridden_values  # noqa: E402
@@ -72,11 +72,7 @@ class Surrogate:
         # runs of one configuration (validation seeds) enter as their mean, trusted in proportion to their count,
         # and their scatter measures the noise directly: the same model as one point per run, at a fraction of the
         # cost (hundreds of runs, a few hundred configurations)
-        groups = group_repeats(x)
-        gx = np.stack([x[g[0]] for g in groups])
-        gy = np.array([y[g].mean() for g in groups])
-        reps = np.array([len(g) for g in groups], dtype=float)
-        ss = np.array([float(((y[g] - y[g].mean()) ** 2).sum()) for g in groups])
+        _, gx, gy, reps, ss = pool_repeats(x, y)
         self.gp = GaussianProcess("matern52", restarts=4).fit(
             gx, gy, np.random.default_rng(seed), repeats=reps, within_ss=ss
         )

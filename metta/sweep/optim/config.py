@@ -149,7 +149,7 @@ class ProteinSettings(FrozenConfig):
         0.01,
         gt=0,
         le=1,
-        description="Cost-aware only when log cost depends on the parameters (linear F-test p below this; 1 = always).",
+        description="Cost-aware only when log cost follows a parameter (correlation-test p at most this; 1 = always).",
     )
     seed_with_search_center: bool = Field(
         True, description="The first suggestion is the search centre (every parameter at its mean)."

@@ -13,8 +13,8 @@ One suggestion, in order of precedence (docs/protein.md has the full story):
    improvement over the best score (or UCB; also after ``stall_ucb_after`` observations without a new best),
    + log(1 - P(failure)); when cost-aware, divided by the predicted cost
    (EI per unit cost) and softly capped above (1 + ``expansion_rate``) x the cost of the best point. Cost-aware
-   means costs differ and depend on the parameters: a linear fit of log cost on them passes an F-test at
-   ``cost_signal_p`` (wall-clock noise on equal-budget trials is not a cost signal). Candidates
+   means costs differ and depend on the parameters: a per-parameter correlation test of log cost (Bonferroni)
+   passes at ``cost_signal_p`` (wall-clock noise on equal-budget trials is not a cost signal). Candidates
    predicted to cost more than ``max_suggestion_cost`` are masked (if all are, the cheapest predicted one wins).
    The best candidates are refined by a few rounds of shrinking local search.
 """

@@ -53,6 +53,19 @@ def group_repeats(x: np.ndarray) -> list[list[int]]:
     return list(groups.values())
 
 
+def pool_repeats(
+    x: np.ndarray, y: np.ndarray
+) -> tuple[list[list[int]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Identical configurations pooled: (groups, their x, mean y, repeat count, scatter of y around the mean), the
+    inputs of ``GaussianProcess.fit(x, y, repeats=..., within_ss=...)``."""
+    groups = group_repeats(x)
+    gx = np.stack([x[g[0]] for g in groups])
+    gy = np.array([y[g].mean() for g in groups])
+    reps = np.array([len(g) for g in groups], dtype=float)
+    ss = np.array([float(((y[g] - y[g].mean()) ** 2).sum()) for g in groups])  # the repeats' own scatter
+    return groups, gx, gy, reps, ss
+
+
 def rank_by_posterior(
     x: np.ndarray, scores: np.ndarray, goal: str = "maximize", rng: np.random.Generator | None = None
 ) -> list[Recommendation]:
@@ -68,11 +81,7 @@ def rank_by_posterior(
     if x.shape[0] != s.shape[0] or s.shape[0] == 0 or not np.all(np.isfinite(s)):
         raise OptimizerError(f"need finite scores, one per point; got {s.shape[0]} scores for {x.shape[0]} points")
     sign = -1.0 if goal == "minimize" else 1.0
-    groups = group_repeats(x)
-    gx = np.stack([x[g[0]] for g in groups])
-    gy = np.array([sign * s[g].mean() for g in groups])
-    reps = np.array([len(g) for g in groups], dtype=float)
-    ss = np.array([float(((s[g] - s[g].mean()) ** 2).sum()) for g in groups])  # the repeats' own scatter
+    groups, gx, gy, reps, ss = pool_repeats(x, sign * s)
     noise_range = (math.nan, math.nan)
     mc = sc = np.full(gy.shape, np.nan)
     if len(groups) < MIN_POINTS_FOR_MODEL:

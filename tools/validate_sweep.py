@@ -8,6 +8,9 @@ score them on the sweep's suite and test each against the baseline (Welch's t-te
     ./tools/validate_sweep.py sweep_name=my_sweep --report                   # statistics of what is stored
     ./tools/validate_sweep.py sweep_name=my_sweep trainer.total_timesteps=20000   # override every training run
     ./tools/validate_sweep.py sweep_name=my_sweep --plan seed000   # top 5 x 10 seeds, then top 3 of those x 20
+    ./tools/validate_sweep.py sweep_name=probe sweep=quick --top-n 0 --seeds 201,202,203,204 \
+        --config lr1e-3:trainer.optimizer.learning_rate=1e-3 --config ent5e-4:trainer.ppo.ent_coef=5e-4
+        # hand-written configurations against the default (no sweep needed with --top-n 0)
 
 The top-N are ranked by GP posterior mean, as ``get_best_params_from_sweep.py`` ranks them (``--by observed``: by
 best single run), so the configuration the sweep recommends is the one validated; a repeated configuration's sweep
@@ -16,6 +19,11 @@ score is the mean of its runs.
 Besides Welch's test each configuration is marked pass/fail on three reproducibility criteria: its validated mean
 keeps >= 90% of its own sweep score, its std across seeds is < 15% of its mean, and its 95% CI does not overlap the
 baseline's.
+
+``--config NAME:key=value[,key=value...]`` (repeatable) validates a hand-written configuration beside the sweep's
+winners, e.g. a value from a paper or a colleague's guess; its keys are checked against the composed trainer config
+before anything runs. With ``--top-n 0`` only those are validated, and the sweep need not exist: the metric, goal
+and suite then come from the sweep config (``sweep=<name>``).
 
 Arguments ``key=value`` go to configs/sweep_job.yaml when the key belongs there (sweep_name, data_dir, settings.*,
 sim_name, sweep, sweep_job_overrides.*, wandb...), otherwise to every training run (``++key=value``). Results are
@@ -73,12 +81,14 @@ def split_overrides(args: list[str]) -> tuple[list[str], list[str]]:
     return job, train
 
 
-def _trial_seeds(job, candidates) -> set[int]:  # a SweepJobConfig and validation Candidates
+def _trial_seeds(job, candidates) -> set[int]:  # a SweepJobConfig and the sweep's validation Candidates
     """The training seeds the candidates' sweep trials used: each trial's derived seed (``seed_per_trial``), or the
     one seed of every trial (the legacy top-level ``seed`` wins over ``system.seed``)."""
     from metta.sweep.trial import trial_seed
     from metta.sweep.validation import BASELINE
 
+    if len(candidates) == 1:  # the baseline only (--top-n 0): no sweep trial chose anything
+        return set()
     if job.settings.seed_per_trial:
         return {trial_seed(job.seed, c.config_id) for c in candidates if c.config_id != BASELINE}
     overrides = job.train_overrides()
@@ -121,6 +131,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-failed", action="store_true", help="re-run pairs whose last attempt failed")
     p.add_argument("--json", action="store_true", help="print the report as JSON (one object) on stdout")
     p.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE[,KEY=VALUE]",
+        help="also validate a hand-written configuration (repeatable): lr1e-3:trainer.optimizer.learning_rate=1e-3",
+    )
+    p.add_argument(
         "--plan",
         choices=("seed000",),
         help="two-phase plan: top 5 x seeds 1..10, then the 3 best of those x seeds 1..20 (ignores --top-n/--seeds)",
@@ -128,27 +145,29 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _setup(a: argparse.Namespace):  # (cfg, candidates, job
+def _setup(a: argparse.Namespace):  # (cfg, candidates, job, trial seeds of the sweep's candidates)
     from metta.common.config import compose
     from metta.sweep.store import open_store
     from metta.sweep.sweep_config import resolve_sweep_job
-    from metta.sweep.validation import ValidationConfig, select_candidates
+    from metta.sweep.validation import BASELINE, Candidate, ValidationConfig
 
     job_args, train_args = split_overrides(a.overrides)
     job = resolve_sweep_job(compose("sweep_job", job_args))
+    explicit = _explicit_candidates(a.config, job)
     store = open_store(job.settings.sweep_server_uri)
     try:
         info = store.get_sweep(job.sweep_name)
-        if info is None:
+        if info is None and a.top_n > 0:
             raise MettaError(f"sweep {job.sweep_name!r} not found in {store.uri} (check sweep_name= and data_dir=)")
+        meta = info.meta if info is not None else {}
         default = job.sweep.protein_for(0)[1]
         cfg = ValidationConfig(
             sweep_name=job.sweep_name,
             data_dir=job.data_dir,
             sweep_dir=job.sweep_dir,
-            sim_name=info.meta.get("sim_name", job.sim_name),
-            metric=info.meta.get("metric", default.metric),
-            goal=info.meta.get("goal", default.goal),
+            sim_name=meta.get("sim_name", job.sim_name),
+            metric=meta.get("metric", default.metric),
+            goal=meta.get("goal", default.goal),
             seeds=parse_seeds(a.seeds, a.num_seeds),
             top_n=a.top_n,
             train_overrides=job.train_overrides(),
@@ -157,17 +176,51 @@ def _setup(a: argparse.Namespace):  # (cfg, candidates, job
             eval_timeout=job.settings.eval_timeout,
             alpha=a.alpha,
         )
-        protein = default if a.by == "posterior" else None
-        try:
-            candidates = select_candidates(store, job.sweep_name, cfg.goal, cfg.top_n, protein)
-        except SweepError as exc:  # trials from another search space: the model cannot place them
-            print(f"warning: {exc}; ranking by observed score instead", file=sys.stderr)
-            candidates = select_candidates(store, job.sweep_name, cfg.goal, cfg.top_n)
+        candidates = _sweep_candidates(store, job, cfg, a.by) if a.top_n > 0 else [Candidate(BASELINE, {})]
     finally:
         store.close()
-    if len(candidates) == 1:
+    if len(candidates) == 1 and not explicit:
         raise MettaError(f"sweep {job.sweep_name!r} has no successful observation to validate")
-    return cfg, candidates, job
+    clash = sorted({c.config_id for c in candidates} & {c.config_id for c in explicit})
+    if clash:
+        raise ValueError(f"--config name(s) {clash} are already the ids of the sweep's candidates; pick other names")
+    return cfg, candidates + explicit, job, _trial_seeds(job, candidates)
+
+
+def _sweep_candidates(store, job, cfg, by: str) -> list:  # Candidates: baseline + the sweep's top-N
+    from metta.sweep.validation import select_candidates
+
+    default = job.sweep.protein_for(0)[1]
+    protein = default if by == "posterior" else None
+    try:
+        return select_candidates(store, job.sweep_name, cfg.goal, cfg.top_n, protein)
+    except SweepError as exc:  # trials from another search space: the model cannot place them
+        print(f"warning: {exc}; ranking by observed score instead", file=sys.stderr)
+        return select_candidates(store, job.sweep_name, cfg.goal, cfg.top_n)
+
+
+def _explicit_candidates(specs: list[str], job) -> list:  # Candidates from --config
+    """Parse ``--config`` specs; their keys must be training keys (not reserved, not sweep_job keys) that exist in
+    the composed trainer config."""
+    from metta.common.overrides import flatten
+    from metta.sweep.trial import compose_train_tree
+    from metta.sweep.validation import check_candidate_keys, explicit_candidate
+
+    out = [explicit_candidate(s) for s in specs]
+    names = [c.config_id for c in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"--config names must be distinct, got {names}")
+    for c in out:
+        for key in flatten(c.suggestion):
+            top = key.split(".", 1)[0]
+            reserved = key if key in RESERVED else top if top in RESERVED else None
+            if reserved is not None:
+                raise ValueError(f"--config {c.config_id}: {reserved} is set by the validation ({RESERVED[reserved]})")
+            if top in SWEEP_JOB_KEYS:
+                raise ValueError(f"--config {c.config_id}: {key!r} is a sweep_job key; give it as a plain argument")
+    if out:
+        check_candidate_keys(out, compose_train_tree(job.train_overrides()))
+    return out
 
 
 def _print_report(cfg, candidates, as_json: bool) -> int:
@@ -251,10 +304,12 @@ def main(argv: list[str]) -> int:
 
         first = plan_phases(a.plan)[0]
         a.top_n, a.seeds = first.top_n, ",".join(map(str, first.seeds))
-    if a.top_n < 1:
-        p.error(f"--top-n {a.top_n} must be >= 1")
+    if a.top_n < (0 if a.config else 1):
+        p.error(f"--top-n {a.top_n} must be >= 1 (or 0 with --config)")
+    if a.plan and a.config:
+        p.error("--config cannot be combined with --plan (the plan ranks the sweep's own configurations)")
     try:
-        cfg, candidates, job = _setup(a)
+        cfg, candidates, job, trial_seeds = _setup(a)
     except ValueError as exc:  # split/parse errors and ConfigError (a ValueError)
         print(f"validate_sweep: {exc}", file=sys.stderr)
         return 2
@@ -269,7 +324,7 @@ def main(argv: list[str]) -> int:
     if a.report and not a.seeds:  # report what is stored
         seeds = recorded_seeds(cfg, ResultLog(cfg.results_path).load())
         cfg = cfg.model_copy(update={"seeds": seeds or cfg.seeds})
-    clash = sorted(set(cfg.seeds) & _trial_seeds(job, candidates))
+    clash = sorted(set(cfg.seeds) & trial_seeds)
     if clash and not a.report:
         print(
             f"warning: seed(s) {', '.join(map(str, clash))} are seeds the sweep's candidates trained with; the winners "

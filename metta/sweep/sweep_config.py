@@ -11,6 +11,7 @@ searched parameter exists in the composed trainer config.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -172,12 +173,18 @@ def check_parameter_paths(configs: list[tuple[str, ProteinConfig]], train_tree: 
     for phase, pc in configs:
         for path in pc.flat_parameters():
             if path not in known:
-                near = sorted(k for k in known if k.rsplit(".", 1)[-1] == path.rsplit(".", 1)[-1])[:3]
-                hint = f"; did you mean {near}?" if near else ""
                 raise ConfigError(
                     f"sweep parameter {path!r} (phase {phase!r}) does not exist in the trainer config "
-                    f"(configs/train_job.yaml){hint}"
+                    f"(configs/train_job.yaml){unknown_path_hint(path, known)}"
                 )
+
+
+def unknown_path_hint(path: str, known: Mapping[str, Any]) -> str:
+    """``"; did you mean [...]?"`` with up to three known paths of the same leaf name (else of a similar spelling),
+    or ``""``."""
+    near = sorted(k for k in known if k.rsplit(".", 1)[-1] == path.rsplit(".", 1)[-1])[:3]
+    near = near or difflib.get_close_matches(path, list(known), n=3, cutoff=0.8)
+    return f"; did you mean {near}?" if near else ""
 
 
 class SweepConfig(FrozenConfig):

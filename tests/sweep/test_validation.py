@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from scipy import stats as sps
 
 from metta.common.config import REPO_ROOT
-from metta.common.errors import EvaluationError, SweepError
+from metta.common.errors import ConfigError, EvaluationError, SweepError
 from metta.sweep.dispatch import LocalDispatcher, TrainOutcome
 from metta.sweep.store import open_store
 from metta.sweep.trial import EvalOutcome, trial_seed
@@ -25,6 +26,8 @@ from metta.sweep.validation import (
     ValidationConfig,
     ValidationRunner,
     build_report,
+    check_candidate_keys,
+    explicit_candidate,
     format_report,
     plan_runs,
     select_candidates,
@@ -138,6 +141,92 @@ def test_plan_and_train_args_seed_last(tmp_path: Path) -> None:
     assert "learning_rate" not in " ".join(train_args(cfg, runs[0]))
     with pytest.raises(SweepError, match="distinct"):
         _cfg(tmp_path, seeds=(1, 1))
+
+
+def test_explicit_candidate_parses_typed_values_and_names_every_bad_spec() -> None:
+    c = explicit_candidate("lr1e-3:trainer.optimizer.learning_rate=1e-3, trainer.update_epochs=2,trainer.x.flag=true")
+    assert c.config_id == "lr1e-3" and c.sweep_score is None
+    assert c.suggestion == {"trainer": {"optimizer": {"learning_rate": 0.001}, "update_epochs": 2, "x": {"flag": True}}}
+    assert isinstance(c.suggestion["trainer"]["update_epochs"], int)
+    assert explicit_candidate("a.b-c_d:agent.name=mlp").suggestion == {"agent": {"name": "mlp"}}
+    for bad, says in [
+        ("trainer.ppo.gamma=0.99", "write NAME:key=value"),  # no name
+        ("baseline:trainer.ppo.gamma=0.99", "not 'baseline'"),
+        ("r3:trainer.ppo.gamma=0.99", "r<digits>"),  # would collide with the run tags of sweep trials
+        ("1lr:trainer.ppo.gamma=0.99", "a letter then"),
+        ("g:trainer.ppo.gamma", "'trainer.ppo.gamma' is not a new key=value pair"),
+        ("g:trainer.ppo.gamma=0.9,trainer.ppo.gamma=0.99", "not a new key=value pair"),
+        ("g:", "not a new key=value pair"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(says)):
+            explicit_candidate(bad)
+
+
+def test_check_candidate_keys_names_the_unknown_key_and_a_near_miss() -> None:
+    tree = {"trainer": {"optimizer": {"learning_rate": 4.57e-4}, "ppo": {"gamma": 0.977}}}
+    check_candidate_keys([explicit_candidate("ok:trainer.ppo.gamma=0.99")], tree)
+    with pytest.raises(ConfigError, match=re.escape("did you mean ['trainer.optimizer.learning_rate']")):
+        check_candidate_keys([explicit_candidate("lr:trainer.optimizer.learnin_rate=1e-3")], tree)
+    with pytest.raises(ConfigError, match=r"--config g: 'trainer.gamma' does not exist.*\['trainer.ppo.gamma'\]"):
+        check_candidate_keys([explicit_candidate("g:trainer.gamma=0.99")], tree)
+
+
+def test_tool_validates_hand_written_configs_without_a_sweep(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811
+    """``--top-n 0 --config``: no sweep in the store is needed; the baseline and each config run with every seed
+    and their overrides reach the trainer; bad specs stop before anything runs (nothing written)."""
+    cmd = "settings.train_command=[" + ",".join(fake_trainer) + "]"
+    base = ["sweep_name=probe", f"data_dir={tmp_path}", cmd, "--top-n", "0", "--seeds", "4,5"]
+    r = _tool(*base, "--config", "lr:trainer.optimizer.learning_rate=2e-3", "--json", env={"FAKE_TRAIN_MODE": "crash"})
+    assert r.returncode == 1, r.stderr  # the fake trainer crashed every run: recorded as failures, not scores
+    data = json.loads(r.stdout)
+    assert [(c["config_id"], c["n"], c["n_failed"]) for c in data["configs"]] == [(BASELINE, 0, 2), ("lr", 0, 2)]
+    runs = tmp_path / "sweep" / "probe" / "validation" / "runs"
+    assert sorted(p.name for p in runs.iterdir()) == [
+        "probe.v.base.s4",
+        "probe.v.base.s5",
+        "probe.v.lr.s4",
+        "probe.v.lr.s5",
+    ]
+    assert (
+        "++trainer.optimizer.learning_rate=0.002 ++system.seed=5" in (runs / "probe.v.lr.s5" / "train.log").read_text()
+    )
+    assert "learning_rate" not in (runs / "probe.v.base.s5" / "train.log").read_text()
+    fresh = tmp_path / "fresh"
+    for spec, says in [
+        ("lr:trainer.optimizer.learnin_rate=1e-3", "did you mean ['trainer.optimizer.learning_rate']"),
+        ("s:system.seed=3", "system.seed is set by the validation"),
+        ("w:wandb.mode=online", "is a sweep_job key"),
+    ]:
+        bad = _tool("sweep_name=probe", f"data_dir={fresh}", "--top-n", "0", "--config", spec, "--dry-run")
+        assert bad.returncode == 2 and says in bad.stderr, bad.stderr
+    twice = ["--config", "a:trainer.ppo.gamma=0.9", "--config", "a:trainer.ppo.gamma=0.99"]
+    assert "must be distinct" in _tool("sweep_name=probe", f"data_dir={fresh}", "--top-n", "0", *twice).stderr
+    assert _tool("sweep_name=probe", f"data_dir={fresh}", "--top-n", "0").returncode == 2  # nothing to validate
+    with_plan = _tool(
+        "sweep_name=probe", f"data_dir={fresh}", "--plan", "seed000", "--config", "a:trainer.ppo.gamma=0.9"
+    )
+    assert with_plan.returncode == 2 and "cannot be combined with --plan" in with_plan.stderr
+    assert not fresh.exists()
+    # beside a sweep's winners: baseline, the sweep's best, then the hand-written one
+    _store_with_sweep(tmp_path).close()
+    dry = _tool(
+        "sweep_name=v",
+        f"data_dir={tmp_path}",
+        "--top-n",
+        "1",
+        "--seeds",
+        "7",
+        "--config",
+        "g:trainer.ppo.gamma=0.99",
+        "--dry-run",
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "3 planned runs (3 configurations x 1 seeds)" in dry.stdout
+    assert [ln.split(":")[0].strip() for ln in dry.stdout.splitlines()[1:]] == [
+        "[to run] v.v.base.s7",
+        "[to run] v.v.r1.s7",
+        "[to run] v.v.g.s7",
+    ]
 
 
 def test_run_resume_skip_and_stats(tmp_path: Path, fake_trainer: list[str]) -> None:  # noqa: F811

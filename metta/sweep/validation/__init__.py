@@ -13,7 +13,15 @@ is done), ``runs`` (execution), ``report`` (statistics and table), ``stats`` (pu
 """
 
 from metta.sweep.validation.config import BASELINE, FAILED, INTERRUPTED, SUCCESS, ValidationConfig
-from metta.sweep.validation.plan import Candidate, PlannedRun, plan_runs, select_candidates, train_args
+from metta.sweep.validation.plan import (
+    Candidate,
+    PlannedRun,
+    check_candidate_keys,
+    explicit_candidate,
+    plan_runs,
+    select_candidates,
+    train_args,
+)
 from metta.sweep.validation.report import ConfigReport, build_report, format_report
 from metta.sweep.validation.resume import ResultLog, RunResult, is_done, latest_results, recorded_seeds
 from metta.sweep.validation.runs import EvaluatorFactory, ValidationRunner
@@ -32,6 +40,8 @@ __all__ = [
     "ValidationConfig",
     "ValidationRunner",
     "build_report",
+    "check_candidate_keys",
+    "explicit_candidate",
     "format_report",
     "is_done",
     "latest_results",

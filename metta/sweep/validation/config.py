@@ -26,7 +26,9 @@ class ValidationConfig(FrozenConfig):
     metric: str = Field(min_length=1, description="Score read from the suite result (the sweep's metric).")
     goal: str = Field("maximize", pattern="^(maximize|minimize)$", description="Direction of a better score.")
     seeds: tuple[int, ...] = Field(min_length=1, description="Training (and evaluation) seeds, each 0..2^31-1.")
-    top_n: int = Field(3, ge=1, le=1000, description="How many of the sweep's best configurations to validate.")
+    top_n: int = Field(
+        3, ge=0, le=1000, description="How many of the sweep's best configurations to validate (0: only --config)."
+    )
     train_overrides: dict[str, Any] = Field(default_factory=dict, description="The sweep's training overrides.")
     extra_overrides: tuple[str, ...] = Field((), description="More Hydra overrides for every training run.")
     train_timeout: float = Field(0.0, ge=0, description="Seconds before training is killed; 0 = no limit.")

@@ -3,17 +3,22 @@ pair in seed-major order, and the trainer arguments of one pair."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from metta.common.overrides import to_overrides
+from metta.common.errors import ConfigError
+from metta.common.overrides import flatten, to_overrides
 from metta.sweep.best_params import rank_observations, rank_posterior
-from metta.sweep.optim.config import ProteinConfig
+from metta.sweep.optim.config import ProteinConfig, unflatten
 from metta.sweep.store import SweepStore
 from metta.sweep.store.base import dumps
+from metta.sweep.sweep_config import unknown_path_hint
 from metta.sweep.validation.config import BASELINE, ValidationConfig
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,48 @@ def select_candidates(
         if len(out) > top_n:
             break
     return out
+
+
+def explicit_candidate(spec: str) -> Candidate:
+    """A hand-written configuration to validate beside the sweep's winners: ``NAME:key=value[,key=value...]``.
+
+    Keys are dotted training-config paths (``trainer.optimizer.learning_rate=1e-3``); a value is an int, a float,
+    ``true``/``false``/``null`` or else a string. Raises ``ConfigError`` naming the bad part and the fix."""
+    name, sep, body = spec.partition(":")
+    if not sep or not _NAME.fullmatch(name) or name in (BASELINE, "base") or re.fullmatch(r"r\d+", name):
+        raise ConfigError(
+            f"--config {spec!r}: write NAME:key=value[,key=value...] with NAME a letter then up to 39 letters, digits "
+            f"or _.- (not 'baseline', 'base' or r<digits>), e.g. lr1e-3:trainer.optimizer.learning_rate=1e-3"
+        )
+    flat: dict[str, Any] = {}
+    for pair in body.split(","):
+        key, eq, raw = pair.strip().partition("=")
+        if not eq or not key or not raw or key in flat:
+            raise ConfigError(f"--config {spec!r}: {pair!r} is not a new key=value pair (pairs are comma-separated)")
+        flat[key.lstrip("+")] = _scalar(raw)
+    return Candidate(name, unflatten(flat))
+
+
+def _scalar(raw: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    return {"true": True, "false": False, "null": None}.get(raw.lower(), raw)
+
+
+def check_candidate_keys(candidates: Sequence[Candidate], train_tree: Mapping[str, Any]) -> None:
+    """Every key of every candidate must name a leaf of the composed training tree (a typo would otherwise cost
+    one failed training run per seed)."""
+    known = flatten(train_tree)
+    for c in candidates:
+        for path in flatten(c.suggestion):
+            if path not in known:
+                raise ConfigError(
+                    f"--config {c.config_id}: {path!r} does not exist in the trainer config "
+                    f"(configs/train_job.yaml){unknown_path_hint(path, known)}"
+                )
 
 
 def plan_runs(cfg: ValidationConfig, candidates: Sequence[Candidate]) -> list[PlannedRun]:

@@ -73,12 +73,17 @@ def split_overrides(args: list[str]) -> tuple[list[str], list[str]]:
         if "=" not in a:
             raise ValueError(f"argument {a!r} is not key=value")
         key = a.split("=", 1)[0].lstrip("+~")
-        top = key.split(".", 1)[0]
-        reserved = key if key in RESERVED else top if top in RESERVED else None
+        reserved = _reserved(key)
         if reserved is not None:
             raise ValueError(f"{a!r}: {reserved} is set by the validation ({RESERVED[reserved]})")
-        (job if top in SWEEP_JOB_KEYS else train).append(a)
+        (job if key.split(".", 1)[0] in SWEEP_JOB_KEYS else train).append(a)
     return job, train
+
+
+def _reserved(key: str) -> str | None:
+    """The RESERVED entry a dotted key falls under (itself or its top-level group), or None."""
+    top = key.split(".", 1)[0]
+    return key if key in RESERVED else top if top in RESERVED else None
 
 
 def _trial_seeds(job, candidates) -> set[int]:  # a SweepJobConfig and the sweep's validation Candidates
@@ -176,7 +181,10 @@ def _setup(a: argparse.Namespace):  # (cfg, candidates, job, trial seeds of the 
             eval_timeout=job.settings.eval_timeout,
             alpha=a.alpha,
         )
-        candidates = _sweep_candidates(store, job, cfg, a.by) if a.top_n > 0 else [Candidate(BASELINE, {})]
+        protein = default if a.by == "posterior" else None
+        candidates = (
+            _sweep_candidates(store, job.sweep_name, cfg, protein) if a.top_n > 0 else [Candidate(BASELINE, {})]
+        )
     finally:
         store.close()
     if len(candidates) == 1 and not explicit:
@@ -187,16 +195,14 @@ def _setup(a: argparse.Namespace):  # (cfg, candidates, job, trial seeds of the 
     return cfg, candidates + explicit, job, _trial_seeds(job, candidates)
 
 
-def _sweep_candidates(store, job, cfg, by: str) -> list:  # Candidates: baseline + the sweep's top-N
+def _sweep_candidates(store, sweep_name: str, cfg, protein) -> list:  # baseline + the sweep's top-N Candidates
     from metta.sweep.validation import select_candidates
 
-    default = job.sweep.protein_for(0)[1]
-    protein = default if by == "posterior" else None
     try:
-        return select_candidates(store, job.sweep_name, cfg.goal, cfg.top_n, protein)
+        return select_candidates(store, sweep_name, cfg.goal, cfg.top_n, protein)
     except SweepError as exc:  # trials from another search space: the model cannot place them
         print(f"warning: {exc}; ranking by observed score instead", file=sys.stderr)
-        return select_candidates(store, job.sweep_name, cfg.goal, cfg.top_n)
+        return select_candidates(store, sweep_name, cfg.goal, cfg.top_n)
 
 
 def _explicit_candidates(specs: list[str], job) -> list:  # Candidates from --config
@@ -212,11 +218,10 @@ def _explicit_candidates(specs: list[str], job) -> list:  # Candidates from --co
         raise ValueError(f"--config names must be distinct, got {names}")
     for c in out:
         for key in flatten(c.suggestion):
-            top = key.split(".", 1)[0]
-            reserved = key if key in RESERVED else top if top in RESERVED else None
+            reserved = _reserved(key)
             if reserved is not None:
                 raise ValueError(f"--config {c.config_id}: {reserved} is set by the validation ({RESERVED[reserved]})")
-            if top in SWEEP_JOB_KEYS:
+            if key.split(".", 1)[0] in SWEEP_JOB_KEYS:
                 raise ValueError(f"--config {c.config_id}: {key!r} is a sweep_job key; give it as a plain argument")
     if out:
         check_candidate_keys(out, compose_train_tree(job.train_overrides()))

@@ -81,15 +81,17 @@ def real_harness(metric: str = "avg_category_score") -> Harness:
     return Harness(default_train_command(), lambda seed: SimEvaluator("sweep_eval", metric, seed=seed))
 
 
-def make_job(root: Path, name: str, method: str, trials: int, budget: int, extra: Sequence[str] = ()) -> SweepJobConfig:
-    """The quick sweep with ``method``, ``trials`` trials and ``budget`` agent-steps per trial."""
+def make_job(
+    root: Path, name: str, method: str, trials: int, budget: int, extra: Sequence[str] = (), sweep: str = "quick"
+) -> SweepJobConfig:
+    """The sweep ``configs/sweep/<sweep>.yaml`` with ``method``, ``trials`` trials and ``budget`` agent-steps each."""
     return resolve_sweep_job(
         compose(
             "sweep_job",
             [
                 f"sweep_name={name}",
                 f"data_dir={root}",
-                "sweep=quick",
+                f"sweep={sweep}",
                 f"sweep.method={method}",
                 f"num_trials={trials}",
                 f"sweep.train_overrides.trainer.total_timesteps={budget}",
@@ -204,7 +206,7 @@ def plot(curves: dict[str, list[list[tuple[float, float]]]], path: Path) -> None
                 )
     ax.set_xlabel("cumulative trial cost (s)")
     ax.set_ylabel("best sweep score so far")
-    ax.set_title("quick sweep on arena/basic_easy_shaped (mlp)")
+    ax.set_title("sweeps on arena/basic_easy_shaped (mlp)")
     ax.legend()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -238,12 +240,12 @@ def _mean(xs: Sequence[float]) -> float:
 def run_repeat(a: argparse.Namespace, r: int, root: Path, harness: Harness, tally: Tally, log) -> None:
     """Repeat ``r``: the baseline and every method's sweep, each pick validated with this repeat's seeds."""
     seeds = repeat_seeds(r, a.seeds)
-    base_job = make_job(root, "sq_baseline", "random", 1, a.budget, a.extra)
+    base_job = make_job(root, "sq_baseline", "random", 1, a.budget, a.extra, a.sweep)
     scores = validate(base_job, Candidate(BASELINE, {}), harness, seeds, log)
     tally.base_scores += scores
     tally.base_means.append(_mean(scores))
     for m in tally.methods:
-        job = make_job(root, f"sq_{m}_{r}", METHODS[m], a.trials, a.budget, a.extra)
+        job = make_job(root, f"sq_{m}_{r}", METHODS[m], a.trials, a.budget, a.extra, a.sweep)
         obs = run_sweep(job, harness, salt=r, log=log)
         tally.curves[m].append(best_so_far(obs))
         cand, figures = recommend(job, obs, m)
@@ -346,6 +348,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--budget", type=int, default=None, help="agent-steps per trial (default 393216, smoke 196608)")
     ap.add_argument("--seeds", type=int, default=5, help=f"fresh validation seeds per repeat (5; up to {MAX_SEEDS})")
     ap.add_argument("--methods", default=",".join(METHODS), help="comma list of " + ",".join(METHODS))
+    ap.add_argument("--sweep", default="quick", help="sweep config (configs/sweep/<name>.yaml): quick or quick_clip")
     ap.add_argument("--data-dir", default=None, help="where sweeps go (default: a new temporary directory)")
     ap.add_argument("--plot", default="bench/out/sweep_quality.png")
     ap.add_argument("extra", nargs="*", help="more sweep_job overrides, e.g. settings.train_timeout=300")

@@ -81,6 +81,19 @@ def test_plumbing_with_a_fake_trainer(tmp_path: Path, fake_trainer: list[str]) -
     assert again["validated_protein"] == head["validated_protein"]
 
 
+def test_sweep_option_benchmarks_another_sweep_config(tmp_path: Path) -> None:
+    sq = _load_bench()
+    assert sq.parse([]).sweep == "quick"
+    a = sq.parse(["--sweep", "quick_clip"])
+    job = sq.make_job(tmp_path, "s", "random", 4, 1000, a.extra, a.sweep)
+    flat = job.sweep.protein_for(0)[1].flat_parameters()
+    assert sorted(flat) == ["trainer.optimizer.learning_rate", "trainer.ppo.clip_coef"]  # seed 003's example space
+    assert flat["trainer.ppo.clip_coef"].mean == 0.1  # the search centre is the trainer default (the baseline)
+    assert job.num_trials == 4 and job.sweep.train_overrides["trainer"]["total_timesteps"] == 1000
+    quick = sq.make_job(tmp_path, "s", "random", 4, 1000).sweep.protein_for(0)[1].flat_parameters()
+    assert sorted(quick) == ["trainer.optimizer.learning_rate", "trainer.ppo.ent_coef"]
+
+
 def test_each_repeat_validates_with_its_own_fresh_seeds() -> None:
     sq = _load_bench()
     assert sq.repeat_seeds(0, 5) == (101, 102, 103, 104, 105)  # repeat 0 keeps the seeds of earlier runs

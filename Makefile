@@ -32,7 +32,7 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
 
 demo: setup
-	$(PY) tools/sweep_execute.py sweep_name=demo_$$(date +%Y%m%d_%H%M%S) sweep=quick
+	$(PY) tools/sweep_execute.py sweep_name=demo_$$(date +%Y%m%d_%H%M%S) sweep=quick_clip
 
 bench: setup
 	$(PY) bench/env_sps.py

@@ -47,7 +47,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return a
 
 
-def _rank_and_print(a: argparse.Namespace, job: Any, obs: list[Any], goal: str) -> list[Any]:
+def _rank_and_print(a: argparse.Namespace, config: Any, obs: list[Any], goal: str) -> list[Any]:
     """Print the ranking (posterior, or observed as the fallback) and return the ranked observations."""
     from metta.sweep.best_params import (
         edge_warnings,
@@ -61,7 +61,7 @@ def _rank_and_print(a: argparse.Namespace, job: Any, obs: list[Any], goal: str) 
     ranked = rank_observations(obs, goal)
     post = []
     if a.by == "posterior" and ranked:
-        config = job.sweep.protein_for(0)[1].model_copy(update={"goal": goal})
+        config = config.model_copy(update={"goal": goal})
         try:
             post = rank_posterior(obs, config)
         except SweepError as exc:  # trials from another search space: the model cannot place them
@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
     from metta.common.config import compose
     from metta.sweep.best_params import write_patch
     from metta.sweep.store import open_store
-    from metta.sweep.sweep_config import resolve_sweep_job
+    from metta.sweep.sweep_config import as_registered, resolve_sweep_job
 
     try:
         job = resolve_sweep_job(compose("sweep_job", a.overrides))
@@ -92,11 +92,11 @@ def main(argv: list[str]) -> int:
         if info is None:
             print(f"error: sweep {job.sweep_name!r} not found in {store.uri}", file=sys.stderr)
             return 1
-        default = job.sweep.protein_for(0)[1]
-        goal, metric = info.meta.get("goal", default.goal), info.meta.get("metric", default.metric)
+        config = as_registered(job, info.meta)[0]  # the space the trials ran in, whatever sweep= says now
+        goal, metric = info.meta.get("goal", config.goal), info.meta.get("metric", config.metric)
         obs = store.load_observations(job.sweep_name)
         print(f"sweep {job.sweep_name} ({metric}, {goal}) in {store.uri}")
-        ranked = _rank_and_print(a, job, obs, goal)
+        ranked = _rank_and_print(a, config, obs, goal)
     except MettaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

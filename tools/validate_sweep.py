@@ -86,7 +86,7 @@ def _reserved(key: str) -> str | None:
     return key if key in RESERVED else top if top in RESERVED else None
 
 
-def _trial_seeds(job, candidates) -> set[int]:  # a SweepJobConfig and the sweep's validation Candidates
+def _trial_seeds(job, candidates, overrides) -> set[int]:  # a SweepJobConfig, its Candidates, the trials' overrides
     """The training seeds the candidates' sweep trials used: each trial's derived seed (``seed_per_trial``), or the
     one seed of every trial (the legacy top-level ``seed`` wins over ``system.seed``)."""
     from metta.sweep.trial import trial_seed
@@ -96,7 +96,6 @@ def _trial_seeds(job, candidates) -> set[int]:  # a SweepJobConfig and the sweep
         return set()
     if job.settings.seed_per_trial:
         return {trial_seed(job.seed, c.config_id) for c in candidates if c.config_id != BASELINE}
-    overrides = job.train_overrides()
     legacy = overrides.get("seed")
     return {int(legacy if legacy is not None else (overrides.get("system") or {}).get("seed", 0))}
 
@@ -153,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
 def _setup(a: argparse.Namespace):  # (cfg, candidates, job, trial seeds of the sweep's candidates)
     from metta.common.config import compose
     from metta.sweep.store import open_store
-    from metta.sweep.sweep_config import resolve_sweep_job
+    from metta.sweep.sweep_config import as_registered, resolve_sweep_job
     from metta.sweep.validation import BASELINE, Candidate, ValidationConfig
 
     job_args, train_args = split_overrides(a.overrides)
@@ -165,7 +164,7 @@ def _setup(a: argparse.Namespace):  # (cfg, candidates, job, trial seeds of the 
         if info is None and a.top_n > 0:
             raise MettaError(f"sweep {job.sweep_name!r} not found in {store.uri} (check sweep_name= and data_dir=)")
         meta = info.meta if info is not None else {}
-        default = job.sweep.protein_for(0)[1]
+        default, train_overrides = as_registered(job, meta)  # the sweep's own space and budget, not sweep='s default
         cfg = ValidationConfig(
             sweep_name=job.sweep_name,
             data_dir=job.data_dir,
@@ -175,7 +174,7 @@ def _setup(a: argparse.Namespace):  # (cfg, candidates, job, trial seeds of the 
             goal=meta.get("goal", default.goal),
             seeds=parse_seeds(a.seeds, a.num_seeds),
             top_n=a.top_n,
-            train_overrides=job.train_overrides(),
+            train_overrides=train_overrides,
             extra_overrides=tuple(train_args),
             train_timeout=job.settings.train_timeout,
             eval_timeout=job.settings.eval_timeout,
@@ -192,7 +191,7 @@ def _setup(a: argparse.Namespace):  # (cfg, candidates, job, trial seeds of the 
     clash = sorted({c.config_id for c in candidates} & {c.config_id for c in explicit})
     if clash:
         raise ValueError(f"--config name(s) {clash} are already the ids of the sweep's candidates; pick other names")
-    return cfg, candidates + explicit, job, _trial_seeds(job, candidates)
+    return cfg, candidates + explicit, job, _trial_seeds(job, candidates, cfg.train_overrides)
 
 
 def _sweep_candidates(store, sweep_name: str, cfg, protein) -> list:  # baseline + the sweep's top-N Candidates

@@ -145,6 +145,7 @@ class SweepLoop:
             "metric": base.metric,
             "goal": base.goal,
             "config": base.to_dict(),
+            "train_overrides": self.job.train_overrides(),  # what every trial trains with (validate_sweep reads it)
             "sim_name": self.job.sim_name,
             "project": self.job.wandb.project,
             "entity": self.job.wandb.entity,

@@ -223,3 +223,22 @@ def sweep_job_from_config(sweep_name: str, data_dir: str, seed: int, sweep: Swee
             "sweep": sweep.protein.to_dict(),
         }
     )
+
+
+def as_registered(job: SweepJobConfig, meta: Mapping[str, Any]) -> tuple[ProteinConfig, dict[str, Any]]:
+    """The sweep as its trials ran: (base Protein config, training overrides), read from its registration in the
+    store (``meta``), so ``sweep_name=x`` alone finds them whichever ``sweep=`` group the sweep was started with.
+
+    A sweep registered before the training overrides were stored (or never registered) falls back to the composed
+    ``job``. Overrides given now (``sweep_job_overrides.*``) apply on top of the stored ones."""
+    config = job.sweep.protein_for(0)[1]
+    stored = meta.get("config")
+    if isinstance(stored, Mapping):
+        try:
+            config = ProteinConfig.from_dict(stored)
+        except OptimizerError as exc:
+            raise ConfigError(f"sweep {job.sweep_name!r}: its stored config is unreadable ({exc})") from exc
+    train = meta.get("train_overrides")
+    if isinstance(train, Mapping):
+        return config, deep_merge(dict(train), job.sweep_job_overrides)
+    return config, job.train_overrides()

@@ -134,3 +134,23 @@ def test_tool_warns_when_the_winner_sits_at_a_bound(tmp_path: Path) -> None:
     assert "#1 edge.r.0" in r.stdout  # the posterior still ranks the lr 5e-3 run first ...
     warnings = [line for line in r.stdout.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "learning_rate = 0.005 is at the upper bound (0.005)" in warnings[0]  # and says so
+
+
+def test_tool_ranks_in_the_space_the_sweep_registered_not_the_default_group(tmp_path: Path) -> None:
+    # a quick_clip sweep (learning rate x clip_coef) queried with sweep_name= alone: the composed default group
+    # (quick: learning rate x entropy) would not fit its trials; the stored config does, so the posterior ranks them
+    from metta.sweep.sweep_config import resolve_sweep_job
+
+    clip = resolve_sweep_job(compose("sweep_job", ["sweep_name=c", "sweep=quick_clip", f"data_dir={tmp_path}"]))
+    store = open_store(tmp_path / "sweep" / "sweeps.db")
+    meta = {"goal": "maximize", "metric": "avg_category_score", "config": clip.sweep.protein_for(0)[1].to_dict()}
+    store.register_sweep("c", meta)
+    runs = [(1.5e-3, 0.28, 0.45), (4.6e-4, 0.10, 0.30), (1e-3, 0.25, 0.47), (2e-4, 0.06, 0.21), (3e-3, 0.12, 0.33)]
+    for i, (lr, clip_coef, score) in enumerate(runs):
+        sugg = {"trainer": {"optimizer": {"learning_rate": lr}, "ppo": {"clip_coef": clip_coef}}}
+        store.record_observation("c", f"c.r.{i}", sugg, score, 20.0, False)
+    args = [sys.executable, str(TOOL), "sweep_name=c", f"data_dir={tmp_path}", "--no-patch", "--top-n", "2"]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "search space changed" not in r.stderr and "ranked by GP posterior mean" in r.stdout
+    assert "#1 c.r.2" in r.stdout and "clip_coef: 0.25" in r.stdout

@@ -48,6 +48,8 @@ def test_two_trials_record_observations_with_positive_costs(tmp_path: Path, fake
     assert "fake training s.r.0" in log and "++trainer.optimizer.learning_rate=" in log
     assert store.list_trials("s") == []
     assert any("s.r.1 score=" in line for line in lines)
+    meta = store.get_sweep("s").meta  # what validate_sweep and get_best_params read back, whatever sweep= says
+    assert meta["train_overrides"] == job.train_overrides() and "parameters" in meta["config"]
 
 
 @pytest.mark.parametrize(

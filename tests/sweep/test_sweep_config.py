@@ -94,3 +94,20 @@ def test_override_formatting_round_trips_through_hydra() -> None:
     assert cfg.trainer.optimizer.learning_rate == pytest.approx(1.234e-05)
     assert cfg.trainer.batch_size == 2048 and cfg.trainer.curriculum == "/env/mettagrid/arena/combat"
     assert cfg.wandb.mode == "disabled"
+
+
+def test_as_registered_reads_the_stored_space_and_budget_and_falls_back_to_the_composed_job(tmp_path) -> None:
+    from metta.sweep.sweep_config import as_registered
+
+    job = resolve_sweep_job(
+        compose("sweep_job", ["sweep_name=a", f"data_dir={tmp_path}", "+sweep_job_overrides.trainer.max_epochs=3"])
+    )
+    clip = resolve_sweep_job(compose("sweep_job", ["sweep_name=a", "sweep=quick_clip", f"data_dir={tmp_path}"]))
+    stored = {"config": clip.sweep.protein_for(0)[1].to_dict(), "train_overrides": {"trainer": {"total_timesteps": 7}}}
+    config, train = as_registered(job, stored)
+    assert sorted(config.flat_parameters()) == ["trainer.optimizer.learning_rate", "trainer.ppo.clip_coef"]
+    assert train["trainer"]["total_timesteps"] == 7 and train["trainer"]["max_epochs"] == 3  # overrides given now win
+    config, train = as_registered(job, {})  # registered before these were stored
+    assert "trainer.ppo.ent_coef" in config.flat_parameters() and train == job.train_overrides()
+    with pytest.raises(ConfigError, match="stored config is unreadable"):
+        as_registered(job, {"config": {"parameters": {"x": {"distribution": "nope"}}}})

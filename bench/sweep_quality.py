@@ -4,18 +4,18 @@
     .venv/bin/python bench/sweep_quality.py --smoke                 # 5 trials, 1 repeat, 196k steps (< 20 min idle)
     .venv/bin/python bench/sweep_quality.py [--trials 8] [--repeats 3] [--budget 393216]   # full tier
 
-Each method runs the quick sweep (configs/sweep/quick.yaml: the `mlp` agent on arena/basic_easy_shaped, learning
-rate x entropy coefficient) for the same number of trials, through the real sweep loop (tools/train.py trials
-scored by sweep_eval). Its recommended configuration (Protein: the best posterior mean; the others: the best
-observed run) is then re-trained and scored with 5 fresh seeds (--seeds, up to 20) by the validate_sweep machinery,
-and so is the default configuration (the baseline), with the same seeds; each repeat has its own seeds (101-105,
-106-110, ...). The last line is JSON: ``validated_<method>`` and ``baseline`` (median over repeats of the validated
-mean), ``p_protein_vs_baseline`` (Welch's test over all validated runs; also ``p_<method>_vs_baseline`` and
-``p_protein_vs_<method>``), ``winner_beats_baseline``, how sure it is (``noise_sd``, ``min_detectable_difference``
-at 80% power, ``seeds_to_resolve_protein_delta``), how far what a sweep reports of its pick is from the pick's
-validated mean (``bias_sweep_score``, ``bias_posterior``, ``bias_cautious``; every recommendation also carries its
-``posterior`` and ``cautious`` mean and std), and the plot of best-so-far sweep scores by cumulative cost
-(bench/out/sweep_quality.png).
+Each method runs the demo's sweep (--sweep, default quick_clip: configs/sweep/quick_clip.yaml, the `mlp` agent on
+arena/basic_easy_shaped, learning rate x PPO clip; --sweep quick: learning rate x entropy) for the same number of
+trials, through the real sweep loop (tools/train.py trials scored by sweep_eval). Its recommended configuration
+(Protein: the best posterior mean; the others: the best observed run) is then re-trained and scored with 5 fresh
+seeds (--seeds, up to 20) by the validate_sweep machinery, and so is the default configuration (the baseline), with
+the same seeds; each repeat has its own seeds (101-105, 106-110, ...). The last line is JSON: ``validated_<method>``
+and ``baseline`` (median over repeats of the validated mean), ``p_protein_vs_baseline`` (Welch's test over all
+validated runs; also ``p_<method>_vs_baseline`` and ``p_protein_vs_<method>``), ``winner_beats_baseline``, how sure
+it is (``noise_sd``, ``min_detectable_difference`` at 80% power, ``seeds_to_resolve_protein_delta``), how far what a
+sweep reports of its pick is from the pick's validated mean (``bias_sweep_score``, ``bias_posterior``,
+``bias_cautious``; every recommendation also carries its ``posterior`` and ``cautious`` mean and std), and the plot
+of best-so-far sweep scores by cumulative cost (bench/out/sweep_quality.png).
 """
 
 from __future__ import annotations
@@ -348,7 +348,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--budget", type=int, default=None, help="agent-steps per trial (default 393216, smoke 196608)")
     ap.add_argument("--seeds", type=int, default=5, help=f"fresh validation seeds per repeat (5; up to {MAX_SEEDS})")
     ap.add_argument("--methods", default=",".join(METHODS), help="comma list of " + ",".join(METHODS))
-    ap.add_argument("--sweep", default="quick", help="sweep config (configs/sweep/<name>.yaml): quick or quick_clip")
+    ap.add_argument("--sweep", default="quick_clip", help="configs/sweep/<name>.yaml: quick_clip (the demo's) or quick")
     ap.add_argument("--data-dir", default=None, help="where sweeps go (default: a new temporary directory)")
     ap.add_argument("--plot", default="bench/out/sweep_quality.png")
     ap.add_argument("extra", nargs="*", help="more sweep_job overrides, e.g. settings.train_timeout=300")

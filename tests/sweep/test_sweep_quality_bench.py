@@ -83,8 +83,8 @@ def test_plumbing_with_a_fake_trainer(tmp_path: Path, fake_trainer: list[str]) -
 
 def test_sweep_option_benchmarks_another_sweep_config(tmp_path: Path) -> None:
     sq = _load_bench()
-    assert sq.parse([]).sweep == "quick"
-    a = sq.parse(["--sweep", "quick_clip"])
+    assert sq.parse([]).sweep == "quick_clip"  # the demo's sweep
+    a = sq.parse([])
     job = sq.make_job(tmp_path, "s", "random", 4, 1000, a.extra, a.sweep)
     flat = job.sweep.protein_for(0)[1].flat_parameters()
     assert sorted(flat) == ["trainer.optimizer.learning_rate", "trainer.ppo.clip_coef"]  # seed 003's example space

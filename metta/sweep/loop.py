@@ -9,6 +9,7 @@ Resume: a trial left ``running`` by a worker that died (same host, process gone;
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -150,8 +151,15 @@ class SweepLoop:
             "project": self.job.wandb.project,
             "entity": self.job.wandb.entity,
         }
-        _, created = self.store.register_sweep(self.name, meta)
+        info, created = self.store.register_sweep(self.name, meta)
         self.log(f"[{self.name}] {'registered' if created else 'resuming'} sweep in {self.store.uri}")
+        stored = info.meta.get("config")
+        if not created and stored is not None and stored != json.loads(json.dumps(meta["config"])):
+            self.log(
+                f"[{self.name}] warning: the sweep was registered with another sweep config (search space or "
+                "settings); points outside this one are not used, and get_best_params / validate_sweep rank in the "
+                "registered one. Use a new sweep_name for a new search space."
+            )
 
     def recover_orphans(self) -> list[str]:
         """Record running trials whose worker is gone (same host) or silent too long as failed ('interrupted')."""

@@ -52,16 +52,16 @@ def test_two_trials_record_observations_with_positive_costs(tmp_path: Path, fake
     assert meta["train_overrides"] == job.train_overrides() and "parameters" in meta["config"]
 
 
-def test_resuming_with_another_search_space_warns_and_the_same_one_does_not(tmp_path: Path, fake_trainer) -> None:
-    from metta.sweep.store import open_store as _open
-
+def test_resuming_with_another_search_space_warns_and_the_same_one_does_not(
+    tmp_path: Path, fake_trainer: list[str]
+) -> None:
     job = make_job(tmp_path, num_trials=1)
     for again, warned in ((job, False), (make_job(tmp_path, sweep={**QUICK_SWEEP, "goal": "minimize"}), True)):
         _loop(job, fake_trainer)[0].register()
         loop, _, lines = _loop(again, fake_trainer)
         loop.register()
         assert any("registered with another sweep config" in line for line in lines) is warned, lines
-    assert _open(job.settings.sweep_server_uri).get_sweep("s").meta["goal"] == "maximize"  # the first one is kept
+    assert open_store(job.settings.sweep_server_uri).get_sweep("s").meta["goal"] == "maximize"  # the first one is kept
 
 
 @pytest.mark.parametrize(

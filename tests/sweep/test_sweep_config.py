@@ -111,3 +111,15 @@ def test_as_registered_reads_the_stored_space_and_budget_and_falls_back_to_the_c
     assert "trainer.ppo.ent_coef" in config.flat_parameters() and train == job.train_overrides()
     with pytest.raises(ConfigError, match="stored config is unreadable"):
         as_registered(job, {"config": {"parameters": {"x": {"distribution": "nope"}}}})
+
+
+def test_quick_clip_differs_from_quick_only_in_its_search_space(tmp_path) -> None:
+    # quick_clip.yaml is self-contained (tools/wandb_sweep.py reads sweep files as they are, without Hydra's defaults
+    # list), so it repeats quick.yaml's budget and Protein settings; this keeps the two from drifting apart
+    quick, clip = (
+        resolve_sweep_job(compose("sweep_job", ["sweep_name=a", f"sweep={name}", f"data_dir={tmp_path}"]))
+        for name in ("quick", "quick_clip")
+    )
+    assert clip.sweep.train_overrides == quick.sweep.train_overrides and clip.num_trials == quick.num_trials
+    base_q, base_c = (dict(job.sweep.base) for job in (quick, clip))
+    assert base_q.pop("parameters") != base_c.pop("parameters") and base_q == base_c
